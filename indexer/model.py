@@ -156,11 +156,17 @@ class Study:
 
 @dataclass(frozen=True)
 class Problem:
-    """A record or file that could not be read: where it is and why."""
+    """A record or file that could not be read: where it is and why.
+
+    `kind` is "error" for bad data (a skipped record, an unreadable file: counts under
+    `--strict`) or "ignored" for a file that is readable but holds no study records (a README,
+    TREC topics or qrels beside the records).
+    """
 
     source: str  # file path (or URL)
     location: str  # "line 12", "record 3", "" for the whole file
     reason: str
+    kind: str = "error"
 
     def __str__(self) -> str:
         where = f"{self.source}: {self.location}" if self.location else self.source

@@ -1,0 +1,147 @@
+"""Text analysis for trial records: NLTK tokenizing and stemming wrapped as Whoosh analyzers.
+
+The same analyzer serves indexing and queries, so `exosomes`, `Exosome` and `EXOSOMES` meet at
+the stem `exosom` on both sides. Nothing here needs NLTK data files: the regexp tokenizer and
+the Snowball stemmer are pure code.
+
+Biomedical compounds are split into their parts at consecutive positions: `MSC-exosome`
+becomes `msc` `exosom`, `40mg` becomes `40` `mg`. A compound typed in a query therefore runs as
+a phrase of its parts (see `schema.py`), which finds the compound whole *and* its spaced or
+punctuation-stripped spelling (`UC-MSC` finds "UC MSC"), while each part is findable alone.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Iterator
+
+from nltk.stem.snowball import EnglishStemmer
+from nltk.tokenize import RegexpTokenizer
+from whoosh.analysis import (
+    CharsetFilter,
+    LowercaseFilter,
+    StemFilter,
+    StopFilter,
+    Token,
+    Tokenizer,
+)
+from whoosh.analysis.filters import STOP_WORDS
+from whoosh.support.charset import accent_map
+
+# A word, optionally joined to more words by hyphens, slashes, dots or apostrophes:
+# "graft-versus-host", "mg/kg", "COVID-19", "Crohn's", "3.5".
+WORD_PATTERN = r"\w+(?:[-\u2010\u2011/.'\u2019]\w+)*"
+_PART_SEPARATOR = re.compile(r"[-\u2010\u2011/.'\u2019_]+")
+_DECIMAL = re.compile(r"^\d+(?:\.\d+)*$")
+_NUMBER_WITH_UNIT = re.compile(r"^(\d+(?:\.\d+)?)([^\W\d_]{1,6})$")
+_POSSESSIVE = re.compile(r"['\u2019]s$", re.I)
+
+
+def split_compound(word: str) -> list[tuple[int, int]]:
+    """Return (start, end) offsets of the parts of one matched word.
+
+    `MSC-exosome` -> parts for `MSC` and `exosome`; `40mg` -> `40` and `mg`; a decimal number or
+    a plain word stays whole; a possessive `'s` is dropped.
+    """
+    if word.isalpha() or word.isdigit():  # most words: skip the regexes below
+        return [(0, len(word))]
+    possessive = _POSSESSIVE.search(word)
+    if possessive:
+        word = word[: possessive.start()]
+    if _DECIMAL.match(word):
+        return [(0, len(word))]
+    unit = _NUMBER_WITH_UNIT.match(word)
+    if unit:
+        return [unit.span(1), unit.span(2)]
+    parts, start = [], 0
+    for sep in _PART_SEPARATOR.finditer(word):
+        if sep.start() > start:
+            parts.append((start, sep.start()))
+        start = sep.end()
+    if start < len(word):
+        parts.append((start, len(word)))
+    return parts
+
+
+# Module-level, not an attribute: Whoosh pickles analyzers into the index, and NLTK's
+# ReDoS-guarded pattern does not survive unpickling.
+_WORDS = RegexpTokenizer(WORD_PATTERN)
+
+
+class BiomedicalTokenizer(Tokenizer):
+    """NLTK regexp tokenizer that also splits compounds into positioned parts."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __call__(  # noqa: PLR0913 - Whoosh's tokenizer protocol
+        self,
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        tokenize: bool = True,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
+        """Yield Whoosh tokens for `value` (Whoosh's tokenizer protocol)."""
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        if not tokenize:
+            # Wildcard and range terms arrive untokenized; keep them as typed.
+            token.original = token.text = value
+            token.boost = 1.0
+            if positions:
+                token.pos = start_pos
+            if chars:
+                token.startchar, token.endchar = start_char, start_char + len(value)
+            yield token
+            return
+        pos = start_pos
+        for word_start, word_end in _WORDS.span_tokenize(value):
+            word = value[word_start:word_end]
+            for part_start, part_end in split_compound(word):
+                token.text = word[part_start:part_end]
+                token.boost = 1.0
+                token.stopped = False
+                if keeporiginal:
+                    token.original = token.text
+                if positions:
+                    token.pos = pos
+                if chars:
+                    token.startchar = start_char + word_start + part_start
+                    token.endchar = start_char + word_start + part_end
+                pos += 1
+                yield token
+
+
+def text_analyzer():
+    """The analyzer for prose fields: tokenize, fold case and accents, drop stop words, stem.
+
+    Whoosh's StemFilter caches stems, so each distinct word is stemmed once per process.
+    """
+    return (
+        BiomedicalTokenizer()
+        | LowercaseFilter()
+        | CharsetFilter(accent_map)
+        | StopFilter(stoplist=STOP_WORDS, minsize=1)
+        | StemFilter(stemfn=EnglishStemmer().stem, cachesize=100_000)
+    )
+
+
+def vocabulary_analyzer():
+    """Unstemmed, lowercased words: the vocabulary "did you mean" suggests from."""
+    return (
+        BiomedicalTokenizer()
+        | LowercaseFilter()
+        | CharsetFilter(accent_map)
+        | StopFilter(stoplist=STOP_WORDS, minsize=3)
+    )
+
+
+def analyze(text: str, analyzer=None) -> list[str]:
+    """The terms `text` becomes (handy in tests and for checking what a query will match)."""
+    analyzer = analyzer or text_analyzer()
+    return [token.text for token in analyzer(text)]

@@ -1,0 +1,212 @@
+"""The query language: parse user text into a bounded Whoosh query, or say clearly what is wrong.
+
+Bare words search title, conditions, interventions, keywords, summary and description with
+BM25F weights; `field:value` scopes a word; `"phrases"`, `AND`/`OR`/`NOT`, `-word`, `exo*`,
+`exosme~`, and ranges such as `first_posted:[2020 to 2022]` or `year:>=2021` work as in Lucene.
+Every query is bounded: length, number of terms, wildcard shape and fuzzy distance.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from whoosh import qparser, query
+from whoosh.qparser.dateparse import DateParserPlugin
+
+from .analysis import analyze
+from .errors import QueryError
+from .schema import DEFAULT_FIELD_BOOSTS, FIELD_ALIASES, PROSE_FIELDS
+
+MAX_QUERY_LENGTH = 1000
+MAX_TERMS = 100
+MIN_WILDCARD_PREFIX = 2
+MAX_FUZZY_DISTANCE = 2
+EXPANSION_BOOST = 0.5  # an abbreviation's other form ranks below what the user typed
+
+_FIELD_PREFIX = re.compile(r"(?<![\w\"])([A-Za-z_]+):(?=\S)")
+_MINUS = re.compile(r"(?<!\S)-(?=[\w\"(])")
+
+
+@dataclass
+class ParsedQuery:
+    """A Whoosh query plus notices about anything the parser capped or changed."""
+
+    query: query.Query
+    notices: list[str] = field(default_factory=list)
+
+
+def resolve_field(name: str, param: str = "field") -> str:
+    """Map a user-facing field name (`condition`, `nct`, ...) to the index field."""
+    try:
+        return FIELD_ALIASES[name.lower()]
+    except KeyError:
+        known = ", ".join(sorted(set(FIELD_ALIASES) - {"conditions", "interventions", "keywords"}))
+        raise QueryError(f"unknown field '{name}'; known fields: {known}", param=param) from None
+
+
+def _check_syntax(text: str) -> None:
+    if text.count('"') % 2:
+        raise QueryError('unbalanced quotes: a phrase needs a closing "')
+    depth = 0
+    for char in text:
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth < 0:
+            raise QueryError("unbalanced parentheses: ')' without '('")
+    if depth:
+        raise QueryError("unbalanced parentheses: '(' without ')'")
+    for match in _FIELD_PREFIX.finditer(re.sub(r'"[^"]*"', '""', text)):
+        resolve_field(match.group(1), param="q")
+
+
+def _make_parser(schema, fields: list[str] | None, operator: str) -> qparser.QueryParser:
+    if fields:
+        names = [resolve_field(name) for name in fields]
+        boosts = {name: DEFAULT_FIELD_BOOSTS.get(name, 1.0) for name in names}
+    else:
+        names, boosts = list(DEFAULT_FIELD_BOOSTS), DEFAULT_FIELD_BOOSTS
+    group = qparser.AndGroup if operator == "and" else qparser.OrGroup.factory(0.9)
+    parser = qparser.MultifieldParser(names, schema, fieldboosts=boosts, group=group)
+    aliases: dict[str, list[str]] = {}
+    for alias, target in FIELD_ALIASES.items():
+        if alias != target:
+            aliases.setdefault(target, []).append(alias)
+    parser.add_plugin(qparser.FieldAliasPlugin(aliases))
+    parser.add_plugin(qparser.FuzzyTermPlugin())
+    parser.add_plugin(qparser.GtLtPlugin())
+    parser.add_plugin(DateParserPlugin(free=False))
+    return parser
+
+
+def _bound(q: query.Query, notices: list[str]) -> query.Query:
+    """Refuse or cap the expensive parts of a parsed query."""
+    terms = 0
+    for sub in q.leaves():
+        terms += 1
+        if isinstance(sub, query.Every):
+            raise QueryError("'*' alone matches everything; leave the query empty to browse "
+                             "all studies")
+        if isinstance(sub, (query.Wildcard, query.Prefix)):
+            text = str(sub.text)
+            literal = re.split(r"[*?]", text, maxsplit=1)[0]
+            if len(literal) < MIN_WILDCARD_PREFIX:
+                raise QueryError(
+                    f"wildcard '{text}{'*' if isinstance(sub, query.Prefix) else ''}' needs at "
+                    f"least {MIN_WILDCARD_PREFIX} letters before the first * or ?"
+                )
+        if isinstance(sub, query.FuzzyTerm) and sub.maxdist > MAX_FUZZY_DISTANCE:
+            notice = f"fuzzy distance for '{sub.text}~' capped at {MAX_FUZZY_DISTANCE}"
+            if notice not in notices:  # one word expands into several fields
+                notices.append(notice)
+            sub.maxdist = MAX_FUZZY_DISTANCE
+        if isinstance(sub, query.FuzzyTerm):
+            sub.prefixlength = max(sub.prefixlength, 1)
+    if terms > MAX_TERMS:
+        raise QueryError(f"too many terms ({terms}); a query may have at most {MAX_TERMS}")
+    return q
+
+
+def parse_query(text: str, schema, *, fields: list[str] | None = None,
+                operator: str = "and") -> ParsedQuery:
+    """Parse `text` (the query language above) into a bounded Whoosh query.
+
+    `fields` restricts bare words to those fields; `operator` ("and"/"or") joins bare words.
+    Raises QueryError with a message fit to show the user.
+    """
+    if operator not in ("and", "or"):
+        raise QueryError("operator must be 'and' or 'or'", param="operator")
+    text = (text or "").strip()
+    if len(text) > MAX_QUERY_LENGTH:
+        raise QueryError(f"query is {len(text)} characters long; the limit is {MAX_QUERY_LENGTH}")
+    if not text:
+        return ParsedQuery(query.Every())
+    _check_syntax(text)
+    notices: list[str] = []
+    # Lucene's `-word` means NOT word.
+    text = _MINUS.sub("NOT ", text)
+    parser = _make_parser(schema, fields, operator)
+    parsed = parser.parse(text)
+    if parsed is query.NullQuery:
+        raise QueryError("the query has no searchable words")
+    return ParsedQuery(_bound(parsed, notices), notices)
+
+
+@dataclass
+class ExpansionMap:
+    """Analyzed abbreviation pairs: short term -> long-form word tuples, and back."""
+
+    short_to_long: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    long_to_short: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_pairs(cls, pairs: dict[str, list[str]]) -> "ExpansionMap":
+        """Analyze `{"MSC": ["mesenchymal stem cell"], ...}` as the index analyzed the text."""
+        emap = cls()
+        for short, long_forms in pairs.items():
+            short_terms = analyze(short)
+            if len(short_terms) != 1:
+                continue  # compounds such as IL-6 are already phrases of their parts
+            for long_form in long_forms:
+                words = tuple(analyze(long_form))
+                if len(words) >= 2:
+                    emap.short_to_long.setdefault(short_terms[0], []).append(words)
+                    emap.long_to_short.setdefault(words, []).append(short_terms[0])
+        return emap
+
+
+def _word(node: query.Query) -> str | None:
+    """The analyzed word of a bare-word node (one Term, or the multifield Or of one word)."""
+    leaves = [node] if node.is_leaf() else list(node.leaves()) if isinstance(node, query.Or) else []
+    if not leaves or any(type(leaf) is not query.Term or leaf.fieldname not in PROSE_FIELDS
+                         for leaf in leaves):
+        return None
+    texts = {leaf.text for leaf in leaves}
+    return texts.pop() if len(texts) == 1 else None
+
+
+def _short_alternative(node: query.Query, shorts: list[str]) -> query.Query:
+    """The short forms, in the same fields and at a lower weight than `node`'s leaves."""
+    leaves = [node] if node.is_leaf() else node.leaves()
+    return query.Or([query.Term(leaf.fieldname, short, boost=leaf.boost * EXPANSION_BOOST)
+                     for leaf in leaves for short in shorts])
+
+
+def _expand_runs(children: list[query.Query], emap: ExpansionMap, conjunctive: bool) -> list:
+    """Find long forms typed as separate words ("mesenchymal stem cells") among siblings."""
+    longest = max((len(words) for words in emap.long_to_short), default=0)
+    words = [_word(child) for child in children]
+    out, i = [], 0
+    while i < len(children):
+        for size in range(min(longest, len(children) - i), 1, -1):
+            run = tuple(words[i:i + size])
+            if None not in run and run in emap.long_to_short:
+                alternative = _short_alternative(children[i], emap.long_to_short[run])
+                if conjunctive:
+                    out.append(query.Or([query.And(children[i:i + size]), alternative]))
+                else:
+                    out.extend([*children[i:i + size], alternative])
+                i += size
+                break
+        else:
+            out.append(expand_abbreviations(children[i], emap))
+            i += 1
+    return out
+
+
+def expand_abbreviations(q: query.Query, emap: ExpansionMap) -> query.Query:
+    """Let an abbreviation also match its long form and the reverse, at a lower weight:
+    `MSC` -> `MSC OR "mesenchymal stem cell"^0.5`, and `"mesenchymal stem cells"` or the
+    three bare words -> also `MSC^0.5`."""
+    if not emap.short_to_long:
+        return q
+    if type(q) is query.Term and q.fieldname in PROSE_FIELDS and q.text in emap.short_to_long:
+        return query.Or([q, *(query.Phrase(q.fieldname, list(words), boost=q.boost * EXPANSION_BOOST)
+                              for words in emap.short_to_long[q.text])])
+    if isinstance(q, query.Phrase) and tuple(q.words) in emap.long_to_short:
+        return query.Or([q, _short_alternative(q, emap.long_to_short[tuple(q.words)])])
+    if isinstance(q, (query.And, query.Or)):
+        children = _expand_runs(list(q.subqueries), emap, conjunctive=isinstance(q, query.And))
+        return type(q)(children, boost=q.boost)
+    if q.is_leaf():
+        return q
+    return q.apply(lambda child: expand_abbreviations(child, emap))

@@ -1,0 +1,379 @@
+"""The search core: the one place that runs Whoosh queries. CLI, pages, API and widget all call
+`SearchIndex.search` and render the `SearchResult` it returns.
+
+A `SearchIndex` keeps one searcher open and checks, cheaply on every call, whether a build has
+switched generations (a stat of CURRENT) or an update has committed (Whoosh's TOC generation);
+only then does it reopen, so servers pick up new indexes without a restart.
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import os
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from whoosh import highlight, index as whoosh_index, query, sorting
+from whoosh.collectors import TimeLimit, TimeLimitCollector
+from whoosh.qparser import QueryParser
+
+from .abbreviations import Abbreviations
+from .errors import IndexNotFoundError, QueryError
+from .model import Study, normalize_nct_id
+from .query import ExpansionMap, parse_query
+from .query import expand_abbreviations as _expand_abbreviations
+from .schema import FACET_FIELDS
+from .store import CURRENT_FILE, generation_path, read_meta
+
+MAX_PER_PAGE = 100
+MAX_RESULT_WINDOW = 10_000  # page * per_page, as Elasticsearch's index.max_result_window
+MAX_EXPANSIONS = 50  # terms a prefix/wildcard/fuzzy word may expand to (most frequent kept)
+MAX_EXPANSION_SCAN = 20_000  # vocabulary entries examined per expanding word
+DEFAULT_TIME_BUDGET = 5.0  # seconds; a slower search returns what it found, marked timed_out
+SORTS = {"relevance": None, "last_update": "last_update", "first_posted": "first_posted"}
+FACET_LIMIT = 20  # values returned per facet, most frequent first
+# What makes two studies alike: shared conditions and title words more than summary words.
+SIMILAR_FIELD_WEIGHTS = {"title": 2.0, "condition": 2.0, "intervention": 1.5, "summary": 1.0}
+
+_TITLE_HIGHLIGHTER = highlight.Highlighter(
+    fragmenter=highlight.WholeFragmenter(),
+    formatter=highlight.HtmlFormatter(tagname="mark", between=" … "),
+)
+_SNIPPET_HIGHLIGHTER = highlight.Highlighter(
+    fragmenter=highlight.ContextFragmenter(maxchars=240, surround=80),
+    formatter=highlight.HtmlFormatter(tagname="mark", between=" … "),
+)
+SNIPPET_FALLBACK_CHARS = 240
+
+
+@dataclass
+class Hit:
+    """One result: what a results list shows, with HTML-safe highlights."""
+
+    nct_id: str
+    title: str
+    score: float | None
+    status: str
+    sponsor: str
+    phases: list[str]
+    study_type: str
+    conditions: list[str]
+    first_posted: str | None
+    last_update_posted: str | None
+    highlights: dict[str, str]  # field -> HTML: escaped text with <mark> around matches
+
+
+@dataclass
+class SearchResult:
+    """What every front end renders."""
+
+    query: str
+    total: int
+    page: int
+    per_page: int
+    took_ms: float
+    hits: list[Hit]
+    facets: dict[str, list[dict[str, Any]]]  # name -> [{"value", "count"}]
+    suggestion: str | None = None
+    notices: list[str] = field(default_factory=list)
+    timed_out: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready form (the API's `results` are the hits)."""
+        data = asdict(self)
+        data["results"] = data.pop("hits")
+        return data
+
+
+def _display_value(facet: str, value: Any) -> Any:
+    # Enums are indexed lowercased for forgiving queries; show them as the registry does.
+    return value.upper() if facet in ("status", "phase", "type") else value
+
+
+def _filter_terms(facet: str, values: list[str]) -> query.Query:
+    fieldname = FACET_FIELDS[facet][0]
+    if facet == "year":
+        try:
+            years = [int(v) for v in values]
+        except ValueError:
+            raise QueryError(f"year must be a number, got {values!r}", param="year") from None
+        return query.Or([query.NumericRange("year", y, y) for y in years])
+    if facet in ("status", "phase", "type"):
+        values = [v.strip().lower().replace(" ", "_").replace(",", "") for v in values]
+    return query.Or([query.Term(fieldname, v) for v in values])
+
+
+def _expand_bounded(q: query.Query, reader, notices: list[str]) -> query.Query:
+    """Replace each prefix/wildcard/fuzzy leaf by an OR of at most MAX_EXPANSIONS of its
+    most frequent terms, so `a*` over a registry-sized vocabulary stays fast."""
+    if isinstance(q, query.MultiTerm) and not isinstance(q, query.Term):
+        fieldname = q.field()
+        expanded = []
+        for i, btext in enumerate(q._btexts(reader)):  # noqa: SLF001 - Whoosh's expansion hook
+            if i >= MAX_EXPANSION_SCAN:
+                notices.append(f"'{q}' matches too many words; only part of the vocabulary was searched")
+                break
+            expanded.append((reader.doc_frequency(fieldname, btext), btext))
+        if len(expanded) > MAX_EXPANSIONS:
+            notices.append(f"'{q}' matches {len(expanded)} words; the {MAX_EXPANSIONS} most "
+                           "frequent were searched")
+            expanded = sorted(expanded, reverse=True)[:MAX_EXPANSIONS]
+        field_type = reader.schema[fieldname]
+        # Whoosh yields bytes for most expansions but str for fuzzy ones.
+        terms = [query.Term(fieldname, field_type.from_bytes(t) if isinstance(t, bytes) else t,
+                            boost=q.boost) for _, t in expanded]
+        return query.Or(terms) if terms else query.NullQuery
+    if q.is_leaf():
+        return q
+    return q.apply(lambda child: _expand_bounded(child, reader, notices))
+
+
+class SearchIndex:
+    """A live, self-refreshing handle on the index at `path` (see `open_index`)."""
+
+    def __init__(self, path: str | os.PathLike, *, time_budget: float = DEFAULT_TIME_BUDGET):
+        self.path = Path(path)
+        self.time_budget = time_budget
+        self._lock = threading.RLock()
+        self._pointer_stamp: tuple | None = None
+        self._searcher = None
+        self.meta: dict = {}
+        self.generation: str = ""
+        self.abbreviations: dict[str, list[str]] = {}
+        self._expansions = ExpansionMap()
+        self._refresh()
+
+    # -- generations ----------------------------------------------------------------------
+    def _refresh(self) -> None:
+        pointer = self.path / CURRENT_FILE
+        try:
+            st = os.stat(pointer)
+            stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
+        except FileNotFoundError:
+            stamp = None
+        if (self._searcher is not None and stamp == self._pointer_stamp
+                and self._searcher.up_to_date()):
+            return
+        generation = generation_path(self.path)
+        if generation is None:
+            raise IndexNotFoundError(
+                f"no index at {self.path}; run `trialsearch build SOURCE --index {self.path}`"
+            )
+        # A fresh searcher, not Searcher.refresh(): reusing segment readers can miss
+        # deletions committed by an update.
+        searcher = whoosh_index.open_dir(str(generation)).searcher()
+        old, self._searcher = self._searcher, searcher
+        self._pointer_stamp, self.generation = stamp, generation.name
+        self._load_sidecars()
+        if old is not None:
+            old.close()
+
+    def _load_sidecars(self) -> None:
+        # Files a build or update writes beside the Whoosh index of a generation.
+        generation = self.path / self.generation
+        self.meta = read_meta(generation)
+        self.abbreviations = Abbreviations.load(generation).effective()
+        self._expansions = ExpansionMap.from_pairs(self.abbreviations)
+
+    def searcher(self):
+        """The current Whoosh searcher, reopened if the index changed since the last call."""
+        with self._lock:
+            self._refresh()
+            return self._searcher
+
+    def close(self) -> None:
+        """Release the open searcher."""
+        with self._lock:
+            if self._searcher is not None:
+                self._searcher.close()
+                self._searcher = None
+
+    # -- queries --------------------------------------------------------------------------
+    def search(self, query_text: str = "", *, fields: list[str] | None = None,
+               filters: dict[str, Any] | None = None, sort: str = "relevance", page: int = 1,
+               per_page: int = 10, operator: str = "and", facets: bool = True,
+               highlights: bool = True, expand_abbreviations: bool = True) -> SearchResult:
+        """Run a query (see `indexer.query` for the language) and return one page of hits with
+        highlights, total, facet counts and a spelling suggestion. Abbreviations mined from the
+        corpus also match their long forms and back, ranked lower. Raises QueryError naming
+        the bad parameter."""
+        started = time.perf_counter()
+        if not isinstance(page, int) or page < 1:
+            raise QueryError("page must be a whole number >= 1", param="page")
+        if not isinstance(per_page, int) or not 1 <= per_page <= MAX_PER_PAGE:
+            raise QueryError(f"per_page must be between 1 and {MAX_PER_PAGE}", param="per_page")
+        if page * per_page > MAX_RESULT_WINDOW:
+            raise QueryError(f"results beyond the first {MAX_RESULT_WINDOW} are not served; "
+                             "narrow the query", param="page")
+        if sort not in SORTS:
+            raise QueryError(f"sort must be one of {', '.join(SORTS)}", param="sort")
+        parsed = parse_query(query_text, self._schema(), fields=fields, operator=operator)
+        filter_query = self._filter_query(filters or {})
+        with self._lock:
+            self._refresh()
+            searcher = self._searcher
+            q = parsed.query
+            if expand_abbreviations:
+                q = _expand_abbreviations(q, self._expansions)
+            q = _expand_bounded(q, searcher.reader(), parsed.notices)
+            facet_map = sorting.Facets()
+            for name, (fieldname, multi) in FACET_FIELDS.items():
+                facet_map.add_facet(name, sorting.FieldFacet(fieldname, allow_overlap=multi))
+            sortedby = SORTS[sort]
+            collector = searcher.collector(
+                limit=page * per_page, sortedby=sortedby, reverse=bool(sortedby),
+                groupedby=facet_map if facets else None, filter=filter_query,
+                maptype=sorting.Count, terms=highlights,
+            )
+            timed = TimeLimitCollector(collector, timelimit=self.time_budget,
+                                       use_alarm=threading.current_thread() is threading.main_thread())
+            timed_out = False
+            try:
+                searcher.search_with_collector(q, timed)
+            except TimeLimit:
+                timed_out = True
+                parsed.notices.append(f"the search took longer than {self.time_budget:g} s; "
+                                      "results are incomplete")
+            results = timed.results()
+            total = results.estimated_length() if timed_out else len(results)
+            first = (page - 1) * per_page
+            hits = [self._hit(results, i, highlights) for i in range(first, min(first + per_page, results.scored_length()))]
+            facet_counts = self._facet_counts(results) if facets else {}
+            suggestion = self._suggest(searcher, query_text) if query_text.strip() else None
+        return SearchResult(
+            query=query_text, total=total, page=page, per_page=per_page,
+            took_ms=round((time.perf_counter() - started) * 1000, 2), hits=hits,
+            facets=facet_counts, suggestion=suggestion, notices=parsed.notices, timed_out=timed_out,
+        )
+
+    def _schema(self):
+        with self._lock:
+            self._refresh()
+            return self._searcher.schema
+
+    @staticmethod
+    def _filter_query(filters: dict[str, Any]) -> query.Query | None:
+        clauses = []
+        for facet, value in filters.items():
+            if value in (None, "", []):
+                continue
+            if facet not in FACET_FIELDS:
+                raise QueryError(f"unknown filter '{facet}'; filters: {', '.join(FACET_FIELDS)}",
+                                 param=facet)
+            values = value if isinstance(value, (list, tuple)) else [value]
+            clauses.append(_filter_terms(facet, [str(v) for v in values]))
+        return query.And(clauses) if clauses else None
+
+    @staticmethod
+    def _facet_counts(results) -> dict[str, list[dict[str, Any]]]:
+        counts = {}
+        for name in FACET_FIELDS:
+            groups = results.groups(name)
+            # Documents without a value land under the column default ("" or, for the unsigned
+            # year column, its maximum); those are not facet values.
+            ranked = sorted(((v, c) for v, c in groups.items()
+                             if v not in (None, "", b"") and not (name == "year" and v > 9999)),
+                            key=lambda vc: (-vc[1], str(vc[0])))[:FACET_LIMIT]
+            counts[name] = [{"value": _display_value(name, v), "count": c} for v, c in ranked]
+        return counts
+
+    def _hit(self, results, rank: int, with_highlights: bool) -> Hit:
+        hit = results[rank]
+        study = json.loads(hit["record"])
+        marks = {}
+        if with_highlights:
+            title = _TITLE_HIGHLIGHTER.highlight_hit(hit, "title", text=study["title"], top=1)
+            summary = _SNIPPET_HIGHLIGHTER.highlight_hit(hit, "summary", text=study["brief_summary"], top=2)
+            marks["title"] = title or html.escape(study["title"])
+            marks["summary"] = summary or html.escape(_clip(study["brief_summary"]))
+        return Hit(
+            nct_id=study["nct_id"], title=study["title"],
+            score=round(hit.score, 4) if hit.score is not None else None,
+            status=study["status"], sponsor=study["sponsor"], phases=study["phases"],
+            study_type=study["study_type"], conditions=study["conditions"],
+            first_posted=study["first_posted"], last_update_posted=study["last_update_posted"],
+            highlights=marks,
+        )
+
+    def _suggest(self, searcher, query_text: str) -> str | None:
+        """"Did you mean": correct words that are not in the index vocabulary."""
+        try:
+            vocab_query = QueryParser("vocab", searcher.schema).parse(query_text.lower())
+            correction = searcher.correct_query(vocab_query, query_text.lower(), maxdist=2, prefix=1)
+        except Exception:  # noqa: BLE001 - a suggestion is optional; never fail the search
+            return None
+        corrected = correction.string
+        return corrected if corrected and corrected != query_text.lower() else None
+
+    def similar(self, nct_id: str, *, limit: int = 10) -> SearchResult | None:
+        """Studies most like `nct_id` ("more like this"): its key terms in title, conditions,
+        interventions and summary (Bo1 weighting) run as one weighted OR query. None when the
+        study is not in the index."""
+        started = time.perf_counter()
+        if not 1 <= limit <= MAX_PER_PAGE:
+            raise QueryError(f"limit must be between 1 and {MAX_PER_PAGE}", param="limit")
+        study = self.get(nct_id)
+        if study is None:
+            return None
+        texts = {
+            "title": " ".join([study.brief_title, study.official_title]),
+            "condition": " ; ".join(study.conditions),
+            "intervention": " ; ".join(study.interventions),
+            "summary": study.brief_summary,
+        }
+        with self._lock:
+            searcher = self.searcher()
+            terms = [
+                query.Term(fieldname, word, boost=weight * SIMILAR_FIELD_WEIGHTS[fieldname])
+                for fieldname, text in texts.items() if text.strip()
+                for word, weight in searcher.key_terms_from_text(fieldname, text, numterms=8)
+            ]
+            results = searcher.search(query.Or(terms), limit=limit,
+                                      mask=query.Term("nct_id", study.nct_id))
+            hits = [self._hit(results, i, False) for i in range(results.scored_length())]
+        return SearchResult(
+            query=f"similar:{study.nct_id}", total=len(hits), page=1, per_page=limit,
+            took_ms=round((time.perf_counter() - started) * 1000, 2), hits=hits, facets={},
+        )
+
+    # -- records --------------------------------------------------------------------------
+    def get(self, nct_id: str) -> Study | None:
+        """The full record for `nct_id`, or None when the index does not hold it."""
+        canonical = normalize_nct_id(nct_id)
+        if canonical is None:
+            return None
+        with self._lock:
+            self._refresh()
+            stored = self._searcher.document(nct_id=canonical)
+        return Study.from_dict(json.loads(stored["record"])) if stored else None
+
+    def stats(self) -> dict[str, Any]:
+        """Document count, fields, build/update times and size on disk of the live index."""
+        with self._lock:
+            self._refresh()
+            generation = self.path / self.generation
+            size = sum(f.stat().st_size for f in generation.iterdir() if f.is_file())
+            return {
+                "path": str(self.path),
+                "generation": self.generation,
+                "documents": self._searcher.doc_count(),
+                "fields": sorted(self._searcher.schema.names()),
+                "built_at": self.meta.get("built_at"),
+                "updated_at": self.meta.get("updated_at"),
+                "size_bytes": size,
+            }
+
+
+def _clip(text: str, limit: int = SNIPPET_FALLBACK_CHARS) -> str:
+    if len(text) <= limit:
+        return text
+    return text[:limit].rsplit(" ", 1)[0] + " …"
+
+
+def open_index(path: str | os.PathLike, **options) -> SearchIndex:
+    """Open the index at `path` for searching. Raises IndexNotFoundError if none was built."""
+    return SearchIndex(path, **options)

@@ -1,0 +1,53 @@
+"""The analyzer: compounds, case/accent folding, stemming, units, and pickling into the index."""
+
+import pickle
+
+import pytest
+
+from indexer.analysis import analyze, split_compound, text_analyzer, vocabulary_analyzer
+
+
+@pytest.mark.parametrize("variant", ["exosomes", "Exosome", "EXOSOMES", "exosome"])
+def test_variants_meet_at_one_stem(variant):
+    assert analyze(variant) == ["exosom"]
+
+
+@pytest.mark.parametrize(
+    ("text", "terms"),
+    [
+        ("MSC-exosome", ["msc", "exosom"]),
+        ("UC-MSC", ["uc", "msc"]),
+        ("graft-versus-host", ["graft", "versus", "host"]),
+        ("40mg", ["40", "mg"]),
+        ("5 mg/kg", ["5", "mg", "kg"]),
+        ("3.5", ["3.5"]),
+        ("COVID-19", ["covid", "19"]),
+        ("Crohn's disease", ["crohn", "diseas"]),
+        ("Café Sjögren", ["cafe", "sjogren"]),
+        ("the liver of a patient", ["liver", "patient"]),
+    ],
+)
+def test_compounds_units_and_folding(text, terms):
+    assert analyze(text) == terms
+
+
+def test_compound_parts_take_consecutive_positions_and_exact_offsets():
+    text = "UC-MSC derived 40mg"
+    tokens = [(t.text, t.pos, text[t.startchar:t.endchar])
+              for t in text_analyzer()(text, positions=True, chars=True)]
+    assert tokens == [("uc", 0, "UC"), ("msc", 1, "MSC"), ("deriv", 2, "derived"),
+                      ("40", 3, "40"), ("mg", 4, "mg")]
+
+
+def test_split_compound_keeps_plain_words_whole():
+    assert split_compound("cirrhosis") == [(0, 9)]
+
+
+def test_vocabulary_analyzer_does_not_stem():
+    assert analyze("Mesenchymal stem cells", vocabulary_analyzer()) == ["mesenchymal", "stem", "cells"]
+
+
+def test_analyzer_survives_pickling_as_whoosh_stores_it():
+    # Whoosh pickles the schema (with analyzers) into the index and unpickles it to search.
+    analyzer = pickle.loads(pickle.dumps(text_analyzer()))
+    assert analyze("MSC-exosomes", analyzer) == ["msc", "exosom"]
