@@ -37,6 +37,7 @@ MAX_LONG_FORMS = 3  # per short form, most frequent first: keeps expansions chea
 _PAREN = re.compile(r"\(\s*([A-Za-z][A-Za-z0-9\-]{1,9})\s*\)")
 _WORD_PARTS = re.compile(r"[A-Za-z0-9]+")
 _BARE_SHORT = re.compile(r"^[A-Z][A-Z0-9]{1,6}s?$")
+_CLAUSE_BREAK = re.compile(r"[,;:.]\s|\b(which|that|and|or)\b", re.I)
 _SYNONYM_LINE = re.compile(r"^(!?)\s*([A-Za-z][\w\-]{0,14})\s*(?:=\s*(.+?))?\s*$")
 
 
@@ -81,7 +82,9 @@ def mine_pairs(text: str) -> Iterator[tuple[str, str]]:
         letters = len(re.sub(r"[^A-Za-z0-9]", "", short))
         before = text[: match.start()].split()[-min(letters + 5, letters * 2):]
         long_form = _schwartz_hearst(short, " ".join(before))
-        if long_form and len(long_form) > len(short) and short.lower() not in long_form.lower():
+        # A clause break inside means the letters were gathered across a sentence, not a name.
+        if (long_form and len(long_form) > len(short) and not _CLAUSE_BREAK.search(long_form)
+                and short.lower() not in long_form.lower()):
             yield _canonical_short(short), long_form.lower()
     parts = _WORD_PARTS.findall(text)
     for i, token in enumerate(parts):
