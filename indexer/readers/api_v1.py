@@ -1,0 +1,52 @@
+"""The retired classic ClinicalTrials.gov API (`FullStudies`): a `Study` object holding a
+PascalCase `ProtocolSection` where every list is wrapped (`ConditionList.Condition`)."""
+
+from __future__ import annotations
+
+from ..model import Study
+from .jsonmap import JsonLayout
+
+FORMAT = "api_v1"
+
+LAYOUT = JsonLayout(
+    fields={
+        "nct_id": "IdentificationModule.NCTId",
+        "brief_title": "IdentificationModule.BriefTitle",
+        "official_title": "IdentificationModule.OfficialTitle",
+        "acronym": "IdentificationModule.Acronym",
+        "status": "StatusModule.OverallStatus",
+        "first_posted": "StatusModule.StudyFirstPostDateStruct.StudyFirstPostDate",
+        "last_update_posted": "StatusModule.LastUpdatePostDateStruct.LastUpdatePostDate",
+        "start_date": "StatusModule.StartDateStruct.StartDate",
+        "completion_date": "StatusModule.CompletionDateStruct.CompletionDate",
+        "sponsor": "SponsorCollaboratorsModule.LeadSponsor.LeadSponsorName",
+        "brief_summary": "DescriptionModule.BriefSummary",
+        "detailed_description": "DescriptionModule.DetailedDescription",
+        "study_type": "DesignModule.StudyType",
+        "enrollment": "DesignModule.EnrollmentInfo.EnrollmentCount",
+        "eligibility_criteria": "EligibilityModule.EligibilityCriteria",
+        "sex": "EligibilityModule.Gender",
+        "minimum_age": "EligibilityModule.MinimumAge",
+        "maximum_age": "EligibilityModule.MaximumAge",
+    },
+    lists={
+        "collaborators": "SponsorCollaboratorsModule.CollaboratorList.Collaborator.CollaboratorName",
+        "conditions": "ConditionsModule.ConditionList.Condition",
+        "keywords": "ConditionsModule.KeywordList.Keyword",
+        "phases": "DesignModule.PhaseList.Phase",
+    },
+    interventions=("ArmsInterventionsModule.InterventionList.Intervention",
+                   "InterventionType", "InterventionName"),
+    locations=("ContactsLocationsModule.LocationList.Location",
+               ("LocationFacility", "LocationCity", "LocationCountry")),
+)
+
+
+def is_record(record: dict) -> bool:
+    """True for a classic-API `Study` object."""
+    return "ProtocolSection" in record
+
+
+def to_study(record: dict) -> Study:
+    """Map one classic-API `Study` object. Raises RecordError without a valid NCT ID."""
+    return LAYOUT.to_study(record.get("ProtocolSection"), FORMAT)

@@ -1,0 +1,65 @@
+"""ClinicalTrials.gov API v2 study objects (`{"protocolSection": {...}}`), camelCase.
+
+Only the protocol section is mapped; results, derived and document sections are left out (they
+are large and not searched), apart from the `hasResults` flag.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from ..model import Study
+from .jsonmap import JsonLayout
+
+FORMAT = "api_v2"
+
+LAYOUT = JsonLayout(
+    fields={
+        "nct_id": "identificationModule.nctId",
+        "brief_title": "identificationModule.briefTitle",
+        "official_title": "identificationModule.officialTitle",
+        "acronym": "identificationModule.acronym",
+        "status": "statusModule.overallStatus",
+        "first_posted": "statusModule.studyFirstPostDateStruct.date",
+        "last_update_posted": "statusModule.lastUpdatePostDateStruct.date",
+        "start_date": "statusModule.startDateStruct.date",
+        "completion_date": "statusModule.completionDateStruct.date",
+        "sponsor": "sponsorCollaboratorsModule.leadSponsor.name",
+        "brief_summary": "descriptionModule.briefSummary",
+        "detailed_description": "descriptionModule.detailedDescription",
+        "study_type": "designModule.studyType",
+        "enrollment": "designModule.enrollmentInfo.count",
+        "eligibility_criteria": "eligibilityModule.eligibilityCriteria",
+        "sex": "eligibilityModule.sex",
+        "minimum_age": "eligibilityModule.minimumAge",
+        "maximum_age": "eligibilityModule.maximumAge",
+    },
+    lists={
+        "collaborators": "sponsorCollaboratorsModule.collaborators.name",
+        "conditions": "conditionsModule.conditions",
+        "keywords": "conditionsModule.keywords",
+        "phases": "designModule.phases",
+    },
+    interventions=("armsInterventionsModule.interventions", "type", "name"),
+    locations=("contactsLocationsModule.locations", ("facility", "city", "country")),
+)
+
+# API v2 text is Markdown: `\<126 mg/dl`, `\[1\]`. Searchers want the plain characters.
+_MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>&|~])")
+
+
+def is_record(record: dict) -> bool:
+    """True for an API v2 study object."""
+    return "protocolSection" in record
+
+
+def to_study(record: dict) -> Study:
+    """Map one API v2 study object. Raises RecordError without a valid NCT ID."""
+    study = LAYOUT.to_study(record.get("protocolSection"), FORMAT, _unescape)
+    study.add_extra("hasResults", record.get("hasResults"))
+    return study
+
+
+def _unescape(value: Any) -> Any:
+    return _MARKDOWN_ESCAPE.sub(r"\1", value) if isinstance(value, str) else value

@@ -1,0 +1,98 @@
+"""Mapping nested JSON study records (API v2, classic API) onto Study fields by dotted paths.
+
+A path walks dicts by key and fans out over lists, so `locations.facility` gives every
+location's facility. Records from the wild may have any shape: a path that meets the wrong
+type simply yields nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+from ..model import Study
+from .records import build_study, intervention_label, location_label
+
+
+def collect(node: Any, path: str) -> list[Any]:
+    """Every value at dotted `path` under `node` (lists fan out; missing keys give [])."""
+    nodes = [node]
+    for key in path.split("."):
+        step = []
+        for item in nodes:
+            value = item.get(key) if isinstance(item, dict) else None
+            if isinstance(value, list):
+                step.extend(v for v in value if v is not None)
+            elif value is not None:
+                step.append(value)
+        nodes = step
+    return nodes
+
+
+def first(node: Any, path: str) -> Any:
+    """The first value at dotted `path`, or None."""
+    found = collect(node, path)
+    return found[0] if found else None
+
+
+def flatten(node: Any, skip: frozenset[str]) -> Iterator[tuple[str, Any]]:
+    """`(dotted path, scalar)` for every leaf under `node` except the paths in `skip` (and
+    everything under them). Iterative, so deeply nested input cannot exhaust the stack."""
+    stack: list[tuple[str, Any]] = [("", node)]
+    while stack:
+        path, value = stack.pop()
+        if path in skip:
+            continue
+        if isinstance(value, dict):
+            stack.extend((f"{path}.{k}" if path else str(k), v) for k, v in reversed(value.items()))
+        elif isinstance(value, list):
+            stack.extend((path, v) for v in reversed(value))
+        elif path and value is not None:
+            yield path, value
+
+
+@dataclass(frozen=True)
+class JsonLayout:
+    """Where one JSON dialect keeps each Study field (paths relative to the protocol section).
+
+    `fields` and `lists` map Study field names to paths; `interventions` is (path to the
+    intervention objects, type key, name key); `locations` is (path to the location objects,
+    keys joined into the label). Every leaf not mapped goes to `Study.extra` under its path.
+    """
+
+    fields: dict[str, str]
+    lists: dict[str, str]
+    interventions: tuple[str, str, str]
+    locations: tuple[str, tuple[str, ...]]
+    mapped: frozenset[str] = field(init=False)
+
+    def __post_init__(self) -> None:
+        items_path, type_key, name_key = self.interventions
+        places_path, place_keys = self.locations
+        mapped = {*self.fields.values(), *self.lists.values(),
+                  f"{items_path}.{type_key}", f"{items_path}.{name_key}",
+                  *(f"{places_path}.{key}" for key in place_keys)}
+        object.__setattr__(self, "mapped", frozenset(mapped))
+
+    def to_study(self, section: Any, source_format: str,
+                 clean: Callable[[Any], Any] = lambda value: value) -> Study:
+        """A Study from a protocol section; `clean` pre-processes each string value (e.g. to
+        undo Markdown escapes). Raises RecordError without a valid NCT ID."""
+        values: dict[str, Any] = {name: clean(first(section, path))
+                                  for name, path in self.fields.items()}
+        values.update({name: [clean(v) for v in collect(section, path)]
+                       for name, path in self.lists.items()})
+        items_path, type_key, name_key = self.interventions
+        values["interventions"] = [
+            intervention_label(item.get(type_key), clean(item.get(name_key)))
+            for item in collect(section, items_path) if isinstance(item, dict)
+        ]
+        places_path, place_keys = self.locations
+        values["locations"] = [
+            location_label(*(place.get(key) for key in place_keys))
+            for place in collect(section, places_path) if isinstance(place, dict)
+        ]
+        study = build_study(values, source_format)
+        for key, value in flatten(section, self.mapped):
+            study.add_extra(key, value)
+        return study
