@@ -86,7 +86,8 @@ def _progress(quiet: bool, desc: str) -> tqdm:
                 mininterval=0.5, dynamic_ncols=True)
 
 
-def _print_report(report: IndexReport, verb: str, as_json: bool, strict: bool) -> None:
+def print_report(report: IndexReport, verb: str, as_json: bool, strict: bool) -> None:
+    """Print what a build/update/delete did (or its JSON); exit 1 on skips under --strict."""
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
@@ -132,7 +133,7 @@ def build(sources, index_path, procs, synonyms, strict, wait, quiet, as_json):
     with _progress(quiet or as_json, "Indexing") as bar:
         report = build_index(sources, index_path, procs=procs, progress=bar.update, wait=wait,
                              synonyms=synonyms)
-    _print_report(report, "Indexed", as_json, strict)
+    print_report(report, "Indexed", as_json, strict)
 
 
 @main.command()
@@ -151,7 +152,7 @@ def update(sources, index_path, strict, wait, quiet, as_json):
     """
     with _progress(quiet or as_json, "Updating") as bar:
         report = update_index(sources, index_path, progress=bar.update, wait=wait)
-    _print_report(report, "Updated", as_json, strict)
+    print_report(report, "Updated", as_json, strict)
 
 
 @main.command()
@@ -168,7 +169,7 @@ def delete(nct_ids, index_path, strict, wait, as_json):
         trialsearch delete NCT05871463
     """
     report = delete_studies(nct_ids, index_path, wait=wait)
-    _print_report(report, "Kept", as_json, strict)
+    print_report(report, "Kept", as_json, strict)
 
 
 _MARK = re.compile(r"<mark[^>]*>(.*?)</mark>", re.S)

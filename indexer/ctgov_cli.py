@@ -8,7 +8,7 @@ import sys
 import click
 from tqdm import tqdm
 
-from .cli import _print_report, index_option, json_option, quiet_option, strict_option, wait_option
+from .cli import print_report, index_option, json_option, quiet_option, strict_option, wait_option
 from .ctgov import FetchReport, fetch_studies
 from .ctgov_client import API_URL_ENV, DEFAULT_API_URL, DEFAULT_RATE, MAX_PAGE_SIZE, STATUSES
 from .sync import sync_index
@@ -142,5 +142,5 @@ def sync_command(index_path, since, page_size, rate, api_url, strict, wait, quie
     click.echo(f"Fetched {fetched.total_studies} studies updated since {report.since} "
                f"({report.since_from}) in {fetched.seconds:.1f} s, {_retries(fetched.retries)}.")
     if report.index:
-        _print_report(report.index, "Updated", False, strict)
+        print_report(report.index, "Updated", False, strict)
     click.echo(f"Next sync asks for studies updated since {report.next_since}.")
