@@ -87,13 +87,10 @@ def _bound(q: query.Query, notices: list[str]) -> query.Query:
             raise QueryError("'*' alone matches everything; leave the query empty to browse "
                              "all studies")
         if isinstance(sub, (query.Wildcard, query.Prefix)):
-            text = str(sub.text)
-            literal = re.split(r"[*?]", text, maxsplit=1)[0]
+            literal = re.split(r"[*?]", str(sub.text), maxsplit=1)[0]
             if len(literal) < MIN_WILDCARD_PREFIX:
-                raise QueryError(
-                    f"wildcard '{text}{'*' if isinstance(sub, query.Prefix) else ''}' needs at "
-                    f"least {MIN_WILDCARD_PREFIX} letters before the first * or ?"
-                )
+                raise QueryError(f"a wildcard needs at least {MIN_WILDCARD_PREFIX} letters "
+                                 "before the first * or ? (a leading wildcard scans every word)")
         if isinstance(sub, query.FuzzyTerm) and sub.maxdist > MAX_FUZZY_DISTANCE:
             notice = f"fuzzy distance for '{sub.text}~' capped at {MAX_FUZZY_DISTANCE}"
             if notice not in notices:  # one word expands into several fields
