@@ -27,6 +27,7 @@ MAX_LISTED_PROBLEMS = 20
 LAZY_COMMANDS: dict[str, str] = {
     "fetch": "indexer.ctgov_cli:fetch_command",
     "sync": "indexer.ctgov_cli:sync_command",
+    "serve": "webapp.serve:serve_command",
 }
 
 

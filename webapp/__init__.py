@@ -1,0 +1,40 @@
+"""trialsearch's web front end: search page, study pages, JSON API and embeddable widget.
+
+`create_app` is the Flask app factory; `trialsearch serve` runs it under gunicorn::
+
+    from webapp import create_app
+    app = create_app(index_path="index_data")
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from flask import Flask
+
+from .config import config_from_env
+
+
+def create_app(index_path: str | os.PathLike | None = None, **overrides: Any) -> Flask:
+    """Build the app: configuration from the environment (see `webapp.config`), then
+    `index_path` and any `overrides` (config keys) on top."""
+    app = Flask(__name__)
+    app.config.update(config_from_env())
+    if index_path is not None:
+        app.config["INDEX_PATH"] = str(index_path)
+    app.config.update(overrides)
+    app.json.sort_keys = False  # keep the documented field order in API responses
+
+    from . import api, errors, live_index, pages, security, widget
+
+    live_index.init_app(app)
+    security.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(pages.bp)
+    app.register_blueprint(api.bp)
+    app.register_blueprint(widget.bp)
+    if not app.debug:
+        app.logger.setLevel(logging.INFO)
+    return app

@@ -1,0 +1,117 @@
+"""Real processes for tests: a gunicorn server on 127.0.0.1 and headless Chromium.
+
+Used by the web, widget, reliability and benchmark tests::
+
+    with gunicorn_server(index_path, env={"TRIALSEARCH_ADMIN_TOKEN": "x"}) as base_url:
+        requests.get(f"{base_url}/api/search", params={"q": "exosomes"})
+
+    with chrome() as driver:
+        driver.get(base_url)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+import requests
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+START_TIMEOUT = 30.0
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_until_up(url: str, process: subprocess.Popen, timeout: float = START_TIMEOUT) -> None:
+    """Poll `url` until it answers; fail with the server's output if it dies or hangs."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            output = process.stdout.read() if process.stdout else ""
+            raise RuntimeError(f"server exited with {process.returncode}:\n{output[-3000:]}")
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise RuntimeError(f"server did not answer {url} within {timeout} s")
+
+
+def stop(process: subprocess.Popen) -> None:
+    """Terminate a server process (gunicorn shuts its workers down on SIGTERM)."""
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextlib.contextmanager
+def gunicorn_server(index_path: str | os.PathLike, *, env: dict[str, str] | None = None,
+                    workers: int = 2, threads: int = 1, build: bool = False) -> Iterator[str]:
+    """Run `trialsearch serve` (gunicorn) on a random free port; yield its base URL. With
+    `build`, serve builds the sample index first when `index_path` holds none."""
+    port = free_port()
+    trialsearch = Path(sys.executable).with_name("trialsearch")
+    command = [str(trialsearch), "serve", "--index", str(index_path), "--host", "127.0.0.1",
+               "--port", str(port), "--workers", str(workers), "--threads", str(threads),
+               "--build" if build else "--no-build"]
+    process = subprocess.Popen(command, env={**os.environ, **(env or {})}, text=True,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(f"{base_url}/api/health", process)
+        yield base_url
+    finally:
+        stop(process)
+
+
+@contextlib.contextmanager
+def static_server(folder: str | os.PathLike) -> Iterator[str]:
+    """Serve `folder` with Python's http.server on another port: a different origin."""
+    port = free_port()
+    process = subprocess.Popen([sys.executable, "-m", "http.server", str(port), "--bind",
+                                "127.0.0.1", "--directory", str(folder)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, text=True)
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        wait_until_up(base_url + "/", process)
+        yield base_url
+    finally:
+        stop(process)
+
+
+@contextlib.contextmanager
+def chrome(width: int = 1200, height: int = 900):
+    """A headless Debian Chromium driven by Selenium; skips where Chromium is not installed."""
+    if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
+        pytest.skip("Debian chromium and chromium-driver are not installed (tests/run.sh installs them)")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = CHROMIUM
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",
+                     f"--window-size={width},{height}"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
+    driver.set_page_load_timeout(30)
+    try:
+        yield driver
+    finally:
+        driver.quit()

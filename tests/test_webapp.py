@@ -1,0 +1,327 @@
+"""The web app through Flask's test client: search page, study page, JSON API, admin, freshness.
+
+Real gunicorn and Chromium runs are in test_webapp_live.py.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import time
+from html.parser import HTMLParser
+
+import jsonschema
+import pytest
+
+from indexer import build_index
+from indexer.cli import SAMPLE_DATA
+from webapp import create_app
+from webapp.openapi import SCHEMAS
+
+from conftest import SEED_RECORD, XSS_NCT_ID, XSS_TITLE
+
+ADMIN_TOKEN = "test-admin-token-0123456789"
+
+
+@pytest.fixture(scope="module")
+def app(built_index):
+    return create_app(index_path=built_index, ADMIN_TOKEN=ADMIN_TOKEN)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def writable_index(corpus_dir, tmp_path):
+    """An index of the test corpus that a test may rebuild."""
+    path = tmp_path / "index_data"
+    build_index([corpus_dir], path)
+    return path
+
+
+def validate(body: dict, schema_name: str) -> None:
+    """Check an API response against the OpenAPI document's schema for it."""
+    schema = {"$ref": f"#/components/schemas/{schema_name}", "components": {"schemas": SCHEMAS}}
+    jsonschema.validate(body, schema)
+
+
+class Links(HTMLParser):
+    """Collects hrefs and script tags from a page."""
+
+    def __init__(self):
+        super().__init__()
+        self.hrefs, self.scripts = [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if tag == "a" and attrs.get("href"):
+            self.hrefs.append(attrs["href"])
+        if tag == "script":
+            self.scripts.append(attrs)
+
+
+def parse(html: str) -> Links:
+    links = Links()
+    links.feed(html)
+    return links
+
+
+def api_search(client, **params) -> dict:
+    response = client.get("/api/search", query_string=params)
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+# -- search page -----------------------------------------------------------------------------
+
+def test_empty_state_teaches_the_syntax_with_examples_that_work(client):
+    page = client.get("/").get_data(as_text=True)
+    examples = [href for href in parse(page).hrefs if href.startswith("/?q=")]
+    assert len(examples) >= 6
+    found = 0
+    for href in examples:
+        response = client.get(href)
+        assert response.status_code == 200, href
+        text = response.get_data(as_text=True)
+        assert 'role="alert"' not in text, href
+        found += "0 studies match" not in text
+    assert found == len(examples), "every example should find something in the sample corpus"
+
+
+def test_search_page_lists_highlighted_hits_with_count_and_time(client):
+    page = client.get("/?q=exosomes").get_data(as_text=True)
+    assert re.search(r"\d+ studies match\s*<span class=\"took\">\(\d+\.\d ms\)", page)
+    assert re.search(r'<mark class="match term\d">exosomes</mark>', page, re.IGNORECASE)
+    assert 'class="badge status-' in page
+    if SEED_RECORD.is_file():
+        assert "/study/NCT05871463" in page
+
+
+def test_pages_work_without_javascript(client):
+    for url in ("/", "/?q=exosomes", "/study/NCT99000001"):
+        assert parse(client.get(url).get_data(as_text=True)).scripts == [], url
+
+
+def test_field_selector_and_typed_field_syntax_agree(client):
+    by_selector = client.get("/?q=exosomes&field=title").get_data(as_text=True)
+    typed = client.get("/?q=title:exosomes").get_data(as_text=True)
+    ids = lambda page: re.findall(r'href="/study/(NCT\d{8})"', page)  # noqa: E731
+    assert ids(by_selector) and ids(by_selector) == ids(typed)
+    everywhere = api_search(client, q="exosomes")["total"]
+    assert api_search(client, q="exosomes", field="title")["total"] < everywhere
+
+
+def test_facet_links_filter_and_toggle_off(client):
+    page = client.get("/?q=cirrhosis").get_data(as_text=True)
+    match = re.search(r'href="(/\?q=cirrhosis&amp;status=RECRUITING)"', page)
+    assert match, "the status facet offers RECRUITING"
+    filtered = client.get(match.group(1).replace("&amp;", "&")).get_data(as_text=True)
+    badges = re.findall(r'class="badge status-([a-z_]+)"', filtered.split('class="hits"')[1])
+    assert badges and set(badges) == {"recruiting"}
+    assert 'aria-current="true"' in filtered
+    # The active facet links back to the unfiltered search.
+    assert 'href="/?q=cirrhosis"' in filtered
+    api = api_search(client, q="cirrhosis", status="RECRUITING")
+    assert f"{api['total']} studies match" in filtered or f"{api['total']} study matches" in filtered
+
+
+def test_sort_and_pagination_links(client):
+    page1 = client.get("/?q=study&per_page=5").get_data(as_text=True)
+    assert 'rel="next"' in page1
+    page2 = client.get("/?q=study&per_page=5&page=2").get_data(as_text=True)
+    ids = lambda page: re.findall(r'href="/study/(NCT\d{8})"', page.split('class="hits"')[1])  # noqa: E731
+    assert len(ids(page1)) == 5 and not set(ids(page1)) & set(ids(page2))
+    assert 'aria-current="page">2<' in page2
+    dated = api_search(client, q="study", sort="last_update", per_page=20)["results"]
+    dates = [hit["last_update_posted"] for hit in dated if hit["last_update_posted"]]
+    assert dates == sorted(dates, reverse=True) and len(dates) > 5
+
+
+def test_did_you_mean_on_page_and_api(client):
+    page = client.get("/?q=exosmes").get_data(as_text=True)
+    assert 'Did you mean <a href="/?q=exosomes">exosomes</a>' in page
+    assert api_search(client, q="exosmes")["suggestion"] == "exosomes"
+
+
+@pytest.mark.parametrize("query", ['"unbalanced', "(open", "nosuchfield:x"])
+def test_query_syntax_error_is_a_clear_message_on_a_200_page(client, query):
+    response = client.get("/", query_string={"q": query})
+    assert response.status_code == 200
+    assert 'role="alert"' in response.get_data(as_text=True)
+    error = client.get("/api/search", query_string={"q": query})
+    assert error.status_code == 400 and error.get_json()["param"] == "q"
+
+
+def test_bad_page_parameter_on_the_page_names_it(client):
+    page = client.get("/?q=exosomes&page=zero").get_data(as_text=True)
+    assert 'role="alert"' in page and "<code>page</code>" in page
+
+
+# -- study page ------------------------------------------------------------------------------
+
+def test_study_page_shows_every_field_and_links_to_the_registry(client, app):
+    study = client.get("/api/studies/NCT99000001").get_json()
+    page = client.get("/study/NCT99000001").get_data(as_text=True)
+    assert 'href="https://clinicaltrials.gov/study/NCT99000001"' in page
+    for name in ("brief_title", "official_title", "sponsor", "brief_summary", "eligibility_criteria"):
+        if study[name]:
+            assert study[name][:40].replace("&", "&amp;").replace("'", "&#39;").replace('"', "&#34;") \
+                in page, name
+    for condition in study["conditions"]:
+        assert condition in page
+    assert "Similar studies" in page
+    assert client.get("/study/nct99000001").status_code == 200  # IDs are forgiving
+    missing = client.get("/study/NCT12345678")
+    assert missing.status_code == 404 and "NCT12345678" in missing.get_data(as_text=True)
+
+
+def test_hostile_record_is_inert_in_page_snippets_and_study_page(client):
+    for url in ("/?q=exosomes", "/?q=alert", f"/study/{XSS_NCT_ID}"):
+        page = client.get(url).get_data(as_text=True)
+        assert "<script>alert" not in page and "<img src=x" not in page, url
+        assert "&lt;script&gt;" in page, url
+        assert parse(page).scripts == [], url
+    api = client.get(f"/api/studies/{XSS_NCT_ID}").get_json()
+    assert api["brief_title"] == XSS_TITLE  # JSON carries the text as it is; HTML escapes it
+
+
+# -- JSON API --------------------------------------------------------------------------------
+
+def test_search_api_shape_matches_the_openapi_document(client):
+    body = api_search(client, q="cirrhosis", status="RECRUITING")
+    validate(body, "SearchResponse")
+    assert list(body)[:6] == ["query", "total", "page", "per_page", "took_ms", "results"]
+    assert body["per_page"] == 10 and body["total"] >= len(body["results"]) > 0
+    assert set(body["facets"]) == {"status", "phase", "type", "sponsor", "year"}
+    hit = body["results"][0]
+    assert hit["url"] == f"http://localhost/study/{hit['nct_id']}"
+    assert hit["ctgov_url"] == f"https://clinicaltrials.gov/study/{hit['nct_id']}"
+    assert "<mark" in hit["highlights"]["title"] + hit["highlights"]["summary"]
+
+
+def test_study_similar_health_and_error_shapes(client):
+    study = client.get("/api/studies/NCT99000001")
+    validate(study.get_json(), "Study")
+    assert "source" not in study.get_json(), "server paths stay private"
+    similar = client.get("/api/studies/NCT99000001/similar?limit=3").get_json()
+    validate(similar, "SearchResponse")
+    assert 0 < len(similar["results"]) <= 3
+    assert "NCT99000001" not in [hit["nct_id"] for hit in similar["results"]]
+    health = client.get("/api/health").get_json()
+    validate(health, "Health")
+    assert health["documents"] >= 37
+    missing = client.get("/api/studies/NCT12345678")
+    assert missing.status_code == 404
+    validate(missing.get_json(), "Error")
+    assert client.get("/api/studies/NCT12345678/similar").status_code == 404
+    spec = client.get("/api/openapi.json").get_json()
+    assert spec["openapi"] == "3.1.0" and "/api/search" in spec["paths"]
+
+
+@pytest.mark.parametrize(("params", "param"), [
+    ({"q": "x", "per_page": "101"}, "per_page"),
+    ({"q": "x", "per_page": "0"}, "per_page"),
+    ({"q": "x", "page": "0"}, "page"),
+    ({"q": "x", "page": "two"}, "page"),
+    ({"q": "x", "page": "2000", "per_page": "10"}, "page"),
+    ({"q": "x", "sort": "newest"}, "sort"),
+    ({"q": "x", "field": "colour"}, "field"),
+    ({"q": "x", "year": "twenty"}, "year"),
+    ({"q": "x", "operator": "xor"}, "operator"),
+    ({"q": "a" * 1001}, "q"),
+    ({"q": "*"}, "q"),
+])
+def test_bad_api_parameters_are_400_naming_the_parameter(client, params, param):
+    response = client.get("/api/search", query_string=params)
+    assert response.status_code == 400
+    body = response.get_json()
+    validate(body, "Error")
+    assert body["param"] == param and len(body["error"]) < 300
+
+
+def test_page_size_limit_comes_from_the_environment(built_index, monkeypatch):
+    monkeypatch.setenv("TRIALSEARCH_MAX_PER_PAGE", "5")
+    client = create_app(index_path=built_index).test_client()
+    assert client.get("/api/search?q=study&per_page=5").status_code == 200
+    response = client.get("/api/search?q=study&per_page=6")
+    assert response.status_code == 400 and "between 1 and 5" in response.get_json()["error"]
+
+
+def test_index_path_comes_from_the_environment(built_index, monkeypatch):
+    monkeypatch.setenv("TRIALSEARCH_INDEX", str(built_index))
+    assert create_app().test_client().get("/api/health").get_json()["documents"] >= 37
+
+
+def test_missing_index_is_a_503_with_a_clear_message(tmp_path):
+    client = create_app(index_path=tmp_path / "nothing").test_client()
+    response = client.get("/api/search?q=x")
+    assert response.status_code == 503 and "trialsearch build" in response.get_json()["error"]
+    assert client.get("/").status_code == 200  # the empty page needs no index
+    assert "trialsearch build" in client.get("/?q=x").get_data(as_text=True)
+
+
+def test_cors_default_allows_any_origin_but_not_admin(client):
+    response = client.get("/api/search?q=x", headers={"Origin": "https://hospital.example"})
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert "public" in response.headers["Cache-Control"]
+    admin = client.post("/api/admin/reindex", headers={"Origin": "https://hospital.example"})
+    assert "Access-Control-Allow-Origin" not in admin.headers
+
+
+def test_cors_restricted_origins(built_index):
+    client = create_app(index_path=built_index, WIDGET_ORIGINS=("https://ok.example",)).test_client()
+    allowed = client.get("/api/search?q=x", headers={"Origin": "https://ok.example"})
+    assert allowed.status_code == 200
+    assert allowed.headers["Access-Control-Allow-Origin"] == "https://ok.example"
+    assert "Origin" in allowed.headers["Vary"]
+    refused = client.get("/api/search?q=x", headers={"Origin": "https://evil.example"})
+    assert refused.status_code == 403 and "Access-Control-Allow-Origin" not in refused.headers
+    assert client.get("/api/search?q=x").status_code == 200  # same-origin and non-browser clients
+
+
+# -- admin and freshness ---------------------------------------------------------------------
+
+def test_admin_reindex_needs_the_token_and_then_rebuilds(writable_index, corpus_dir):
+    app = create_app(index_path=writable_index, ADMIN_TOKEN=ADMIN_TOKEN, SOURCES=[str(corpus_dir)])
+    client = app.test_client()
+    before = client.get("/api/health").get_json()["generation"]
+    assert client.post("/api/admin/reindex?wait=true").status_code == 401
+    wrong = client.post("/api/admin/reindex?wait=true", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 403
+    assert client.get("/api/health").get_json()["generation"] == before
+    built = client.post("/api/admin/reindex?wait=true",
+                        headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert built.status_code == 200 and built.get_json()["report"]["indexed"] >= 37
+    after = client.get("/api/health").get_json()["generation"]
+    assert after != before
+    started = client.post("/api/admin/reindex", headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert started.status_code == 202
+    deadline = time.monotonic() + 60
+    while client.get("/api/health").get_json()["generation"] == after:
+        assert time.monotonic() < deadline, "the background rebuild never switched generations"
+        time.sleep(0.1)
+
+
+def test_admin_is_off_without_a_token(built_index):
+    client = create_app(index_path=built_index, ADMIN_TOKEN=None).test_client()
+    response = client.post("/api/admin/reindex", headers={"Authorization": "Bearer None"})
+    assert response.status_code == 403 and "TRIALSEARCH_ADMIN_TOKEN" in response.get_json()["error"]
+
+
+def test_a_running_app_serves_a_new_build_without_restart(writable_index, tmp_path):
+    client = create_app(index_path=writable_index).test_client()
+    assert api_search(client, q="exosomes")["total"] > 0
+    only_text = tmp_path / "new-corpus"
+    shutil.copytree(SAMPLE_DATA / "text", only_text)
+    build_index([only_text], writable_index)
+    health = client.get("/api/health").get_json()
+    assert health["documents"] == len(list(only_text.glob("*.txt")))
+    assert api_search(client, q="NCT99999999")["total"] == 0
+
+
+def test_oversized_body_is_413(client):
+    response = client.post("/api/admin/reindex", data=b"x" * (2 * 1024 * 1024),
+                           headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert response.status_code == 413 and response.get_json()["error"]

@@ -1,0 +1,135 @@
+"""The JSON API under /api: search, study records, similar studies, health, admin reindex.
+
+Every endpoint runs the same search core as the page and the CLI; `openapi.py` documents the
+shapes returned here, and a test checks the two agree.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+from flask import Blueprint, current_app, jsonify, request, url_for
+
+from indexer import IndexLockedError, NoRecordsError, TrialsearchError, build_index
+from indexer.errors import QueryError
+from indexer.model import Study, normalize_nct_id
+
+from .errors import error_response
+from .live_index import get_index
+from .openapi import openapi_spec
+from .params import parse_search_args
+from .security import require_admin_token
+
+bp = Blueprint("api", __name__, url_prefix="/api")
+CACHE_SECONDS = 30  # search and record responses: short, so a rebuild shows within half a minute
+CTGOV_STUDY_URL = "https://clinicaltrials.gov/study/{}"
+
+
+def study_links(nct_id: str) -> dict[str, str]:
+    """Where a study is shown: our page and the registry's."""
+    return {"url": url_for("pages.study", nct_id=nct_id, _external=True),
+            "ctgov_url": CTGOV_STUDY_URL.format(nct_id)}
+
+
+RESPONSE_ORDER = ("query", "total", "page", "per_page", "took_ms", "results", "facets",
+                  "suggestion", "notices", "timed_out")
+PRIVATE_RECORD_FIELDS = ("source",)  # a path on the server: not the public's business
+
+
+def _with_links(result) -> dict[str, Any]:
+    data = result.to_dict()
+    for hit in data["results"]:
+        hit.update(study_links(hit["nct_id"]))
+    return {key: data[key] for key in RESPONSE_ORDER}
+
+
+def _cacheable(response):
+    response.cache_control.public = True
+    response.cache_control.max_age = CACHE_SECONDS
+    return response
+
+
+def _canonical_id(nct_id: str) -> str:
+    canonical = normalize_nct_id(nct_id)
+    if canonical is None:
+        raise QueryError("not an NCT ID (expected NCT followed by 8 digits)", param="nct_id")
+    return canonical
+
+
+@bp.get("/search")
+def search():
+    """Ranked, highlighted, faceted results for `q` (see /api/openapi.json)."""
+    search_request = parse_search_args(request.args, max_per_page=current_app.config["MAX_PER_PAGE"])
+    result = get_index().search(search_request.q, **search_request.search_kwargs())
+    return _cacheable(jsonify(_with_links(result)))
+
+
+@bp.get("/studies/<nct_id>")
+def study(nct_id: str):
+    """The full record of one study; 404 when the index does not hold it."""
+    canonical = _canonical_id(nct_id)
+    record: Study | None = get_index().get(canonical)
+    if record is None:
+        return error_response(404, f"no study {canonical} in the index", "nct_id")
+    data = {k: v for k, v in record.to_dict().items() if k not in PRIVATE_RECORD_FIELDS}
+    return _cacheable(jsonify({**data, **study_links(canonical)}))
+
+
+@bp.get("/studies/<nct_id>/similar")
+def similar(nct_id: str):
+    """Studies most like this one ("more like this")."""
+    canonical = _canonical_id(nct_id)
+    raw_limit = request.args.get("limit", "10")
+    if not raw_limit.isdigit() or len(raw_limit) > 3:
+        raise QueryError("limit must be a whole number between 1 and 100", param="limit")
+    result = get_index().similar(canonical, limit=int(raw_limit))
+    if result is None:
+        return error_response(404, f"no study {canonical} in the index", "nct_id")
+    return _cacheable(jsonify(_with_links(result)))
+
+
+@bp.get("/health")
+def health():
+    """Liveness plus what is being served: document count, generation, build and update times."""
+    stats = get_index().stats()
+    response = jsonify(status="ok", documents=stats["documents"], generation=stats["generation"],
+                       built_at=stats["built_at"], updated_at=stats["updated_at"])
+    response.cache_control.no_store = True
+    return response
+
+
+@bp.get("/openapi.json")
+def openapi():
+    """The OpenAPI 3.1 description of this API."""
+    return jsonify(openapi_spec(request.host_url.rstrip("/")))
+
+
+@bp.post("/admin/reindex")
+@require_admin_token
+def reindex():
+    """Rebuild the index from the configured SOURCES. Answers 202 at once and builds in the
+    background (the old index serves until the new one is complete); with `?wait=true` it
+    builds before answering, 200 with the build report. 409 while another write runs."""
+    config = current_app.config
+    sources, path = config["SOURCES"], config["INDEX_PATH"]
+    if request.args.get("wait", "").lower() in ("1", "true", "yes"):
+        try:
+            report = build_index(sources, path)
+        except IndexLockedError as exc:
+            return error_response(409, str(exc))
+        except NoRecordsError as exc:
+            return error_response(422, str(exc))
+        return jsonify(status="built", report=report.to_dict())
+    logger = current_app.logger
+
+    def rebuild() -> None:
+        try:
+            report = build_index(sources, path)
+            logger.info("reindex: %d studies into %s", report.indexed, report.generation)
+        except TrialsearchError as exc:
+            logger.error("reindex failed, the old index still serves: %s", exc)
+
+    threading.Thread(target=rebuild, name="trialsearch-reindex", daemon=True).start()
+    return jsonify(status="started", sources=len(sources),
+                   check=url_for("api.health", _external=True)), 202

@@ -1,0 +1,99 @@
+"""HTML pages: the search page at / and a page per study. Plain GET forms and links, so every
+search is a shareable URL and everything works without JavaScript."""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import urlencode
+
+from flask import Blueprint, abort, current_app, render_template, request, url_for
+
+from indexer.errors import QueryError
+from indexer.model import normalize_nct_id
+from indexer.schema import FACET_FIELDS
+
+from .api import CTGOV_STUDY_URL
+from .live_index import get_index
+from .params import FIELD_CHOICES, SORT_CHOICES, SearchRequest, parse_search_args
+
+bp = Blueprint("pages", __name__)
+
+# Clickable examples on the empty page: each teaches one piece of the query syntax.
+EXAMPLES = [
+    ("exosomes", "words match every form: exosome, Exosomes, EXOSOMES"),
+    ('"liver cirrhosis"', "quotes match a phrase"),
+    ("title:cirrhosis status:recruiting", "field:value searches one field"),
+    ("MSC", "abbreviations also find their long form"),
+    ("asthma OR copd", "OR widens; words are ANDed by default"),
+    ("diabetes -insulin", "a minus excludes a word"),
+    ("transplant*", "a star matches word endings"),
+    ("first_posted:>2023-01-01", "dates compare with > and <"),
+]
+FACET_LABELS = {"status": "Status", "phase": "Phase", "type": "Study type", "sponsor": "Sponsor",
+                "year": "First posted"}
+# Study page rows: (label, Study attribute), in the order the registry shows them.
+STUDY_FIELDS = [
+    ("Official title", "official_title"), ("Acronym", "acronym"), ("Status", "status"),
+    ("Study type", "study_type"), ("Phases", "phases"), ("Conditions", "conditions"),
+    ("Interventions", "interventions"), ("Keywords", "keywords"), ("Sponsor", "sponsor"),
+    ("Collaborators", "collaborators"), ("Enrollment", "enrollment"), ("Sex", "sex"),
+    ("Minimum age", "minimum_age"), ("Maximum age", "maximum_age"),
+    ("First posted", "first_posted"), ("Last update posted", "last_update_posted"),
+    ("Start date", "start_date"), ("Completion date", "completion_date"),
+    ("Locations", "locations"),
+]
+PROSE_SECTIONS = [("Brief summary", "brief_summary"), ("Detailed description", "detailed_description"),
+                  ("Eligibility criteria", "eligibility_criteria")]
+SIMILAR_SHOWN = 5
+
+
+@bp.app_template_filter("label")
+def label(value: str) -> str:
+    """RECRUITING -> Recruiting, PHASE2 -> Phase 2, ACTIVE_NOT_RECRUITING -> Active not recruiting."""
+    if value == "NA":
+        return "Not applicable"
+    text = re.sub(r"phase(\d)", r"phase \1", str(value).replace("_", " ").lower())
+    return text[:1].upper() + text[1:]
+
+
+@bp.app_template_global()
+def query_url(pairs: list[tuple[str, str]]) -> str:
+    """A link to the search page for these query-string pairs."""
+    base = url_for("pages.search")
+    return f"{base}?{urlencode(pairs)}" if pairs else base
+
+
+@bp.get("/")
+def search():
+    """The search page: box, field selector, facets, results, pagination, or the empty state."""
+    error = None
+    try:
+        search_request = parse_search_args(request.args, max_per_page=current_app.config["MAX_PER_PAGE"])
+    except QueryError as exc:
+        error, search_request = exc, SearchRequest(q=request.args.get("q", "")[:1000])
+    result = None
+    if error is None and (search_request.q.strip() or search_request.filters):
+        try:
+            result = get_index().search(search_request.q, **search_request.search_kwargs())
+        except QueryError as exc:
+            error = exc
+    return render_template(
+        "search.html", request_=search_request, result=result, error=error,
+        field_choices=FIELD_CHOICES, sort_choices=SORT_CHOICES, facet_labels=FACET_LABELS,
+        facet_names=list(FACET_FIELDS), examples=EXAMPLES,
+    )
+
+
+@bp.get("/study/<nct_id>")
+def study(nct_id: str):
+    """Every field of one study, a link to ClinicalTrials.gov, and similar studies."""
+    canonical = normalize_nct_id(nct_id)
+    record = get_index().get(canonical) if canonical else None
+    if record is None:
+        abort(404, description=f"No study {canonical or 'with that ID'} is in the index.")
+    similar = get_index().similar(canonical, limit=SIMILAR_SHOWN)
+    return render_template(
+        "study.html", study=record, similar=similar.hits if similar else [],
+        ctgov_url=CTGOV_STUDY_URL.format(canonical), study_fields=STUDY_FIELDS,
+        prose_sections=PROSE_SECTIONS,
+    )

@@ -1,0 +1,120 @@
+"""Turn query-string parameters into one validated search request (shared by page and API).
+
+Every bad value raises `QueryError` naming its parameter, and no error message echoes a huge
+value back: the API turns it into a 400, the page into a notice above the search box.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.datastructures import MultiDict
+
+from indexer.errors import QueryError
+from indexer.query import MAX_QUERY_LENGTH, resolve_field
+from indexer.schema import FACET_FIELDS
+from indexer.search import MAX_RESULT_WINDOW, SORTS
+
+from .config import DEFAULT_PER_PAGE
+
+# The page's field selector; the API's `field` takes any field name the query language knows.
+FIELD_CHOICES = [("", "All fields"), ("title", "Title"), ("summary", "Summary"),
+                 ("description", "Description"), ("sponsor", "Sponsor"),
+                 ("condition", "Condition"), ("intervention", "Intervention")]
+SORT_CHOICES = [("relevance", "Relevance"), ("last_update", "Last update"),
+                ("first_posted", "First posted")]
+MAX_FILTER_VALUES = 20  # per facet; more is a crafted URL, not a person ticking boxes
+MAX_FILTER_LENGTH = 200
+
+
+@dataclass
+class SearchRequest:
+    """A validated search: what the user asked for, ready for `SearchIndex.search`."""
+
+    q: str = ""
+    field: str = ""
+    filters: dict[str, list[str]] = dataclasses.field(default_factory=dict)
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = DEFAULT_PER_PAGE
+    operator: str = "and"
+
+    def search_kwargs(self) -> dict[str, Any]:
+        """Keyword arguments for `SearchIndex.search`."""
+        return {"fields": [resolve_field(self.field)] if self.field else None,
+                "filters": self.filters, "sort": self.sort, "page": self.page,
+                "per_page": self.per_page, "operator": self.operator}
+
+    def url_args(self, **changes: Any) -> list[tuple[str, str]]:
+        """This request as query-string pairs (defaults left out), with `changes` applied;
+        a change to None drops the parameter. Used for pagination, sort and facet links."""
+        values: dict[str, Any] = {"q": self.q, "field": self.field, "sort": self.sort,
+                                  "per_page": self.per_page, "operator": self.operator,
+                                  "page": self.page, **self.filters}
+        values.update(changes)
+        defaults = {"sort": "relevance", "per_page": DEFAULT_PER_PAGE, "operator": "and", "page": 1}
+        pairs = []
+        for name, value in values.items():
+            if value is None or value == "" or value == [] or defaults.get(name) == value:
+                continue
+            for item in value if isinstance(value, list) else [value]:
+                pairs.append((name, str(item)))
+        return pairs
+
+    def toggle_filter(self, facet: str, value: str) -> list[tuple[str, str]]:
+        """URL pairs for this request with `facet=value` switched on or off (back to page 1)."""
+        current = self.filters.get(facet, [])
+        values = [v for v in current if v != value] if value in current else [*current, value]
+        return self.url_args(**{facet: values, "page": None})
+
+
+def _whole_number(args: MultiDict, name: str, default: int, low: int, high: int) -> int:
+    raw = args.get(name, "")
+    if raw == "":
+        return default
+    if not raw.isdigit() or len(raw) > 9:
+        raise QueryError(f"{name} must be a whole number between {low} and {high}", param=name)
+    value = int(raw)
+    if not low <= value <= high:
+        raise QueryError(f"{name} must be between {low} and {high}", param=name)
+    return value
+
+
+def _choice(args: MultiDict, name: str, default: str, allowed) -> str:
+    value = args.get(name, default) or default
+    if value not in allowed:
+        raise QueryError(f"{name} must be one of: {', '.join(allowed)}", param=name)
+    return value
+
+
+def parse_search_args(args: MultiDict, *, max_per_page: int) -> SearchRequest:
+    """Validate `args` (a request's query string) into a SearchRequest."""
+    q = args.get("q", "")
+    if len(q) > MAX_QUERY_LENGTH:
+        raise QueryError(f"q is {len(q)} characters long; the limit is {MAX_QUERY_LENGTH}", param="q")
+    field_name = args.get("field", "").strip()
+    if field_name:
+        if len(field_name) > 40:
+            raise QueryError("field is not a known field name", param="field")
+        resolve_field(field_name)  # raises QueryError(param="field") for unknown names
+    filters = {}
+    for facet in FACET_FIELDS:
+        values = [v.strip() for v in args.getlist(facet) if v.strip()]
+        if len(values) > MAX_FILTER_VALUES:
+            raise QueryError(f"at most {MAX_FILTER_VALUES} values of {facet} may be given", param=facet)
+        if any(len(v) > MAX_FILTER_LENGTH for v in values):
+            raise QueryError(f"{facet} values are at most {MAX_FILTER_LENGTH} characters", param=facet)
+        if facet == "year" and not all(v.isdigit() and len(v) == 4 for v in values):
+            raise QueryError("year must be a four-digit year", param="year")
+        if values:
+            filters[facet] = list(dict.fromkeys(values))
+    per_page = _whole_number(args, "per_page", min(DEFAULT_PER_PAGE, max_per_page), 1, max_per_page)
+    page = _whole_number(args, "page", 1, 1, MAX_RESULT_WINDOW // per_page)
+    return SearchRequest(
+        q=q, field=field_name.lower(), filters=filters,
+        sort=_choice(args, "sort", "relevance", list(SORTS)),
+        page=page, per_page=per_page,
+        operator=_choice(args, "operator", "and", ["and", "or"]),
+    )
