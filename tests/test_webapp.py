@@ -149,9 +149,16 @@ def test_did_you_mean_on_page_and_api(client):
 def test_query_syntax_error_is_a_clear_message_on_a_200_page(client, query):
     response = client.get("/", query_string={"q": query})
     assert response.status_code == 200
-    assert 'role="alert"' in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert 'role="alert"' in page and 'id="syntax"' in page
     error = client.get("/api/search", query_string={"q": query})
     assert error.status_code == 400 and error.get_json()["param"] == "q"
+
+
+def test_syntax_error_on_the_page_still_searches_the_plain_words(client):
+    page = client.get("/", query_string={"q": '"liver (cirrhosis'}).get_data(as_text=True)
+    assert "unbalanced" in page and "<q>liver cirrhosis</q>" in page
+    assert re.search(r"[1-9]\d* studies match", page)
 
 
 def test_bad_page_parameter_on_the_page_names_it(client):

@@ -14,7 +14,7 @@ from indexer.schema import FACET_FIELDS
 
 from .api import CTGOV_STUDY_URL
 from .live_index import get_index
-from .params import FIELD_CHOICES, SORT_CHOICES, SearchRequest, parse_search_args
+from .params import FIELD_CHOICES, SORT_CHOICES, SearchRequest, parse_search_args, plain_words
 
 bp = Blueprint("pages", __name__)
 
@@ -71,14 +71,24 @@ def search():
         search_request = parse_search_args(request.args, max_per_page=current_app.config["MAX_PER_PAGE"])
     except QueryError as exc:
         error, search_request = exc, SearchRequest(q=request.args.get("q", "")[:1000])
-    result = None
+    result, searched_words = None, None
     if error is None and (search_request.q.strip() or search_request.filters):
+        index = get_index()
         try:
-            result = get_index().search(search_request.q, **search_request.search_kwargs())
+            result = index.search(search_request.q, **search_request.search_kwargs())
         except QueryError as exc:
             error = exc
+            # A syntax slip should not leave a person with nothing: say what is wrong, and
+            # search the plain words meanwhile.
+            searched_words = plain_words(search_request.q) if exc.param == "q" else None
+            if searched_words:
+                try:
+                    result = index.search(searched_words, **search_request.search_kwargs())
+                except QueryError:
+                    result, searched_words = None, None
     return render_template(
         "search.html", request_=search_request, result=result, error=error,
+        searched_words=searched_words,
         field_choices=FIELD_CHOICES, sort_choices=SORT_CHOICES, facet_labels=FACET_LABELS,
         facet_names=list(FACET_FIELDS), examples=EXAMPLES,
     )

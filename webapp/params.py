@@ -7,6 +7,7 @@ value back: the API turns it into a 400, the page into a notice above the search
 from __future__ import annotations
 
 import dataclasses
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -68,6 +69,13 @@ class SearchRequest:
         current = self.filters.get(facet, [])
         values = [v for v in current if v != value] if value in current else [*current, value]
         return self.url_args(**{facet: values, "page": None})
+
+
+def plain_words(text: str) -> str:
+    """The words of a query with its syntax removed: what the page searches when the query
+    itself cannot be parsed (`"liver (cirrhosis` -> `liver cirrhosis`)."""
+    words = re.findall(r"[^\W_]+(?:[-'][^\W_]+)*", text)
+    return " ".join(w for w in words if w.upper() not in ("AND", "OR", "NOT", "TO"))
 
 
 def _whole_number(args: MultiDict, name: str, default: int, low: int, high: int) -> int:
