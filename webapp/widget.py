@@ -1,5 +1,198 @@
-"""The embeddable search widget: /widget.js, its documentation page /widget and /embed."""
+"""The embeddable search widget: the script (/widget.js), its documentation page (/widget) and
+the iframe alternative (/embed).
 
-from flask import Blueprint
+The widget takes its options as data- attributes on its script tag; /embed takes the same names
+as query parameters, validates them here (400 naming the option) and writes them onto a script
+tag of its own. `OPTIONS` is the one list of options: validation and the documentation page
+come from it (and the README's table copies it).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from flask import (Blueprint, abort, current_app, render_template, request, send_from_directory,
+                   url_for)
+from werkzeug.datastructures import MultiDict
+
+from indexer.errors import QueryError
+from indexer.query import MAX_QUERY_LENGTH, resolve_field
 
 bp = Blueprint("widget", __name__)
+
+SCRIPT_MAX_AGE = 3600  # seconds: an hour of caching for a script that rarely changes
+LANGUAGES = ("en", "fr", "es", "de")  # the label sets in widget.js
+MAX_RESULTS = 20  # results the widget shows at most (widget.js has the same bound)
+MAX_FILTER_VALUES = 20
+ENUM_VALUE = re.compile(r"\w{1,40}", re.ASCII)  # RECRUITING, PHASE2, INTERVENTIONAL, ...
+
+
+def _text(limit: int) -> Callable[[list[str]], str]:
+    """Free text of at most `limit` characters."""
+
+    def check(values: list[str]) -> str:
+        value = values[-1].strip()
+        if len(value) > limit:
+            raise ValueError(f"at most {limit} characters")
+        return value
+
+    return check
+
+
+def _one_of(*allowed: str) -> Callable[[list[str]], str]:
+    """One value from `allowed`."""
+
+    def check(values: list[str]) -> str:
+        value = values[-1].strip().lower()
+        if value not in allowed:
+            raise ValueError(f"one of {', '.join(allowed)}")
+        return value
+
+    return check
+
+
+def _values(pattern: re.Pattern, what: str) -> Callable[[list[str]], str]:
+    """Filter values, repeated or comma-separated, each matching `pattern`; joined by commas as
+    the widget reads them."""
+
+    def check(values: list[str]) -> str:
+        items = [v.strip() for value in values for v in value.split(",") if v.strip()]
+        if len(items) > MAX_FILTER_VALUES or not all(pattern.fullmatch(v) for v in items):
+            raise ValueError(f"up to {MAX_FILTER_VALUES} comma-separated {what}")
+        return ",".join(dict.fromkeys(items))
+
+    return check
+
+
+def _field(values: list[str]) -> str:
+    """`all` or a field name the query language knows (title, condition, ...)."""
+    value = values[-1].strip().lower()
+    if value in ("", "all"):
+        return value
+    try:
+        resolve_field(value)
+    except QueryError:
+        raise ValueError("all, or a field name such as title, summary, condition, "
+                         "intervention, sponsor") from None
+    return value
+
+
+def _results(values: list[str]) -> str:
+    """A whole number of results from 1 to MAX_RESULTS."""
+    value = values[-1].strip()
+    if not (value.isdigit() and 1 <= int(value) <= MAX_RESULTS):
+        raise ValueError(f"a whole number from 1 to {MAX_RESULTS}")
+    return str(int(value))
+
+
+@dataclass(frozen=True)
+class Option:
+    """One widget option: `data-NAME` on the script tag, `NAME=` on /embed."""
+
+    name: str
+    accepts: str  # what a person may write, for the documentation
+    default: str
+    description: str
+    # Raw query values -> the attribute value, or ValueError; None where /embed does not take it.
+    check: Callable[[list[str]], str] | None
+    example: str = ""
+
+
+OPTIONS = [
+    Option("q", "text", "empty", "A query to run as soon as the widget loads.",
+           _text(MAX_QUERY_LENGTH), "exosomes"),
+    Option("placeholder", "text, up to 100 characters",
+           "“Condition, treatment, sponsor or NCT ID” in the label language",
+           "The hint inside the empty search box.", _text(100), "Search our trials"),
+    Option("field", "all, title, summary, description, condition, intervention, sponsor, "
+           "keyword, eligibility", "all", "The field typed words are searched in.", _field,
+           "condition"),
+    Option("status", "comma-separated statuses", "any",
+           "Only studies with these statuses (ClinicalTrials.gov values).",
+           _values(ENUM_VALUE, "statuses such as RECRUITING"), "RECRUITING,NOT_YET_RECRUITING"),
+    Option("phase", "comma-separated phases", "any", "Only studies in these phases.",
+           _values(ENUM_VALUE, "phases such as PHASE2"), "PHASE2,PHASE3"),
+    Option("type", "comma-separated study types", "any", "Only studies of these types.",
+           _values(ENUM_VALUE, "study types such as INTERVENTIONAL"), "INTERVENTIONAL"),
+    Option("sponsor", "one sponsor name, up to 200 characters", "any",
+           "Only studies of this sponsor (the exact name, as shown on the study page).",
+           _text(200), "Northbridge University Hospital"),
+    Option("year", "comma-separated four-digit years", "any",
+           "Only studies first posted in these years.",
+           _values(re.compile(r"\d{4}", re.ASCII), "four-digit years"), "2024,2025"),
+    Option("results", f"1 to {MAX_RESULTS}", "5", "How many results the widget lists; a link "
+           "leads to all of them on this server.", _results, "8"),
+    Option("theme", "light, dark, auto", "light",
+           "Colours; auto follows the visitor's system setting.", _one_of("light", "dark", "auto"),
+           "dark"),
+    Option("lang", ", ".join(LANGUAGES), "the page's <html lang> if listed, else en",
+           "The language of the widget's labels and messages.", _one_of(*LANGUAGES), "fr"),
+    Option("link", "study, ctgov", "study", "Where results lead: the study page on this server, "
+           "or the record on ClinicalTrials.gov.", _one_of("study", "ctgov"), "ctgov"),
+    Option("new-tab", "true, false", "false (true inside an iframe)",
+           "Open results in a new tab.", _one_of("true", "false"), "true"),
+]
+# Only for the script tag: /embed always renders into its own page.
+TARGET = Option("target", "a CSS selector", "where the script tag stands",
+                "The element to render the widget into, such as #trial-search.", None,
+                "#trial-search")
+
+
+def embed_options(args: MultiDict) -> dict[str, str]:
+    """The validated widget options in a query string, as data-attribute names and values.
+    Aborts with 400 naming the first invalid option; other parameters are ignored (links
+    often carry tracking parameters)."""
+    chosen = {}
+    for option in OPTIONS:
+        values = args.getlist(option.name)
+        if not values:
+            continue
+        try:
+            value = option.check(values)
+        except ValueError as exc:
+            abort(400, description=f"Option '{option.name}' must be {exc}.")
+        if value:
+            chosen[option.name] = value
+    return chosen
+
+
+@bp.get("/widget.js")
+def script():
+    """The widget script: cacheable, and loadable (also with crossorigin/SRI) by any site."""
+    response = send_from_directory(current_app.static_folder, "widget.js",
+                                   mimetype="text/javascript", max_age=SCRIPT_MAX_AGE)
+    response.cache_control.public = True
+    response.headers["Access-Control-Allow-Origin"] = "*"
+    # Other sites load this as a script; a same-origin resource policy would block that.
+    response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
+    return response
+
+
+@bp.get("/widget")
+def docs():
+    """The documentation page: live demo, the snippets to copy, every option explained."""
+    script_url = url_for("widget.script", _external=True)
+    embed_url = url_for("widget.embed", _external=True, status="RECRUITING", results="8")
+    # Built here and escaped by the template, so the page shows the markup as text.
+    snippets = {
+        "script": f'<script src="{script_url}" data-trialsearch></script>',
+        "options": (f'<div id="trial-search"></div>\n<script src="{script_url}" data-trialsearch '
+                    'data-target="#trial-search"\n  data-status="RECRUITING" data-results="8" '
+                    'data-theme="dark" data-lang="fr"></script>'),
+        "iframe": (f'<iframe src="{embed_url}"\n  title="Clinical trial search" width="100%" '
+                   'height="560"></iframe>'),
+    }
+    return render_template("widget_docs.html", options=[TARGET, *OPTIONS], snippets=snippets,
+                           origin=request.host_url.rstrip("/"),
+                           widget_origins=current_app.config.get("WIDGET_ORIGINS", ()))
+
+
+@bp.get("/embed")
+def embed():
+    """The widget alone on a page of this server, options from the query string: for sites
+    that allow iframes but not third-party scripts."""
+    options = embed_options(request.args)
+    return render_template("embed.html", options=options, lang=options.get("lang", "en"),
+                           theme=options.get("theme", "light"))

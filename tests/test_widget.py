@@ -1,0 +1,477 @@
+"""The embeddable widget (issue 4).
+
+* Flask test client: /widget.js (JavaScript, cacheable, loadable by any site, small, no HTML
+  sinks), /widget (the documentation: demo, snippets, every option, no inline script) and
+  /embed (options from the query string validated, escaped onto the script tag, frameable).
+* Headless Chromium against `trialsearch serve` (gunicorn), with host pages served from
+  another port, i.e. another origin, by `tests/live.py`: a page holding only the snippet finds
+  NCT05871463 and opens it with the keyboard; a syntax slip is explained while the plain words
+  are searched; a late answer to an older query is ignored; hostile global CSS leaves the
+  widget's layout alone; a server restricted to other origins gives a clear message and no data; a record
+  whose title holds markup shows as text; /embed works in an iframe; and a screenshot of the
+  widget on a host page is saved (and copied for the README with TRIALSEARCH_UPDATE_SCREENSHOT=1).
+
+Every browser wait is explicit and bounded.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import re
+import shutil
+from dataclasses import dataclass
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from conftest import PROJECT_ROOT, XSS_NCT_ID, XSS_TITLE
+from live import chrome, gunicorn_server, static_server
+from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+webapp = pytest.importorskip("webapp")
+from webapp.widget import LANGUAGES, MAX_RESULTS, OPTIONS, SCRIPT_MAX_AGE  # noqa: E402
+
+SEED_ID = "NCT05871463"
+STATIC = PROJECT_ROOT / "webapp" / "static"
+WIDGET_JS = STATIC / "widget.js"
+SCREENSHOT = STATIC / "widget-screenshot.png"
+GZIP_BUDGET = 8 * 1024  # bytes; the README states the measured size (unminified: no build step)
+WAIT = 10  # seconds, the longest any browser wait may take
+HOSTILE_CSS = ("* { display: inline !important; color: red !important; font-size: 30px !important;"
+               " margin: 13px !important; padding: 7px !important; line-height: 3 !important;"
+               " box-sizing: content-box !important; font-family: serif !important; }"
+               " div { width: 200px !important; border: 5px solid green !important; }"
+               " html { font-size: 40px !important; }")
+
+
+class Markup(HTMLParser):
+    """The elements of a page, with attributes, and the body of each script."""
+
+    def __init__(self, html: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str | None]]] = []
+        self.scripts: list[tuple[dict[str, str | None], str]] = []
+        self._in_script = False
+        self.feed(html)
+        self.close()
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append((tag, dict(attrs)))
+        if tag == "script":
+            self.scripts.append((dict(attrs), ""))
+            self._in_script = True
+
+    def handle_endtag(self, tag):
+        if tag == "script":
+            self._in_script = False
+
+    def handle_data(self, data):
+        if self._in_script:
+            attributes, body = self.scripts[-1]
+            self.scripts[-1] = (attributes, body + data)
+
+
+def assert_csp_clean(markup: Markup) -> None:
+    """What the site's CSP (script-src 'self', style-src 'self') would block: inline scripts,
+    event-handler attributes, style attributes and <style> elements."""
+    for attributes, body in markup.scripts:
+        assert attributes.get("src") and not body.strip(), f"inline script: {body[:80]!r}"
+    for tag, attributes in markup.tags:
+        assert tag != "style", "a <style> element"
+        for name in attributes:
+            assert not name.startswith("on") and name != "style", f"<{tag} {name}=...>"
+
+
+# -- Flask test client -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def client(built_index):
+    return webapp.create_app(index_path=built_index).test_client()
+
+
+def test_script_is_cacheable_javascript_any_site_may_load(client):
+    response = client.get("/widget.js")
+    assert response.status_code == 200
+    assert response.mimetype == "text/javascript"
+    assert response.get_data() == WIDGET_JS.read_bytes()
+    assert response.cache_control.public and response.cache_control.max_age == SCRIPT_MAX_AGE
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+    # Revalidation after the hour is a 304, not the whole script again.
+    again = client.get("/widget.js", headers={"If-None-Match": response.headers["ETag"]})
+    assert again.status_code == 304
+
+
+def test_script_is_small_dependency_free_and_never_parses_html():
+    source = WIDGET_JS.read_text(encoding="utf-8")
+    gzipped = len(gzip.compress(source.encode(), 9))
+    assert gzipped < GZIP_BUDGET, f"widget.js is {gzipped} bytes gzipped"
+    # Comments may name these (the usage comment shows https://SERVER); the code may not.
+    code = re.sub(r"(^|\s)//[^\n]*", r"\1", re.sub(r"/\*.*?\*/", "", source, flags=re.S))
+    for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
+                 "new Function", "import(", "http://", "https://"):
+        assert sink not in code, sink
+    # The languages and the result limit of widget.js are the ones /embed accepts.
+    assert tuple(re.findall(r"^    (\w\w): \{$", source, flags=re.M)) == LANGUAGES
+    assert f"const MAX_RESULTS = {MAX_RESULTS};" in source
+
+
+def test_docs_page_shows_demo_snippets_and_every_option(client):
+    response = client.get("/widget")
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    html = response.get_data(as_text=True)
+    markup = Markup(html)
+    assert_csp_clean(markup)
+    assert any(tag == "header" for tag, _ in markup.tags), "extends base.html"
+    for option in OPTIONS:
+        assert f"data-{option.name}</code>" in html, option.name
+    # The snippets are shown as text, with this server's absolute URL, each with a copy button.
+    assert '&lt;script src=&#34;http://localhost/widget.js&#34; data-trialsearch&gt;' in html
+    assert "&lt;iframe src=&#34;http://localhost/embed?" in html
+    copies = [a["data-copy"] for tag, a in markup.tags if tag == "button" and "data-copy" in a]
+    assert copies == ["snippet-script", "snippet-options", "snippet-iframe"]
+    assert all(f'id="{name}"' in html for name in copies)
+    scripts = [a["src"] for a, _ in markup.scripts]
+    assert "/static/widget-docs.js" in scripts and scripts.count("/widget.js") == 2
+    assert "TRIALSEARCH_WIDGET_ORIGINS" in html
+    assert client.get("/static/widget-docs.js").status_code == 200
+
+
+def embed_script(response) -> dict[str, str | None]:
+    """The attributes of the one script tag of an /embed page (checked CSP-clean)."""
+    markup = Markup(response.get_data(as_text=True))
+    assert_csp_clean(markup)
+    [(attributes, _)] = markup.scripts
+    return attributes
+
+
+def test_embed_puts_validated_options_on_the_script_tag(client):
+    response = client.get("/embed", query_string=[
+        ("status", "RECRUITING"), ("status", "NOT_YET_RECRUITING,RECRUITING"), ("results", "08"),
+        ("theme", "DARK"), ("lang", "fr"), ("link", "ctgov"), ("new-tab", "false"),
+        ("field", "condition"), ("year", "2023"), ("sponsor", "Pfizer, Inc."), ("q", "exosomes"),
+        ("utm_source", "newsletter")])
+    assert response.status_code == 200 and response.mimetype == "text/html"
+    assert embed_script(response) == {
+        "src": "/widget.js", "data-trialsearch": None, "data-target": "#trialsearch",
+        "data-q": "exosomes", "data-field": "condition",
+        "data-status": "RECRUITING,NOT_YET_RECRUITING", "data-sponsor": "Pfizer, Inc.",
+        "data-year": "2023", "data-results": "8", "data-theme": "dark", "data-lang": "fr",
+        "data-link": "ctgov", "data-new-tab": "false"}
+    assert '<html lang="fr" data-theme="dark">' in response.get_data(as_text=True)
+    # Unlike every other page, /embed may be framed (by any site while no origins are set).
+    csp = response.headers["Content-Security-Policy"]
+    assert "frame-ancestors *" in csp and "script-src 'self'" in csp
+    assert "X-Frame-Options" not in response.headers
+    assert embed_script(client.get("/embed")) == {
+        "src": "/widget.js", "data-trialsearch": None, "data-target": "#trialsearch"}
+
+
+@pytest.mark.parametrize(("name", "value"), [
+    ("results", "0"), ("results", "21"), ("results", "five"), ("results", "-3"),
+    ("theme", "neon"), ("lang", "xx"), ("link", "javascript:alert(1)"), ("field", "bogus"),
+    ("status", "RECRUITING;DROP"), ("phase", "<b>2</b>"), ("year", "20x4"),
+    ("placeholder", "x" * 101), ("sponsor", "s" * 201), ("new-tab", "maybe"), ("q", "q" * 1001),
+])
+def test_embed_refuses_invalid_options_naming_them(client, name, value):
+    response = client.get("/embed", query_string={name: value})
+    assert response.status_code == 400
+    text = response.get_data(as_text=True)
+    assert f"Option &#39;{name}&#39; must be" in text
+    if len(value) > 4:
+        assert value not in text  # never echoed back
+
+
+def test_embed_escapes_hostile_option_values(client):
+    hostile = '"><script>alert(1)</script><img src=x onerror=alert(2)>'
+    handler = '" autofocus onfocus="alert(3)'
+    response = client.get("/embed", query_string={"q": hostile, "placeholder": handler})
+    assert response.status_code == 200
+    attributes = embed_script(response)  # still one script, no handler attributes
+    assert attributes["data-q"] == hostile
+    assert attributes["data-placeholder"] == handler
+
+
+def test_embed_may_only_be_framed_by_the_widget_origins(built_index):
+    app = webapp.create_app(index_path=built_index, WIDGET_ORIGINS=("https://partner.example",))
+    client = app.test_client()
+    embed = client.get("/embed").headers["Content-Security-Policy"]
+    assert "frame-ancestors https://partner.example" in embed
+    docs = client.get("/widget").headers["Content-Security-Policy"]
+    assert "frame-ancestors 'none'" in docs
+
+
+# -- headless Chromium -------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def server(built_index):
+    """`trialsearch serve` on the test index, open to every origin."""
+    with gunicorn_server(built_index, workers=2) as base_url:
+        yield base_url
+
+
+@pytest.fixture(scope="module")
+def driver():
+    with chrome(width=1200, height=900) as browser:
+        yield browser
+
+
+SLOW_FETCH_JS = """
+const realFetch = window.fetch;
+window.fetch = (url, init = {}) => {
+  if (!String(url).includes('q=cirrhosis')) return realFetch(url, init);
+  window.slowStarted = true;
+  const {signal, ...unabortable} = init;
+  return new Promise(resolve => setTimeout(resolve, 1500))
+    .then(() => realFetch(url, unabortable))
+    .then(response => { setTimeout(() => { window.slowDone = true; }, 100); return response; });
+};
+"""
+
+
+def host_pages(folder: Path, server_url: str) -> None:
+    """Host pages for `server_url`'s widget: the bare snippet, the snippet under hostile CSS,
+    a page framing /embed, and a realistic page for the screenshot."""
+    snippet = f'<script src="{server_url}/widget.js" data-trialsearch></script>'
+    head = '<!doctype html>\n<html lang="en">\n<head><meta charset="utf-8"><title>Host</title>'
+    (folder / "snippet.html").write_text(f"{head}</head>\n<body>{snippet}</body>\n</html>\n")
+    (folder / "hostile.html").write_text(
+        f"{head}<style>{HOSTILE_CSS}</style></head>\n<body><p id=host-text>Host text</p>"
+        f"{snippet}</body>\n</html>\n")
+    # A page whose fetch answers "cirrhosis" late, whatever the widget aborts: a stale answer.
+    (folder / "slow.html").write_text(
+        f"{head}<script>{SLOW_FETCH_JS}</script></head>\n<body>{snippet}</body>\n</html>\n")
+    (folder / "iframe.html").write_text(
+        f'{head}</head>\n<body><iframe src="{server_url}/embed?q=exosomes&amp;lang=fr&amp;'
+        f'theme=dark&amp;status=RECRUITING" title="Trial search" width="700" height="600"></iframe>'
+        f'</body>\n</html>\n')
+    (folder / "showcase.html").write_text(
+        f'{head}<style>body {{ font: 16px/1.5 Georgia, serif; margin: 0; background: #f4f1ea; }}'
+        f' main {{ width: 720px; padding: 24px 32px; background: #fff; }}'
+        f' h1 {{ color: #6b2737; margin: 0 0 8px; }}</style></head>\n<body><main id=page>'
+        f'<h1>Northbridge Liver Research</h1><p>Looking for a clinical trial? Search the '
+        f'studies open near you.</p><div id=trial-search></div>'
+        f'<script src="{server_url}/widget.js" data-trialsearch data-target="#trial-search" '
+        f'data-results="3"></script></main></body>\n</html>\n')
+
+
+@dataclass
+class Host:
+    """The other origin: a static server's URL and the folder it serves (files written there
+    later are served too)."""
+
+    url: str
+    folder: Path
+
+
+@pytest.fixture(scope="module")
+def host(server, tmp_path_factory):
+    """A static server on another port (another origin) with the host pages."""
+    folder = tmp_path_factory.mktemp("host")
+    host_pages(folder, server)
+    with static_server(folder) as base_url:
+        assert base_url != server
+        yield Host(base_url, folder)
+
+
+def widget(driver):
+    """The widget's shadow root on the current page, once the script has rendered it."""
+    return WebDriverWait(driver, WAIT).until(lambda d: d.execute_script(
+        "return document.querySelector('.trialsearch-widget')?.shadowRoot"))
+
+
+def search(driver, text: str):
+    """Type `text` into the widget and wait for its answer (results or a message)."""
+    root = widget(driver)
+    box = root.find_element(By.CSS_SELECTOR, "input")
+    box.clear()
+    box.send_keys(text)
+    WebDriverWait(driver, WAIT).until(lambda _: root.find_element(By.CSS_SELECTOR, ".msg").text)
+    return root, box
+
+
+def options(root) -> list:
+    return root.find_elements(By.CSS_SELECTOR, "[role=option]")
+
+
+def test_snippet_on_another_origin_finds_and_opens_a_study_by_keyboard(driver, server, host):
+    driver.get(f"{host.url}/snippet.html")
+    root, box = search(driver, "exosomes")
+    listbox = root.find_element(By.CSS_SELECTOR, "[role=listbox]")
+    WebDriverWait(driver, WAIT).until(lambda _: any(SEED_ID in o.text for o in options(root)))
+    # Debounced: without it the keystrokes "ex" to "exosomes" would send 7 requests (a stall
+    # of a loaded machine between two keystrokes may add one or two).
+    requests_made = driver.execute_script(
+        "return performance.getEntriesByType('resource')"
+        ".filter(e => e.name.includes('/api/search')).length")
+    assert 1 <= requests_made <= 3
+    # ARIA 1.2 combobox + listbox, and a polite status announcing the count.
+    assert box.get_attribute("role") == "combobox"
+    assert box.get_attribute("aria-expanded") == "true"
+    assert box.get_attribute("aria-controls") == listbox.get_attribute("id")
+    assert box.get_attribute("aria-autocomplete") == "list"
+    assert root.find_element(By.CSS_SELECTOR, f"label[for={box.get_attribute('id')}]").text
+    status = root.find_element(By.CSS_SELECTOR, "[role=status]")
+    assert status.get_attribute("aria-live") == "polite"
+    assert re.fullmatch(r"\d+ studies found[.;].*", status.text), status.text
+    # Escape closes the list, an arrow key opens it again.
+    box.send_keys(Keys.ESCAPE)
+    assert box.get_attribute("aria-expanded") == "false" and not listbox.is_displayed()
+    for _ in options(root):
+        box.send_keys(Keys.ARROW_DOWN)
+        active = root.find_element(By.ID, box.get_attribute("aria-activedescendant"))
+        assert active.get_attribute("aria-selected") == "true"
+        if SEED_ID in active.text:
+            break
+    assert SEED_ID in active.text
+    # The focus never left the box; the active option is visibly outlined.
+    assert driver.execute_script("return arguments[0].activeElement", root) == box
+    assert active.value_of_css_property("border-top-style") == "solid"
+    box.send_keys(Keys.ENTER)
+    WebDriverWait(driver, WAIT).until(lambda d: d.current_url == f"{server}/study/{SEED_ID}")
+    assert SEED_ID in driver.find_element(By.TAG_NAME, "body").text
+
+
+def test_a_syntax_slip_is_explained_and_the_plain_words_searched(driver, host):
+    driver.get(f"{host.url}/snippet.html")
+    root, _ = search(driver, '"exosomes')  # a phrase being typed: its quote is not closed yet
+    WebDriverWait(driver, WAIT).until(lambda _: any(SEED_ID in o.text for o in options(root)))
+    notes = root.find_element(By.CSS_SELECTOR, ".notes").text
+    assert notes.startswith("unbalanced quotes") and notes.endswith("Showing results for: exosomes")
+
+
+def test_stale_answers_are_ignored(driver, host):
+    driver.get(f"{host.url}/slow.html")
+    box = widget(driver).find_element(By.CSS_SELECTOR, "input")
+    box.send_keys("cirrhosis")
+    WebDriverWait(driver, WAIT).until(lambda d: d.execute_script("return window.slowStarted"))
+    root, box = search(driver, "exosomes")
+    WebDriverWait(driver, WAIT).until(lambda _: any(SEED_ID in o.text for o in options(root)))
+    shown = [o.text for o in options(root)]
+    # The cirrhosis answer arrives after the exosomes one and changes nothing.
+    WebDriverWait(driver, WAIT).until(lambda d: d.execute_script("return window.slowDone"))
+    assert [o.text for o in options(root)] == shown
+    assert box.get_attribute("value") == "exosomes"
+
+
+LAYOUT_JS = """
+const host = document.querySelector('.trialsearch-widget');
+const origin = host.getBoundingClientRect();
+const props = ['display', 'color', 'background-color', 'font-size', 'font-family', 'line-height',
+               'margin-top', 'padding-left', 'border-top-width', 'box-sizing', 'width', 'height'];
+const layout = {host: [origin.width, origin.height, getComputedStyle(host).display]};
+for (const el of host.shadowRoot.querySelectorAll('*')) {
+  const r = el.getBoundingClientRect();
+  const style = getComputedStyle(el);
+  // Hidden elements have no box: their styles still count, their position means nothing.
+  const box = el.getClientRects().length ? [r.x - origin.x, r.y - origin.y, r.width, r.height] : [];
+  layout[el.tagName + '#' + (el.id || el.className) + '@' + Object.keys(layout).length] =
+    [...box, ...props.map(p => style[p])];
+}
+return layout;
+"""
+
+
+def test_hostile_page_css_does_not_change_the_widget_layout(driver, host):
+    layouts = {}
+    for page in ("snippet", "hostile"):
+        driver.get(f"{host.url}/{page}.html")
+        root, box = search(driver, "exosomes")
+        WebDriverWait(driver, WAIT).until(lambda _: len(options(root)) >= 2)
+        box.send_keys(Keys.ARROW_DOWN)
+        layouts[page] = driver.execute_script(LAYOUT_JS)
+    # The hostile rules do apply to the host page itself ...
+    text = driver.find_element(By.ID, "host-text")
+    assert text.value_of_css_property("color") == "rgba(255, 0, 0, 1)"
+    assert text.value_of_css_property("font-size") == "30px"
+    # ... and change nothing inside the widget: same boxes, positions and computed styles.
+    assert len(layouts["snippet"]) > 20
+    assert layouts["hostile"] == layouts["snippet"]
+    assert layouts["hostile"]["host"][2] == "block"
+
+
+def test_restricted_origins_get_a_clear_message_and_no_data(driver, built_index, host):
+    env = {"TRIALSEARCH_WIDGET_ORIGINS": "https://partner.example"}
+    with gunicorn_server(built_index, env=env, workers=1) as restricted:
+        (host.folder / "restricted.html").write_text(
+            '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Other site</title>'
+            f'</head><body><script src="{restricted}/widget.js" data-trialsearch></script>'
+            '</body></html>')
+        driver.get(f"{host.url}/restricted.html")
+        root, _ = search(driver, "exosomes")
+        message = root.find_element(By.CSS_SELECTOR, "[role=status]")
+        assert message.text == "This site is not allowed to use this search service."
+        assert "err" in message.get_attribute("class").split()
+        assert options(root) == [] and SEED_ID not in root.find_element(By.CSS_SELECTOR, ".ts").text
+        # The server's own pages still search: the refusal is about the other origin.
+        driver.get(f"{restricted}/embed?q=exosomes")
+        root = widget(driver)
+        WebDriverWait(driver, WAIT).until(lambda _: any(SEED_ID in o.text for o in options(root)))
+
+
+def test_record_markup_is_shown_as_text(driver, host):
+    driver.get(f"{host.url}/snippet.html")
+    root, _ = search(driver, "exosomes")
+    WebDriverWait(driver, WAIT).until(lambda _: any(XSS_NCT_ID in o.text for o in options(root)))
+    [hostile] = [o for o in options(root) if XSS_NCT_ID in o.text]
+    title = hostile.find_element(By.CSS_SELECTOR, "a")
+    assert title.get_attribute("textContent") == XSS_TITLE
+    assert "<b>Evil</b> Sponsor & Co" in hostile.text
+    # Only <mark> elements come from the data; nothing ran and nothing was injected.
+    tags = driver.execute_script(
+        "return [...arguments[0].querySelectorAll('li *')].map(e => e.tagName.toLowerCase())", root)
+    assert set(tags) <= {"a", "span", "mark"}, set(tags)
+    assert driver.execute_script("return document.querySelectorAll('img, b, i').length") == 0
+    with pytest.raises(NoAlertPresentException):
+        driver.switch_to.alert.text
+
+
+def test_embed_works_in_an_iframe_with_its_options(driver, host):
+    driver.get(f"{host.url}/iframe.html")
+    driver.switch_to.frame(driver.find_element(By.TAG_NAME, "iframe"))
+    try:
+        root = widget(driver)
+        WebDriverWait(driver, WAIT).until(lambda _: any(SEED_ID in o.text for o in options(root)))
+        assert root.find_element(By.CSS_SELECTOR, "label").text == "Rechercher des essais cliniques"
+        assert root.find_element(By.CSS_SELECTOR, ".ts").get_attribute("data-theme") == "dark"
+        assert all(" · Recruiting · " in o.text for o in options(root))  # the preset filter
+        # Framed, results open in a new tab rather than inside the frame.
+        link = options(root)[0].find_element(By.CSS_SELECTOR, "a")
+        assert link.get_attribute("target") == "_blank" and link.get_attribute("rel") == "noopener"
+    finally:
+        driver.switch_to.default_content()
+
+
+def test_docs_page_demo_runs_under_the_site_csp(driver, server):
+    driver.get_log("browser")  # drop earlier pages' messages
+    driver.get(f"{server}/widget")
+    WebDriverWait(driver, WAIT).until(lambda d: d.execute_script(
+        "return document.querySelectorAll('.trialsearch-widget').length") == 2)
+    root, _ = search(driver, "cirrhosis")
+    WebDriverWait(driver, WAIT).until(lambda _: options(root))
+    # The constructed stylesheet applied although the CSP allows no inline style.
+    panel = root.find_element(By.CSS_SELECTOR, ".ts")
+    assert panel.value_of_css_property("border-top-left-radius") == "8px"
+    copy = driver.find_element(By.CSS_SELECTOR, "button[data-copy]")
+    assert copy.is_displayed()  # widget-docs.js ran
+    violations = [entry["message"] for entry in driver.get_log("browser")
+                  if "Content Security Policy" in entry["message"]]
+    assert violations == []
+
+
+def test_screenshot_of_the_widget_on_a_host_page(driver, host, tmp_path):
+    driver.get(f"{host.url}/showcase.html")
+    root, box = search(driver, "cirrhosis")
+    WebDriverWait(driver, WAIT).until(lambda _: len(options(root)) == 3)
+    box.send_keys(Keys.ARROW_DOWN)
+    path = tmp_path / "widget.png"
+    assert driver.find_element(By.ID, "page").screenshot(str(path))
+    assert path.stat().st_size > 10_000
+    if os.environ.get("TRIALSEARCH_UPDATE_SCREENSHOT") == "1":
+        shutil.copyfile(path, SCREENSHOT)
