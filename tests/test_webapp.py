@@ -261,6 +261,15 @@ def test_index_path_comes_from_the_environment(built_index, monkeypatch):
     assert create_app().test_client().get("/api/health").get_json()["documents"] >= 37
 
 
+def test_links_follow_a_trusted_proxy(built_index):
+    headers = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "trials.example.org"}
+    direct = create_app(index_path=built_index).test_client()
+    assert api_search(direct, q="exosomes")["results"][0]["url"].startswith("http://localhost/")
+    proxied = create_app(index_path=built_index, PROXIES=1).test_client()
+    hit = proxied.get("/api/search?q=exosomes", headers=headers).get_json()["results"][0]
+    assert hit["url"] == f"https://trials.example.org/study/{hit['nct_id']}"
+
+
 def test_missing_index_is_a_503_with_a_clear_message(tmp_path):
     client = create_app(index_path=tmp_path / "nothing").test_client()
     response = client.get("/api/search?q=x")

@@ -13,6 +13,7 @@ import os
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .config import config_from_env
 
@@ -26,6 +27,11 @@ def create_app(index_path: str | os.PathLike | None = None, **overrides: Any) ->
         app.config["INDEX_PATH"] = str(index_path)
     app.config.update(overrides)
     app.json.sort_keys = False  # keep the documented field order in API responses
+    if app.config["PROXIES"]:
+        # Behind N trusted proxies, external URLs (API links, widget snippets) take the
+        # scheme and host the visitor used, not the proxy's http://127.0.0.1.
+        hops = app.config["PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
 
     from . import api, errors, live_index, pages, security, widget
 
