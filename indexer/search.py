@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from whoosh import highlight, index as whoosh_index, query, sorting
+from whoosh import highlight, index as whoosh_index, query
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.qparser import QueryParser
 
@@ -26,6 +26,7 @@ from .errors import IndexNotFoundError, QueryError
 from .model import Study, normalize_nct_id
 from .query import ExpansionMap, parse_query
 from .query import expand_abbreviations as _expand_abbreviations
+from .facets import DocSets
 from .schema import FACET_FIELDS
 from .store import CURRENT_FILE, generation_path, read_meta
 
@@ -35,7 +36,6 @@ MAX_EXPANSIONS = 50  # terms a prefix/wildcard/fuzzy word may expand to (most fr
 MAX_EXPANSION_SCAN = 20_000  # vocabulary entries examined per expanding word
 DEFAULT_TIME_BUDGET = 5.0  # seconds; a slower search returns what it found, marked timed_out
 SORTS = {"relevance": None, "last_update": "last_update", "first_posted": "first_posted"}
-FACET_LIMIT = 20  # values returned per facet, most frequent first
 # What makes two studies alike: shared conditions and title words more than summary words.
 SIMILAR_FIELD_WEIGHTS = {"title": 2.0, "condition": 2.0, "intervention": 1.5, "summary": 1.0}
 
@@ -94,6 +94,17 @@ def _display_value(facet: str, value: Any) -> Any:
     return value.upper() if facet in ("status", "phase", "type") else value
 
 
+def _facet_dicts(counts: dict[str, list[tuple[Any, int]]]) -> dict[str, list[dict[str, Any]]]:
+    return {name: [{"value": _display_value(name, v), "count": c} for v, c in pairs]
+            for name, pairs in counts.items()}
+
+
+def _filter_key(filters: dict[str, Any]) -> tuple:
+    # Filters as a hashable key for the per-reader filter cache; order does not matter.
+    return tuple(sorted((facet, tuple(sorted(map(str, v if isinstance(v, (list, tuple)) else [v]))))
+                        for facet, v in filters.items() if v not in (None, "", [])))
+
+
 def _filter_terms(facet: str, values: list[str]) -> query.Query:
     fieldname = FACET_FIELDS[facet][0]
     if facet == "year":
@@ -141,6 +152,7 @@ class SearchIndex:
         self._lock = threading.RLock()
         self._pointer_stamp: tuple | None = None
         self._searcher = None
+        self._docsets: DocSets | None = None
         self.meta: dict = {}
         self.generation: str = ""
         self.abbreviations: dict[str, list[str]] = {}
@@ -167,6 +179,7 @@ class SearchIndex:
         # deletions committed by an update.
         searcher = whoosh_index.open_dir(str(generation)).searcher()
         old, self._searcher = self._searcher, searcher
+        self._docsets = DocSets(searcher)
         self._pointer_stamp, self.generation = stamp, generation.name
         self._load_sidecars()
         if old is not None:
@@ -213,22 +226,21 @@ class SearchIndex:
             raise QueryError(f"sort must be one of {', '.join(SORTS)}", param="sort")
         parsed = parse_query(query_text, self._schema(), fields=fields, operator=operator)
         filter_query = self._filter_query(filters or {})
+        deadline = time.monotonic() + self.time_budget
         with self._lock:
             self._refresh()
-            searcher = self._searcher
+            searcher, docsets = self._searcher, self._docsets
             q = parsed.query
             if expand_abbreviations:
                 q = _expand_abbreviations(q, self._expansions)
             q = _expand_bounded(q, searcher.reader(), parsed.notices)
-            facet_map = sorting.Facets()
-            for name, (fieldname, multi) in FACET_FIELDS.items():
-                facet_map.add_facet(name, sorting.FieldFacet(fieldname, allow_overlap=multi))
+            allowed, allowed_mask = (None, None) if filter_query is None else \
+                docsets.filter(_filter_key(filters), filter_query)
+            # Only the top page*per_page are scored in full: with no grouping and no
+            # matched-term tracking, Whoosh may skip blocks that cannot reach the top.
             sortedby = SORTS[sort]
-            collector = searcher.collector(
-                limit=page * per_page, sortedby=sortedby, reverse=bool(sortedby),
-                groupedby=facet_map if facets else None, filter=filter_query,
-                maptype=sorting.Count, terms=highlights,
-            )
+            collector = searcher.collector(limit=page * per_page, sortedby=sortedby,
+                                           reverse=bool(sortedby), filter=allowed)
             timed = TimeLimitCollector(collector, timelimit=self.time_budget,
                                        use_alarm=threading.current_thread() is threading.main_thread())
             timed_out = False
@@ -236,13 +248,18 @@ class SearchIndex:
                 searcher.search_with_collector(q, timed)
             except TimeLimit:
                 timed_out = True
-                parsed.notices.append(f"the search took longer than {self.time_budget:g} s; "
-                                      "results are incomplete")
             results = timed.results()
-            total = results.estimated_length() if timed_out else len(results)
+            # Total and facets come from one unscored pass over the matches.
+            matched, cut = docsets.matching(q, allowed_mask, deadline)
+            timed_out = timed_out or cut
+            if timed_out:
+                parsed.notices.append(f"the search took longer than {self.time_budget:g} s; "
+                                      "results and counts are incomplete")
+            total = len(matched)
             first = (page - 1) * per_page
-            hits = [self._hit(results, i, highlights) for i in range(first, min(first + per_page, results.scored_length()))]
-            facet_counts = self._facet_counts(results) if facets else {}
+            hits = [self._hit(results, i, highlights)
+                    for i in range(first, min(first + per_page, results.scored_length()))]
+            facet_counts = _facet_dicts(docsets.columns.counts(matched)) if facets else {}
             suggestion = self._suggest(searcher, query_text) if query_text.strip() else None
         return SearchResult(
             query=query_text, total=total, page=page, per_page=per_page,
@@ -267,19 +284,6 @@ class SearchIndex:
             values = value if isinstance(value, (list, tuple)) else [value]
             clauses.append(_filter_terms(facet, [str(v) for v in values]))
         return query.And(clauses) if clauses else None
-
-    @staticmethod
-    def _facet_counts(results) -> dict[str, list[dict[str, Any]]]:
-        counts = {}
-        for name in FACET_FIELDS:
-            groups = results.groups(name)
-            # Documents without a value land under the column default ("" or, for the unsigned
-            # year column, its maximum); those are not facet values.
-            ranked = sorted(((v, c) for v, c in groups.items()
-                             if v not in (None, "", b"") and not (name == "year" and v > 9999)),
-                            key=lambda vc: (-vc[1], str(vc[0])))[:FACET_LIMIT]
-            counts[name] = [{"value": _display_value(name, v), "count": c} for v, c in ranked]
-        return counts
 
     def _hit(self, results, rank: int, with_highlights: bool) -> Hit:
         hit = results[rank]

@@ -1,0 +1,126 @@
+"""Facet counts and filters as array operations over per-reader caches.
+
+Whoosh's own grouping (`groupedby=`) categorizes every matching document in Python, on every
+search, and keeps the collector from skipping low-scoring blocks. Instead, once per index
+reader, each facet's value of every document is read from the postings into a numpy array
+(one ordinal per document, or a mask per value for the multi-valued phase); a search then
+counts facets with one `bincount` over the matching document numbers, and filters become
+cached document sets. Cost: a pass over the facet postings after each build or update.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import OrderedDict
+from typing import Any, Iterable
+
+import numpy as np
+from whoosh import query
+
+from .schema import FACET_FIELDS
+
+FACET_LIMIT = 20  # values returned per facet, most frequent first
+FILTER_CACHE_SIZE = 64  # distinct filter combinations kept per reader
+_CHUNK = 65_536  # document numbers read between time-budget checks
+
+
+def _postings_ids(reader, fieldname: str, btext: bytes) -> np.ndarray:
+    return np.fromiter(reader.postings(fieldname, btext).all_ids(), dtype=np.int64)
+
+
+class FacetColumns:
+    """Every document's facet values for one reader, built from its postings."""
+
+    def __init__(self, reader):
+        self.size = reader.doc_count_all()
+        self.single: dict[str, tuple[np.ndarray, list[Any]]] = {}
+        self.multi: dict[str, list[tuple[Any, np.ndarray]]] = {}
+        for name, (fieldname, multi) in FACET_FIELDS.items():
+            if fieldname not in reader.schema:
+                continue
+            field = reader.schema[fieldname]
+            terms = [(field.from_bytes(b), b) for b in field.sortable_terms(reader, fieldname)]
+            if multi:
+                masks = []
+                for value, btext in terms:
+                    mask = np.zeros(self.size, dtype=bool)
+                    mask[_postings_ids(reader, fieldname, btext)] = True
+                    masks.append((value, mask))
+                self.multi[name] = masks
+            else:
+                ordinals = np.full(self.size, -1, dtype=np.int32)
+                for ordinal, (_, btext) in enumerate(terms):
+                    ordinals[_postings_ids(reader, fieldname, btext)] = ordinal
+                self.single[name] = (ordinals, [value for value, _ in terms])
+
+    def counts(self, docnums: np.ndarray, limit: int = FACET_LIMIT) -> dict[str, list[tuple[Any, int]]]:
+        """(value, count) pairs per facet over `docnums`, most frequent first (ties by value)."""
+        out: dict[str, list[tuple[Any, int]]] = {}
+        for name in FACET_FIELDS:
+            if name in self.single:
+                ordinals, values = self.single[name]
+                picked = ordinals[docnums]
+                tally = np.bincount(picked[picked >= 0], minlength=len(values))
+                present = np.flatnonzero(tally)
+                pairs = [(values[i], int(tally[i])) for i in present]
+            elif name in self.multi:
+                pairs = [(value, int(np.count_nonzero(mask[docnums])))
+                         for value, mask in self.multi[name]]
+                pairs = [(v, c) for v, c in pairs if c]
+            else:
+                continue
+            out[name] = sorted(pairs, key=lambda vc: (-vc[1], str(vc[0])))[:limit]
+        return out
+
+
+class DocSets:
+    """Per-reader caches: facet columns (built on first use) and filter document sets."""
+
+    def __init__(self, searcher):
+        self.searcher = searcher
+        self._columns: FacetColumns | None = None
+        self._filters: OrderedDict[Any, tuple[set[int], np.ndarray]] = OrderedDict()
+
+    @property
+    def columns(self) -> FacetColumns:
+        """The facet columns of this reader."""
+        if self._columns is None:
+            self._columns = FacetColumns(self.searcher.reader())
+        return self._columns
+
+    def filter(self, key: Any, filter_query: query.Query) -> tuple[set[int], np.ndarray]:
+        """The documents `filter_query` matches, as a set (for Whoosh's collector) and a
+        boolean mask (for counting); cached under `key`."""
+        if key in self._filters:
+            self._filters.move_to_end(key)
+            return self._filters[key]
+        docnums = set(self.searcher.docs_for_query(filter_query))
+        mask = np.zeros(self.searcher.doc_count_all(), dtype=bool)
+        mask[np.fromiter(docnums, dtype=np.int64, count=len(docnums))] = True
+        self._filters[key] = (docnums, mask)
+        if len(self._filters) > FILTER_CACHE_SIZE:
+            self._filters.popitem(last=False)
+        return docnums, mask
+
+    def matching(self, q: query.Query, mask: np.ndarray | None, deadline: float) -> tuple[np.ndarray, bool]:
+        """Document numbers matching `q` (and `mask`), unscored; stops at `deadline`
+        (time.monotonic) and then says it was cut short."""
+        if isinstance(q, query.Every):
+            docnums: Iterable[int] = self.searcher.reader().all_doc_ids()
+        else:
+            docnums = self.searcher.docs_for_query(q)
+        docnums = iter(docnums)
+        chunks, cut = [], False
+        while True:
+            chunk = np.fromiter(itertools.islice(docnums, _CHUNK), dtype=np.int64)
+            chunks.append(chunk)
+            if len(chunk) < _CHUNK:
+                break
+            if time.monotonic() > deadline:
+                cut = True
+                break
+        ids = np.concatenate(chunks)
+        if mask is not None:
+            ids = ids[mask[ids]]
+        return ids, cut
