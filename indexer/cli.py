@@ -25,6 +25,7 @@ MAX_LISTED_PROBLEMS = 20
 
 # Commands that live beside the library code they wrap, imported only when used.
 LAZY_COMMANDS: dict[str, str] = {
+    "eval": "indexer.eval_cli:eval_command",
     "fetch": "indexer.ctgov_cli:fetch_command",
     "sync": "indexer.ctgov_cli:sync_command",
     "serve": "webapp.serve:serve_command",

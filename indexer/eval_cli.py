@@ -1,0 +1,126 @@
+"""The `eval` command: a thin click layer over `indexer.evaluate`."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import click
+from click.core import ParameterSource
+
+from .cli import index_option, json_option
+from .evaluate import (
+    DEFAULT_KEY_TERMS,
+    MEASURES,
+    REFERENCE_NOTE,
+    RELEVANCE_NOTE,
+    EvalReport,
+    evaluate,
+    read_qrels,
+    read_topics,
+)
+from .search import open_index
+from .semantic import Encoder
+from .store import build_index
+
+_input_file = click.Path(exists=True, dir_okay=False)
+
+
+def _read_all(reader, paths: tuple[str, ...]) -> dict:
+    # Several years' files may be pooled: TREC topic ids carry the year (trec-20211, ...).
+    merged: dict = {}
+    for path in paths:
+        merged.update(reader(path))
+    return merged
+
+
+def format_report(report: EvalReport) -> str:
+    """The report as a terminal table with its coverage and the notes that frame it."""
+    cover = report.coverage
+    if report.mode == "pool":
+        mode = ("judged pool: each topic ranks only its judged trials whose record is in the "
+                "index")
+    else:
+        mode = "full corpus: each topic ranks the whole index (top 100)"
+    lines = [
+        f"Mode: {mode}",
+        f"Judgments with the trial in the index: {cover.judgments_available:,} of "
+        f"{cover.judgments:,}; eligible: {cover.eligible_available:,} of {cover.eligible:,}",
+        f"Topics: {len(cover.topics_evaluated)} scored (with an eligible trial"
+        f"{' in the index' if report.mode == 'pool' else ''}) of {cover.topics_judged} judged, "
+        f"{cover.topics} in the topics file",
+        f"Queries: {report.mean_query_terms:.1f} key terms per topic on average, as a boosted "
+        f"OR query ({report.seconds:.1f} s)",
+        "",
+    ]
+    width = max(len(name) for name in report.means) + 2
+    lines.append("configuration".ljust(width) + "".join(f"{m:>9}" for m in MEASURES))
+    for name, means in report.means.items():
+        lines.append(name.ljust(width) + "".join(f"{means[m]:>9.4f}" for m in MEASURES))
+    lines += ["", RELEVANCE_NOTE, REFERENCE_NOTE]
+    return "\n".join(lines)
+
+
+@click.command(name="eval")
+@click.option("--topics", "topic_files", multiple=True, required=True, type=_input_file,
+              help='TREC CT topics, JSON Lines {"_id", "text"} (repeatable).')
+@click.option("--qrels", "qrels_files", multiple=True, required=True, type=_input_file,
+              help="Judgments, TSV 'query-id corpus-id score' with a header (repeatable).")
+@index_option
+@click.option("--records", multiple=True, type=click.Path(exists=True),
+              help="Evaluate on these records (files or folders, any format) in a temporary "
+                   "index instead of --index; implies --pool unless --full (repeatable).")
+@click.option("--pool/--full", default=None,
+              help="Rank only each topic's judged trials found in the index (default with "
+                   "--records), or the whole index (default otherwise).")
+@click.option("--terms", "key_term_limit", default=DEFAULT_KEY_TERMS, show_default=True,
+              type=click.IntRange(1, 100),
+              help="Key terms per topic query; the query language's bounds may keep fewer.")
+@click.option("--hybrid", is_flag=True,
+              help="Also rank with BM25F fused with all-MiniLM-L6-v2 vector similarity "
+                   "(needs the 'semantic' install extra).")
+@json_option
+def eval_command(topic_files, qrels_files, index_path, records, pool, key_term_limit, hybrid,
+                 as_json):
+    """Score rankings on TREC Clinical Trials topics: nDCG@10, P@10, RR and recall@100 for
+    plain BM25F, BM25F with abbreviation expansion (the default search), SQLite FTS5 bm25
+    over the same records and, with --hybrid, BM25F fused with sentence-vector similarity.
+
+    Each topic's patient description becomes a query of its key terms, weighted by frequency
+    in the topic and IDF in the index, OR-ed with boosts.
+
+    \b
+    Example (judged pool of the records at hand):
+        trialsearch eval --topics ../shared/data/trec_ct/trec_2022/queries.jsonl \\
+            --qrels ../shared/data/trec_ct/trec_2022/qrels.tsv --records ../shared/data
+    Example (full corpus, after `trialsearch build trec_2021_corpus.jsonl`):
+        trialsearch eval --topics queries.jsonl --qrels qrels.tsv --full
+    """
+    source = click.get_current_context().get_parameter_source("index_path")
+    if records and source is ParameterSource.COMMANDLINE:
+        raise click.UsageError("give --records (evaluate on a temporary index of them) or "
+                               "--index (evaluate on that index), not both")
+    topics = _read_all(read_topics, topic_files)
+    qrels = _read_all(read_qrels, qrels_files)
+    encoder = Encoder() if hybrid else None  # says at once when the extra is missing
+    pool = bool(records) if pool is None else pool
+    with tempfile.TemporaryDirectory(prefix="trialsearch-eval-") as workdir:
+        if records:
+            index_path = str(Path(workdir) / "index")
+            built = build_index(records, index_path)
+            if not as_json:
+                click.echo(f"Indexed {built.indexed:,} studies from {', '.join(records)} into a "
+                           f"temporary index ({len(built.skipped)} skipped).", err=True)
+        index = open_index(index_path)
+        try:
+            report = evaluate(index, topics, qrels, pool=pool, workdir=workdir,
+                              key_term_limit=key_term_limit, encoder=encoder)
+        finally:
+            index.close()
+    if as_json:
+        data = {"topics": list(topic_files), "qrels": list(qrels_files),
+                "records": list(records), **report.to_dict()}
+        click.echo(json.dumps(data, indent=2))
+    else:
+        click.echo(format_report(report))

@@ -1,0 +1,434 @@
+"""Relevance evaluation on TREC Clinical Trials topics: read topics and judgments, turn each
+long patient description into a weighted key-term query, rank with each configuration and
+score the rankings with ir-measures (trec_eval underneath), so the metrics are the standard
+ones, not hand-written.
+
+Two modes. Full corpus: each configuration ranks the whole index (top `FULL_DEPTH`) and is
+scored against every judgment, as TREC did. Judged pool: each topic's ranking keeps only the
+trials judged for that topic (a condensed list), so an index that holds part of the corpus
+still gives meaningful numbers, over the judgments it covers.
+
+    topics = read_topics("queries.jsonl"); qrels = read_qrels("qrels.tsv")
+    report = evaluate(open_index("index_data"), topics, qrels, pool=True, workdir=tmp)
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import sqlite3
+import time
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable, Iterator
+
+import ir_measures
+from ir_measures import RR, R, P, nDCG
+
+from .analysis import analyze, text_analyzer
+from .errors import QueryError, TrialsearchError
+from .model import Study
+from .query import parse_query
+from .schema import DEFAULT_FIELD_BOOSTS, study_to_document
+from .search import MAX_PER_PAGE, MAX_RESULT_WINDOW, SearchIndex
+from .semantic import Encoder, reciprocal_rank_fusion, study_text
+
+ELIGIBLE = 2  # qrels grades: 2 eligible, 1 excluded, 0 not relevant
+FULL_DEPTH = 100  # results kept per topic in full-corpus mode (enough for recall@100)
+HYBRID = "hybrid: BM25F + abbreviations, MiniLM, RRF"
+DEFAULT_KEY_TERMS = 30  # candidates per topic; the query language's bounds may keep fewer
+
+# nDCG@10 uses the grades as gains (eligible 2, excluded 1), as the TREC CT overviews do; the
+# others count only eligible trials as relevant, as `trec_eval -l 2` (Pyserini's P@10 and RR).
+MEASURES = {
+    "nDCG@10": nDCG @ 10,
+    "P@10": P(rel=ELIGIBLE) @ 10,
+    "RR": RR(rel=ELIGIBLE),
+    "R@100": R(rel=ELIGIBLE) @ 100,
+}
+RELEVANCE_NOTE = ("nDCG@10 uses graded gains (eligible 2, excluded 1, not relevant 0); "
+                  "P@10, RR and R@100 count only eligible (2) trials as relevant (trec_eval -l 2).")
+
+# Published full-corpus nDCG@10 on TREC CT 2021 (375,580 trials, all 75 topics): Pyserini's
+# Lucene BM25 and BM25+RM3 on the full topic text, and the median of the 113 submitted runs.
+REFERENCE_NDCG10_TREC2021 = {"BM25": 0.2923, "BM25+RM3": 0.3539, "median run": 0.3417}
+REFERENCE_NOTE = ("Published TREC 2021 full-corpus nDCG@10 (375,580 trials, all 75 topics; "
+                  "context only, not comparable to judged-pool scores): "
+                  + ", ".join(f"{k} {v:.4f}" for k, v in REFERENCE_NDCG10_TREC2021.items()))
+
+# Words dropped from topics before weighting. The analyzer's stop list is Whoosh's short one
+# (fit for titles and summaries); a case report also needs its pronouns, auxiliaries and
+# function words gone ("he", "his", "was", "had": rare in trial records, so IDF would favour
+# them), and its narrative words, which say nothing about which trial fits.
+FUNCTION_WORDS = """i me my myself our ours he him his himself she her hers herself they them
+    their theirs its itself who whom whose which what whatever there here where why how all any
+    both each few more most other some such no nor only own same so than too very just
+    again further then once about above after against along among around before below between
+    during into out over through under until upon within without off onto up down because
+    while although though unless whether was were been being has had having do does did doing
+    would should could might must shall ought get gets got getting make makes made
+    one two three four five six seven eight nine ten first second third several many much
+    per via approximately including included includes""".split()
+NARRATIVE_WORDS = """patient patients year years old month months week weeks day days hour
+    hours ago man woman male female gentleman lady boy girl mother father wife husband son
+    daughter history presents presented presenting present complains complaining complaint
+    reports reported states stated denies noted note notes shows showed reveals revealed
+    found came come visit clinic recently currently also well since past prior today
+    yesterday tonight morning evening night last next ml mg kg dl ng mmol mmhg cm mm""".split()
+_DROPPED_STEMS = frozenset(analyze(" ".join(FUNCTION_WORDS + NARRATIVE_WORDS)))
+
+
+class EvalInputError(TrialsearchError):
+    """A topics or qrels file that cannot be used, with the file and line that say why."""
+
+
+# -- inputs ---------------------------------------------------------------------------------
+def read_topics(path: str | os.PathLike) -> dict[str, str]:
+    """Topic id -> patient description from TREC CT topics JSON Lines (`{"_id", "text"}`)."""
+    topics: dict[str, str] = {}
+    for number, line in enumerate(_read_lines(path), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            record = None
+        if not (isinstance(record, dict) and isinstance(record.get("_id"), str)
+                and isinstance(record.get("text"), str)):
+            raise EvalInputError(f"{path} line {number}: expected a JSON object with string "
+                                 '"_id" and "text" (TREC CT topics as JSON Lines)')
+        topics[record["_id"]] = record["text"]
+    if not topics:
+        raise EvalInputError(f"{path}: no topics (expected JSON Lines of {{\"_id\", \"text\"}})")
+    return topics
+
+
+def read_qrels(path: str | os.PathLike) -> dict[str, dict[str, int]]:
+    """Topic id -> {NCT ID: grade} from a qrels TSV with a `query-id corpus-id score` header."""
+    qrels: dict[str, dict[str, int]] = {}
+    expected = "expected 'query-id<TAB>corpus-id<TAB>score' with a header line"
+    lines = _read_lines(path)
+    if not lines or [h.lower() for h in lines[0].split()] != ["query-id", "corpus-id", "score"]:
+        raise EvalInputError(f"{path} line 1: {expected} (TREC CT qrels TSV)")
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        cells = line.split()
+        if len(cells) != 3 or not cells[2].lstrip("-").isdigit():
+            raise EvalInputError(f"{path} line {number}: {expected}, got {line.strip()[:80]!r}")
+        qrels.setdefault(cells[0], {})[cells[1].upper()] = int(cells[2])
+    if not qrels:
+        raise EvalInputError(f"{path}: no judgments after the header")
+    return qrels
+
+
+def _read_lines(path: str | os.PathLike) -> list[str]:
+    # Topic and qrels files are small (well under a megabyte): read them whole.
+    try:
+        return Path(path).read_text(encoding="utf-8").splitlines()
+    except UnicodeDecodeError as exc:
+        raise EvalInputError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+    except OSError as exc:
+        raise EvalInputError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+# -- queries --------------------------------------------------------------------------------
+@dataclass
+class KeyQuery:
+    """A topic's key terms, heaviest first: the words as written and their weights, and the
+    description they came from (what a vector ranker reads)."""
+
+    words: list[str]
+    weights: list[float]
+    topic: str = ""
+
+    def text(self) -> str:
+        """The query in trialsearch syntax: `word^boost` for each term, OR-ed by the caller."""
+        # A boost that rounds to 0 would silence the word rather than weigh it lightly.
+        return " ".join(f"{w}^{max(b, 0.01):.2f}" for w, b in zip(self.words, self.weights))
+
+
+def key_terms(text: str, index: SearchIndex, limit: int = DEFAULT_KEY_TERMS) -> KeyQuery:
+    """The `limit` terms of `text` that best identify it, weighted (1 + ln tf) x IDF.
+
+    The project's analyzer tokenizes, drops stop words and stems, so `weakness` and `weak`
+    count together; function and narrative words, units and numbers are dropped. IDF is BM25's,
+    from the index (document frequency: the largest over the fields bare words search); terms
+    the index does not hold cannot match and are dropped. Each term keeps its first spelling
+    in the topic, so the query parser analyzes it back to the same stem. Boosts are scaled to
+    a mean of 1.
+    """
+    first_spelling: dict[str, str] = {}
+    counts: Counter[str] = Counter()
+    for token in text_analyzer()(text, keeporiginal=True):
+        stem = token.text
+        if len(stem) < 2 or stem.replace(".", "").isdigit() or stem in _DROPPED_STEMS:
+            continue
+        counts[stem] += 1
+        first_spelling.setdefault(stem, token.original.lower())
+    reader = index.searcher().reader()
+    total_docs = reader.doc_count()
+    scored = []
+    for stem, tf in counts.items():
+        df = max(reader.doc_frequency(name, stem) for name in DEFAULT_FIELD_BOOSTS)
+        if df:
+            idf = math.log(1 + (total_docs - df + 0.5) / (df + 0.5))
+            scored.append(((1 + math.log(tf)) * idf, first_spelling[stem]))
+    scored.sort(key=lambda pair: (-pair[0], pair[1]))
+    top = scored[:limit]
+    mean = sum(weight for weight, _ in top) / len(top) if top else 1.0
+    return KeyQuery([word for _, word in top], [weight / mean for weight, _ in top], text)
+
+
+def fit_query(key_query: KeyQuery, index: SearchIndex) -> KeyQuery:
+    """Drop the lightest terms until the query language accepts the query (it bounds a
+    query's length and number of terms; `parse_query` is the judge, so the limits live in one
+    place)."""
+    schema = index.searcher().schema
+    words, weights = list(key_query.words), list(key_query.weights)
+    while words:
+        candidate = KeyQuery(words, weights, key_query.topic)
+        try:
+            parse_query(candidate.text(), schema, operator="or")
+            return candidate
+        except QueryError:
+            words, weights = words[:-1], weights[:-1]
+    return KeyQuery([], [], key_query.topic)
+
+
+# -- rankers --------------------------------------------------------------------------------
+# A ranker takes a topic's query and, in pool mode, the NCT IDs judged for it, and returns NCT
+# IDs best first: in pool mode only judged ones (all it can find), else the top FULL_DEPTH.
+Ranker = Callable[[KeyQuery, "set[str] | None"], list[str]]
+
+
+def bm25f_ranker(index: SearchIndex, *, expand_abbreviations: bool) -> Ranker:
+    """Rank with `SearchIndex.search` (what users get), the key terms OR-ed."""
+
+    def rank(key_query: KeyQuery, judged: set[str] | None) -> list[str]:
+        if not key_query.words:
+            return []
+        ranked: list[str] = []
+        for page in range(1, MAX_RESULT_WINDOW // MAX_PER_PAGE + 1):
+            result = index.search(key_query.text(), operator="or", page=page,
+                                  per_page=MAX_PER_PAGE, facets=False, highlights=False,
+                                  expand_abbreviations=expand_abbreviations)
+            ids = [hit.nct_id for hit in result.hits]
+            if judged is None:
+                return ids[:FULL_DEPTH]
+            ranked += [nct_id for nct_id in ids if nct_id in judged]
+            # Page on only while judged trials may still be further down.
+            if len(ranked) == len(judged) or page * MAX_PER_PAGE >= result.total:
+                break
+        return ranked
+
+    return rank
+
+
+class Fts5Baseline:
+    """SQLite FTS5 over the same records and fields as the index, ranked by FTS5's bm25() with
+    the index's field weights: an outside baseline. FTS5 queries take no per-term boost, so it
+    gets the same key words, OR-ed, unweighted."""
+
+    COLUMNS = list(DEFAULT_FIELD_BOOSTS)
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        self.db = sqlite3.connect(str(path))
+        columns = ", ".join(self.COLUMNS)
+        try:
+            # porter on unicode61: English stemming and accent folding, the nearest to ours.
+            self.db.execute(f"CREATE VIRTUAL TABLE docs USING fts5(nct_id UNINDEXED, {columns}, "
+                            "tokenize = 'porter unicode61 remove_diacritics 2')")
+        except sqlite3.OperationalError as exc:
+            self.db.close()
+            raise TrialsearchError(f"the SQLite baseline needs FTS5, which this Python's SQLite "
+                                   f"{sqlite3.sqlite_version} lacks ({exc})") from exc
+        self.ids: set[str] = set()
+
+    def add(self, studies: Iterator[Study]) -> None:
+        """Index `studies`, each field as the Whoosh schema gets it."""
+        rows = []
+        for study in studies:
+            document = study_to_document(study)
+            self.ids.add(study.nct_id)
+            rows.append([study.nct_id, *(document.get(name, "") for name in self.COLUMNS)])
+            if len(rows) >= 1000:
+                self._insert(rows)
+                rows = []
+        self._insert(rows)
+        self.db.commit()
+
+    def _insert(self, rows: list[list[str]]) -> None:
+        marks = ", ".join("?" * (len(self.COLUMNS) + 1))
+        self.db.executemany(f"INSERT INTO docs VALUES ({marks})", rows)
+
+    def rank(self, key_query: KeyQuery, judged: set[str] | None) -> list[str]:
+        """NCT IDs best first (bm25() is lower for better matches)."""
+        if not key_query.words:
+            return []
+        match = " OR ".join('"' + word.replace('"', '""') + '"' for word in key_query.words)
+        weights = ", ".join(str(DEFAULT_FIELD_BOOSTS[name]) for name in self.COLUMNS)
+        sql = f"SELECT nct_id FROM docs WHERE docs MATCH ? ORDER BY bm25(docs, 0, {weights})"
+        if judged is None:
+            rows = self.db.execute(f"{sql} LIMIT {FULL_DEPTH}", [match])
+            return [nct_id for (nct_id,) in rows]
+        return [nct_id for (nct_id,) in self.db.execute(sql, [match]) if nct_id in judged]
+
+    def close(self) -> None:
+        """Close the database."""
+        self.db.close()
+
+
+def hybrid_ranker(index: SearchIndex, encoder: Encoder, base: Ranker) -> Ranker:
+    """Reciprocal rank fusion of `base` and the candidates ranked by cosine similarity to the
+    topic description. Candidates: in pool mode the topic's judged trials (a vector ranker
+    reaches every document), else `base`'s top FULL_DEPTH, re-ranked: the index holds no
+    vectors, and encoding a whole corpus on CPU at evaluation time would take hours."""
+    vectors: dict = {}  # NCT ID -> vector, shared by all topics
+
+    def rank(key_query: KeyQuery, judged: set[str] | None) -> list[str]:
+        lexical = base(key_query, judged)
+        candidates = sorted(judged) if judged is not None else lexical
+        new = [nct_id for nct_id in candidates if nct_id not in vectors]
+        if new:
+            texts = [study_text(index.get(nct_id)) for nct_id in new]
+            vectors.update(zip(new, encoder.encode(texts)))
+        if not candidates:
+            return []
+        topic_vector = encoder.encode([key_query.topic])[0]
+        dense = sorted(candidates, key=lambda nct_id: -float(vectors[nct_id] @ topic_vector))
+        return reciprocal_rank_fusion([lexical, dense])
+
+    return rank
+
+
+def indexed_studies(index: SearchIndex) -> Iterator[Study]:
+    """Every study in the index, from the JSON record each document stores."""
+    for stored in index.searcher().reader().all_stored_fields():
+        yield Study.from_dict(json.loads(stored["record"]))
+
+
+# -- scoring --------------------------------------------------------------------------------
+def score_run(qrels: dict[str, dict[str, int]], run: dict[str, list[str]]
+              ) -> dict[str, dict[str, float]]:
+    """Per-topic metrics of `run` (topic -> NCT IDs best first) with ir-measures. Every topic
+    of `run` gets a value: one that retrieved nothing scores 0 (trec_eval -c)."""
+    # Scores from ranks, so ties cannot reorder what the system ranked.
+    scored = {topic: {nct_id: float(len(ids) - rank) for rank, nct_id in enumerate(ids)}
+              for topic, ids in run.items() if ids}
+    names = {measure: name for name, measure in MEASURES.items()}
+    per_topic = {topic: dict.fromkeys(MEASURES, 0.0) for topic in run}
+    wanted = {topic: qrels[topic] for topic in run}
+    for metric in ir_measures.iter_calc(list(MEASURES.values()), wanted, scored):
+        per_topic[metric.query_id][names[metric.measure]] = metric.value
+    return per_topic
+
+
+def mean_scores(per_topic: dict[str, dict[str, float]]) -> dict[str, float]:
+    """The mean of each metric over the topics."""
+    count = len(per_topic) or 1
+    return {name: sum(scores[name] for scores in per_topic.values()) / count for name in MEASURES}
+
+
+# -- coverage -------------------------------------------------------------------------------
+@dataclass
+class Coverage:
+    """How much of the judgments the index can speak to, and which topics are scored."""
+
+    judgments: int  # judgments for the topics in the topics file
+    eligible: int
+    judgments_available: int  # ... whose trial is in the index
+    eligible_available: int
+    topics: int  # in the topics file
+    topics_judged: int
+    topics_evaluated: list[str] = field(default_factory=list)
+
+
+def coverage(topics: dict[str, str], qrels: dict[str, dict[str, int]], available: set[str],
+             *, pool: bool) -> Coverage:
+    """Count judgments and eligible trials, all and in the index, for the topics. Topics are
+    scored when they have an eligible trial (in the index, in pool mode): without one, P, RR
+    and recall are undefined."""
+    judged = {topic: qrels[topic] for topic in topics if topic in qrels}
+    grades = [grade for judgments in judged.values() for grade in judgments.values()]
+    in_index = {topic: {n: g for n, g in judgments.items() if n in available}
+                for topic, judgments in judged.items()}
+    grades_in = [grade for judgments in in_index.values() for grade in judgments.values()]
+    basis = in_index if pool else judged
+    return Coverage(
+        judgments=len(grades), eligible=grades.count(ELIGIBLE),
+        judgments_available=len(grades_in), eligible_available=grades_in.count(ELIGIBLE),
+        topics=len(topics), topics_judged=len(judged),
+        topics_evaluated=[t for t in topics if ELIGIBLE in basis.get(t, {}).values()],
+    )
+
+
+# -- the whole evaluation -------------------------------------------------------------------
+@dataclass
+class EvalReport:
+    """What `evaluate` measured: mean metrics per configuration, coverage, query size."""
+
+    mode: str  # "pool" or "full"
+    means: dict[str, dict[str, float]]  # configuration -> metric -> mean
+    per_topic: dict[str, dict[str, dict[str, float]]]  # configuration -> topic -> metric
+    coverage: Coverage
+    mean_query_terms: float
+    seconds: float
+
+    def to_dict(self) -> dict:
+        """JSON-ready form, with the relevance levels and the published reference points."""
+        data = asdict(self)
+        data["relevance"] = RELEVANCE_NOTE
+        data["reference_ndcg10_trec2021_full_corpus"] = REFERENCE_NDCG10_TREC2021
+        return data
+
+
+def evaluate(index: SearchIndex, topics: dict[str, str], qrels: dict[str, dict[str, int]], *,
+             pool: bool, workdir: str | os.PathLike, key_term_limit: int = DEFAULT_KEY_TERMS,
+             encoder: Encoder | None = None) -> EvalReport:
+    """Rank every scored topic with each configuration and score the rankings.
+
+    `pool`: rank only each topic's judged trials (see the module docstring). `workdir`: a
+    scratch folder for the FTS5 baseline's database. `encoder`: also rank with the hybrid
+    (BM25F with abbreviations fused with vector similarity).
+    """
+    started = time.perf_counter()
+    fts = Fts5Baseline(Path(workdir) / "fts5.sqlite")
+    try:
+        fts.add(indexed_studies(index))
+        cover = coverage(topics, qrels, fts.ids, pool=pool)
+        if not cover.topics_judged:
+            raise EvalInputError("the qrels judge none of the topics; are they the same year's?")
+        if not cover.topics_evaluated:
+            raise EvalInputError("no topic has an eligible trial " + (
+                "in the index; pool mode needs the judged trials' records" if pool else "judged"))
+        rankers: dict[str, Ranker] = {
+            "BM25F": bm25f_ranker(index, expand_abbreviations=False),
+            "BM25F + abbreviations (default)": bm25f_ranker(index, expand_abbreviations=True),
+            "SQLite FTS5 bm25": fts.rank,
+        }
+        if encoder is not None:
+            rankers[HYBRID] = hybrid_ranker(index, encoder,
+                                            rankers["BM25F + abbreviations (default)"])
+        queries = {topic: fit_query(key_terms(topics[topic], index, key_term_limit), index)
+                   for topic in cover.topics_evaluated}
+        if pool:
+            # The pool is what is judged and available; it is also what recall is out of.
+            qrels = {topic: {n: g for n, g in qrels[topic].items() if n in fts.ids}
+                     for topic in cover.topics_evaluated}
+        per_topic = {}
+        for name, rank in rankers.items():
+            run = {topic: rank(queries[topic], set(qrels[topic]) if pool else None)
+                   for topic in cover.topics_evaluated}
+            per_topic[name] = score_run(qrels, run)
+    finally:
+        fts.close()
+    return EvalReport(
+        mode="pool" if pool else "full",
+        means={name: mean_scores(scores) for name, scores in per_topic.items()},
+        per_topic=per_topic, coverage=cover,
+        mean_query_terms=sum(len(q.words) for q in queries.values()) / len(queries),
+        seconds=round(time.perf_counter() - started, 2),
+    )
