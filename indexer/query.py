@@ -9,7 +9,9 @@ Every query is bounded: length, number of terms, wildcard shape and fuzzy distan
 from __future__ import annotations
 
 import re
+import traceback
 from dataclasses import dataclass, field
+from typing import Iterator
 
 from whoosh import qparser, query
 from whoosh.qparser.dateparse import DateParserPlugin
@@ -26,6 +28,15 @@ EXPANSION_BOOST = 0.5  # an abbreviation's other form ranks below what the user 
 
 _FIELD_PREFIX = re.compile(r"(?<![\w\"])([A-Za-z_]+):(?=\S)")
 _MINUS = re.compile(r"(?<!\S)-(?=[\w\"(])")
+# `year:>=2021`: a comparison right after a field name. Anywhere else (`<script>`, `> 5`) the
+# signs are punctuation, and Whoosh's GtLt plugin would fail on them with an IndexError.
+_COMPARISON = re.compile(r"(?P<field>[A-Za-z_]+:)?(?P<rel>[<>=]+)")
+_VALID_RELS = {"<", ">", "<=", ">=", "=<", "=>"}
+# `word~10`: Whoosh's fuzzy syntax reads one digit (`exosom~1` AND `0`); cap it before parsing.
+_FUZZY_DISTANCE = re.compile(r"(?<=[^\s\"~()])~(\d{2,})")
+_QUOTED = re.compile(r'("[^"]*")')
+_DATE_HELP = ("{}; write dates as YYYY, YYYY-MM or YYYY-MM-DD and years as numbers "
+              "(year:2021, first_posted:[2020 to 2022], last_update:>2024-01-01)")
 
 
 @dataclass
@@ -42,7 +53,8 @@ def resolve_field(name: str, param: str = "field") -> str:
         return FIELD_ALIASES[name.lower()]
     except KeyError:
         known = ", ".join(sorted(set(FIELD_ALIASES) - {"conditions", "interventions", "keywords"}))
-        raise QueryError(f"unknown field '{name}'; known fields: {known}", param=param) from None
+        shown = name if len(name) <= 40 else name[:40] + "…"  # never echo a huge value back
+        raise QueryError(f"unknown field '{shown}'; known fields: {known}", param=param) from None
 
 
 def _check_syntax(text: str) -> None:
@@ -57,6 +69,63 @@ def _check_syntax(text: str) -> None:
         raise QueryError("unbalanced parentheses: '(' without ')'")
     for match in _FIELD_PREFIX.finditer(re.sub(r'"[^"]*"', '""', text)):
         resolve_field(match.group(1), param="q")
+
+
+def _outside_quotes(text: str, rewrite) -> str:
+    """Apply `rewrite` to the parts of `text` that are not inside "phrases"."""
+    return "".join(part if part.startswith('"') else rewrite(part) for part in _QUOTED.split(text))
+
+
+def _keep_comparison(match: re.Match) -> str:
+    if match.group("field") and match.group("rel") in _VALID_RELS:
+        return match.group(0)
+    return (match.group("field") or "") + " "
+
+
+def _rewrite(text: str) -> str:
+    """Turn the Lucene habits Whoosh does not share into its syntax before parsing."""
+    def rewrite(part: str) -> str:
+        part = _MINUS.sub("NOT ", part)  # Lucene's `-word` means NOT word
+        part = _COMPARISON.sub(_keep_comparison, part)
+        return _FUZZY_DISTANCE.sub("~9", part)  # _bound caps it to MAX_FUZZY_DISTANCE
+    return _outside_quotes(text, rewrite)
+
+
+def _walk(q: query.Query) -> Iterator[query.Query]:
+    yield q
+    for child in q.children():
+        yield from _walk(child)
+
+
+def _field_error(error) -> str:
+    """A clear message from the error Whoosh records when a date or number field cannot parse
+    its value (`year:abc`, `first_posted:2024-13-45`)."""
+    message = str(error).strip()
+    if "not a" not in message:  # the date plugin records just the text it could not read
+        message = f"'{message[:80]}' is not a valid date or number"
+    return _DATE_HELP.format(message[:120])
+
+
+def _parse(parser: qparser.QueryParser, text: str) -> query.Query:
+    """Whoosh's parse, with every failure it can have turned into a QueryError."""
+    try:
+        parsed = parser.parse(text, normalize=False)
+        for node in _walk(parsed):
+            if getattr(node, "error", None):
+                raise QueryError(_field_error(node.error))
+        return parsed.normalize()
+    except QueryError:
+        raise
+    except RecursionError:
+        raise QueryError("the query is nested too deeply") from None
+    except Exception as exc:  # noqa: BLE001 - Whoosh raises IndexError, ValueError, Exception
+        frames = {frame.name for frame in traceback.extract_tb(exc.__traceback__)}
+        if frames & {"_parse_datestring", "parse_range"}:  # `first_posted:[x to y]`
+            raise QueryError(_DATE_HELP.format("a date range or comparison holds something "
+                                               "that is not a date")) from None
+        detail = str(exc)[:120] or type(exc).__name__
+        raise QueryError(f"could not understand the query ({detail}); see the query syntax "
+                         "help") from None
 
 
 def _make_parser(schema, fields: list[str] | None, operator: str) -> qparser.QueryParser:
@@ -78,11 +147,18 @@ def _make_parser(schema, fields: list[str] | None, operator: str) -> qparser.Que
     return parser
 
 
+def count_terms(q: query.Query) -> int:
+    """The terms a user typed, as the limit counts them: a word searched in several fields is
+    one term however the parser grouped it (an AND of per-word ORs, or one flat OR), a phrase
+    costs one term per word, and a word typed twice is one term."""
+    distinct = {(type(leaf), getattr(leaf, "text", None), tuple(getattr(leaf, "words", None) or ()))
+                for leaf in q.leaves()}
+    return sum(len(words) or 1 for _, _, words in distinct)
+
+
 def _bound(q: query.Query, notices: list[str]) -> query.Query:
     """Refuse or cap the expensive parts of a parsed query."""
-    terms = 0
     for sub in q.leaves():
-        terms += 1
         if isinstance(sub, query.Every):
             raise QueryError("'*' alone matches everything; leave the query empty to browse "
                              "all studies")
@@ -98,6 +174,7 @@ def _bound(q: query.Query, notices: list[str]) -> query.Query:
             sub.maxdist = MAX_FUZZY_DISTANCE
         if isinstance(sub, query.FuzzyTerm):
             sub.prefixlength = max(sub.prefixlength, 1)
+    terms = count_terms(q)
     if terms > MAX_TERMS:
         raise QueryError(f"too many terms ({terms}); a query may have at most {MAX_TERMS}")
     return q
@@ -119,11 +196,9 @@ def parse_query(text: str, schema, *, fields: list[str] | None = None,
         return ParsedQuery(query.Every())
     _check_syntax(text)
     notices: list[str] = []
-    # Lucene's `-word` means NOT word.
-    text = _MINUS.sub("NOT ", text)
     parser = _make_parser(schema, fields, operator)
-    parsed = parser.parse(text)
-    if parsed is query.NullQuery:
+    parsed = _parse(parser, _rewrite(text))
+    if isinstance(parsed, type(query.NullQuery)):  # nothing searchable (stop words, NOT alone)
         raise QueryError("the query has no searchable words")
     return ParsedQuery(_bound(parsed, notices), notices)
 

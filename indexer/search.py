@@ -236,6 +236,8 @@ class SearchIndex:
             q = _expand_bounded(q, searcher.reader(), parsed.notices)
             allowed, allowed_mask = (None, None) if filter_query is None else \
                 docsets.filter(_filter_key(filters), filter_query)
+            if allowed is not None and not allowed:
+                q = query.NullQuery  # Whoosh reads an empty filter set as no filter at all
             # Only the top page*per_page are scored in full: with no grouping and no
             # matched-term tracking, Whoosh may skip blocks that cannot reach the top.
             sortedby = SORTS[sort]

@@ -100,8 +100,13 @@ def read_meta(generation: Path) -> dict:
 @contextlib.contextmanager
 def write_lock(root: Path, wait: float = 0.0) -> Iterator[None]:
     """Hold the index's exclusive write lock, waiting up to `wait` seconds for it."""
-    root.mkdir(parents=True, exist_ok=True)
-    with open(root / LOCK_FILE, "a+", encoding="utf-8") as handle:
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        # Unbuffered: a write the disk refuses fails here, not again when the file is closed.
+        handle = open(root / LOCK_FILE, "a+b", buffering=0)  # noqa: SIM115 - closed below
+    except OSError as exc:  # a read-only or full disk, a directory we may not write
+        raise _write_error(root, exc) from exc
+    with handle:
         deadline = time.monotonic() + wait
         while True:
             try:
@@ -110,20 +115,20 @@ def write_lock(root: Path, wait: float = 0.0) -> Iterator[None]:
             except BlockingIOError:
                 if time.monotonic() >= deadline:
                     handle.seek(0)
-                    holder = handle.read().strip() or "another process"
+                    holder = handle.read().decode("utf-8", "replace").strip() or "another process"
                     raise IndexLockedError(
                         f"the index at {root} is locked by a running build or update "
                         f"({holder}); try again when it finishes, or pass --wait SECONDS"
                     ) from None
                 time.sleep(0.1)
-        handle.seek(0)
-        handle.truncate()
-        handle.write(f"pid {os.getpid()}")
-        handle.flush()
+        with contextlib.suppress(OSError):  # who holds it is a courtesy; a full disk may refuse
+            handle.truncate(0)
+            handle.write(f"pid {os.getpid()}".encode())
         try:
             yield
         finally:
-            handle.truncate(0)
+            with contextlib.suppress(OSError):
+                handle.truncate(0)
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 

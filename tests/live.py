@@ -17,9 +17,10 @@ import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
-from typing import Iterator
+from typing import IO, Iterator
 
 import pytest
 import requests
@@ -36,12 +37,16 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def wait_until_up(url: str, process: subprocess.Popen, timeout: float = START_TIMEOUT) -> None:
-    """Poll `url` until it answers; fail with the server's output if it dies or hangs."""
+def wait_until_up(url: str, process: subprocess.Popen, log: IO[str] | None = None,
+                  timeout: float = START_TIMEOUT) -> None:
+    """Poll `url` until it answers; fail with the server's output (`log`) if it dies or hangs."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            output = process.stdout.read() if process.stdout else ""
+            output = ""
+            if log is not None:
+                log.seek(0)
+                output = log.read()
             raise RuntimeError(f"server exited with {process.returncode}:\n{output[-3000:]}")
         try:
             requests.get(url, timeout=1)
@@ -70,15 +75,17 @@ def gunicorn_server(index_path: str | os.PathLike, *, env: dict[str, str] | None
     trialsearch = Path(sys.executable).with_name("trialsearch")
     command = [str(trialsearch), "serve", "--index", str(index_path), "--host", "127.0.0.1",
                "--port", str(port), "--workers", str(workers), "--threads", str(threads),
-               "--build" if build else "--no-build"]
-    process = subprocess.Popen(command, env={**os.environ, **(env or {})}, text=True,
-                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        wait_until_up(f"{base_url}/api/health", process)
-        yield base_url
-    finally:
-        stop(process)
+               "--build" if build else "--no-build", "--no-access-log"]
+    # The server's output goes to a file: a pipe nobody reads fills up and blocks the workers.
+    with tempfile.TemporaryFile("w+") as log:
+        process = subprocess.Popen(command, env={**os.environ, **(env or {})}, text=True,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            wait_until_up(f"{base_url}/api/health", process, log)
+            yield base_url
+        finally:
+            stop(process)
 
 
 @contextlib.contextmanager

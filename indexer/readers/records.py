@@ -7,6 +7,7 @@ dates, counts) so every format ends up with the same conventions.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Mapping, NamedTuple
@@ -118,10 +119,15 @@ def parse_count(value: Any) -> int | None:
     """An enrollment count from `31`, `"63"`, `"60.0"`, `"1,200 (Estimated)"`; else None."""
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
-        return int(value) if value >= 0 else None
-    match = _COUNT_RE.search(clean_text(value))
-    return int(float(match.group(0).replace(",", ""))) if match else None
+    if not isinstance(value, (int, float)):
+        match = _COUNT_RE.search(clean_text(value))
+        if not match:
+            return None
+        value = float(match.group(0).replace(",", ""))
+    # JSON's Infinity, 1e400 or a 400-digit string are no count (int(inf) would raise).
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return int(value) if value >= 0 else None
 
 
 def intervention_label(kind: Any, name: Any) -> str:

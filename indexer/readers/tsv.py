@@ -61,7 +61,11 @@ def read(doc: Document) -> Iterator[Found | Problem]:
     except csv.Error:  # a one-column header gives the sniffer nothing to go on
         dialect = csv.excel_tab if "\t" in header_line else csv.excel
     reader = csv.reader(itertools.chain([header_line], numbered), dialect)
-    header = [name.strip() for name in next(reader)]
+    try:
+        header = [name.strip() for name in next(reader)]
+    except csv.Error as exc:  # e.g. a header field past the csv module's size limit
+        yield doc.problem(f"malformed header: {exc}", f"line {numbered.number}")
+        return
     while True:
         try:
             row = next(reader)
