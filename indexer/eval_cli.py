@@ -84,8 +84,9 @@ def format_report(report: EvalReport) -> str:
 def eval_command(topic_files, qrels_files, index_path, records, pool, key_term_limit, hybrid,
                  as_json):
     """Score rankings on TREC Clinical Trials topics: nDCG@10, P@10, RR and recall@100 for
-    plain BM25F, BM25F with abbreviation expansion (the default search), SQLite FTS5 bm25
-    over the same records and, with --hybrid, BM25F fused with sentence-vector similarity.
+    plain BM25F, BM25F with abbreviation expansion, that plus one round of pseudo-relevance
+    feedback (the default), SQLite FTS5 bm25 over the same records and, with --hybrid, BM25F
+    fused with sentence-vector similarity.
 
     Each topic's patient description becomes a query of its key terms, weighted by frequency
     in the topic and IDF in the index, OR-ed with boosts.

@@ -13,13 +13,17 @@ import pytest
 from click.testing import CliRunner
 
 from indexer import QueryError, build_index, open_index
+from indexer.analysis import analyze
 from indexer.cli import main
 from indexer.evaluate import (
+    FEEDBACK_TERMS,
+    FEEDBACK_WEIGHT,
     HYBRID,
     MEASURES,
     EvalInputError,
     KeyQuery,
     evaluate,
+    feedback_query,
     fit_query,
     key_terms,
     read_qrels,
@@ -29,7 +33,8 @@ from indexer.query import parse_query
 from indexer.semantic import missing_packages, reciprocal_rank_fusion
 
 TRIALSEARCH = Path(sys.executable).with_name("trialsearch")
-CONFIGURATIONS = ["BM25F", "BM25F + abbreviations (default)", "SQLite FTS5 bm25"]
+CONFIGURATIONS = ["BM25F", "BM25F + abbreviations", "BM25F + abbreviations + feedback (default)",
+                  "SQLite FTS5 bm25"]
 
 ASTHMA, DIABETES, CIRRHOSIS, ABSENT = "NCT90000001", "NCT90000002", "NCT90000003", "NCT90000009"
 # Three trials in the TREC corpus format. The topic below is mostly about asthma, a little about
@@ -263,3 +268,15 @@ def test_real_trec_2022_pool_gives_sane_metrics(shared_data):
         # Every judged trial shares words with its topic, and the eligible ones come early.
         assert means["nDCG@10"] > 0.5 and means["RR"] > 0.5
     assert 5 <= report["mean_query_terms"] <= 30
+
+
+def test_feedback_adds_the_vocabulary_of_the_top_studies(built_index):
+    index = open_index(built_index)
+    query = key_terms("A man with decompensated cirrhosis of the liver and ascites", index)
+    top = [hit.nct_id for hit in index.search(query.text(), operator="or", per_page=5).hits]
+    expanded = feedback_query(query, index, top)
+    added = expanded.words[len(query.words):]
+    assert 0 < len(added) <= FEEDBACK_TERMS
+    assert not set(analyze(" ".join(added))) & set(analyze(" ".join(query.words)))
+    assert max(expanded.weights[len(query.words):]) == pytest.approx(FEEDBACK_WEIGHT)
+    assert feedback_query(query, index, []) == query  # nothing to learn from: unchanged
