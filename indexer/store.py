@@ -274,14 +274,18 @@ def update_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, 
             except BaseException:
                 writer.cancel()
                 raise
-            writer.commit()
             _write_atomically(generation / ABBREVIATIONS_FILE, abbreviations.to_json())
-            count = whoosh_index.open_dir(str(generation)).doc_count()
-            _touch_meta(generation, indexed=count)
+            _commit_live(writer, generation)
         except OSError as exc:
             raise _write_error(root, exc) from exc
     report.seconds = time.perf_counter() - started
     return report
+
+
+def _commit_live(writer, generation: Path) -> None:
+    """Commit `writer` into the live `generation` and record its new document count."""
+    writer.commit()
+    _touch_meta(generation, indexed=whoosh_index.open_dir(str(generation)).doc_count())
 
 
 def delete_studies(nct_ids: Iterable[str], path: str | os.PathLike, *,
@@ -302,9 +306,7 @@ def delete_studies(nct_ids: Iterable[str], path: str | os.PathLike, *,
                     report.deleted += 1
                 else:
                     report.problems.append(Problem(nct_id, "", "not in the index"))
-            writer.commit()
-            count = whoosh_index.open_dir(str(generation)).doc_count()
-            _touch_meta(generation, indexed=count)
+            _commit_live(writer, generation)
         except OSError as exc:
             raise _write_error(root, exc) from exc
     report.seconds = time.perf_counter() - started
