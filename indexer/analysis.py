@@ -13,18 +13,12 @@ punctuation-stripped spelling (`UC-MSC` finds "UC MSC"), while each part is find
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any, Iterator
 
 from nltk.stem.snowball import EnglishStemmer
 from nltk.tokenize import RegexpTokenizer
-from whoosh.analysis import (
-    CharsetFilter,
-    LowercaseFilter,
-    StemFilter,
-    StopFilter,
-    Token,
-    Tokenizer,
-)
+from whoosh.analysis import Filter, Token, Tokenizer
 from whoosh.analysis.filters import STOP_WORDS
 from whoosh.support.charset import accent_map
 
@@ -117,28 +111,57 @@ class BiomedicalTokenizer(Tokenizer):
                 yield token
 
 
-def text_analyzer():
-    """The analyzer for prose fields: tokenize, fold case and accents, drop stop words, stem.
+# Module-level and cached: each distinct word is stemmed once per process, and nothing
+# unpicklable ends up in the schema Whoosh stores with the index.
+_stem = lru_cache(maxsize=100_000)(EnglishStemmer().stem)
 
-    Whoosh's StemFilter caches stems, so each distinct word is stemmed once per process.
+
+class FoldStopStemFilter(Filter):
+    """Lowercase, fold accents, drop stop words and (optionally) stem, in one pass.
+
+    The same work as Whoosh's LowercaseFilter | CharsetFilter(accent_map) | StopFilter |
+    StemFilter, token for token (positions renumbered over dropped stop words as StopFilter
+    does), but one generator instead of four: analysis is about a third of indexing time.
     """
-    return (
-        BiomedicalTokenizer()
-        | LowercaseFilter()
-        | CharsetFilter(accent_map)
-        | StopFilter(stoplist=STOP_WORDS, minsize=1)
-        | StemFilter(stemfn=EnglishStemmer().stem, cachesize=100_000)
-    )
+
+    def __init__(self, stoplist=STOP_WORDS, minsize: int = 1, stem: bool = True):
+        self.stops = frozenset(stoplist)
+        self.min = minsize
+        self.stem = stem
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and vars(other) == vars(self)
+
+    def __call__(self, tokens: Iterator[Token]) -> Iterator[Token]:
+        """Fold, stop and stem each token (Whoosh's filter protocol)."""
+        stops, minsize, stem = self.stops, self.min, self.stem
+        pos = None
+        for token in tokens:
+            text = token.text.lower().translate(accent_map)
+            if len(text) >= minsize and text not in stops:
+                if token.positions:
+                    if pos is None:
+                        pos = token.pos
+                    else:
+                        pos += 1
+                        token.pos = pos
+                token.stopped = False
+                token.text = _stem(text) if stem else text
+                yield token
+            elif not token.removestops:
+                token.text = text
+                token.stopped = True
+                yield token
+
+
+def text_analyzer():
+    """The analyzer for prose fields: tokenize, fold case and accents, drop stop words, stem."""
+    return BiomedicalTokenizer() | FoldStopStemFilter(STOP_WORDS, minsize=1, stem=True)
 
 
 def vocabulary_analyzer():
     """Unstemmed, lowercased words: the vocabulary "did you mean" suggests from."""
-    return (
-        BiomedicalTokenizer()
-        | LowercaseFilter()
-        | CharsetFilter(accent_map)
-        | StopFilter(stoplist=STOP_WORDS, minsize=3)
-    )
+    return BiomedicalTokenizer() | FoldStopStemFilter(STOP_WORDS, minsize=3, stem=False)
 
 
 def analyze(text: str, analyzer=None) -> list[str]:

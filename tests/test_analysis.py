@@ -51,3 +51,32 @@ def test_analyzer_survives_pickling_as_whoosh_stores_it():
     # Whoosh pickles the schema (with analyzers) into the index and unpickles it to search.
     analyzer = pickle.loads(pickle.dumps(text_analyzer()))
     assert analyze("MSC-exosomes", analyzer) == ["msc", "exosom"]
+
+
+def test_fused_filter_matches_whoosh_filter_chain_token_for_token(corpus_dir):
+    """FoldStopStemFilter is a speed-up, not a change: the same tokens, positions, offsets and
+    stop flags as Whoosh's four filters, at index time and at query time."""
+    from nltk.stem.snowball import EnglishStemmer
+    from whoosh.analysis import CharsetFilter, LowercaseFilter, StemFilter, StopFilter
+    from whoosh.analysis.filters import STOP_WORDS
+    from whoosh.support.charset import accent_map
+
+    from indexer.analysis import BiomedicalTokenizer, text_analyzer, vocabulary_analyzer
+
+    folded = BiomedicalTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
+    pairs = [
+        (folded | StopFilter(STOP_WORDS, minsize=1) | StemFilter(EnglishStemmer().stem),
+         text_analyzer()),
+        (folded | StopFilter(STOP_WORDS, minsize=3), vocabulary_analyzer()),
+    ]
+    texts = [path.read_text(encoding="utf-8") for path in sorted(corpus_dir.rglob("*.txt"))]
+    texts.append("Café Ünïcode: the MSC-exosome of a 40mg dose, and THE end")
+
+    def tokens(analyzer, text, **options):
+        return [(t.text, t.pos, t.startchar, t.endchar, t.stopped)
+                for t in analyzer(text, positions=True, chars=True, **options)]
+
+    for reference, fused in pairs:
+        for options in ({}, {"removestops": False, "mode": "query"}):
+            for text in texts:
+                assert tokens(fused, text, **options) == tokens(reference, text, **options)
