@@ -57,9 +57,23 @@ def split_compound(word: str) -> list[tuple[int, int]]:
     return parts
 
 
-# Module-level, not an attribute: Whoosh pickles analyzers into the index, and NLTK's
-# ReDoS-guarded pattern does not survive unpickling.
-_WORDS = RegexpTokenizer(WORD_PATTERN)
+class _WordTokenizer(RegexpTokenizer):
+    """NLTK's regexp tokenizer with our fixed pattern compiled by the stdlib `re`.
+
+    NLTK guards caller-supplied patterns against catastrophic backtracking by matching each
+    token through a timed `regex` call, which costs half of all analysis time. WORD_PATTERN
+    needs no guard: every repetition begins with a separator no word character matches, so it
+    matches in linear time.
+    """
+
+    def _check_regexp(self):
+        if self._regexp is None:
+            self._regexp = re.compile(self._pattern, self._flags)
+
+
+# Module-level, not an attribute: Whoosh pickles analyzers into the index; a compiled
+# tokenizer has no place there.
+_WORDS = _WordTokenizer(WORD_PATTERN)
 
 
 class BiomedicalTokenizer(Tokenizer):

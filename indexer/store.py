@@ -207,7 +207,10 @@ def build_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, *
         try:
             temp.mkdir()
             ix = whoosh_index.create_in(str(temp), build_schema())
-            writer = ix.writer(procs=procs, limitmb=limitmb, multisegment=procs > 1)
+            # compound=False: Whoosh reads a compound segment by copying each of its files into
+            # memory, so every process that opens the index would hold a private copy of it.
+            writer = ix.writer(procs=procs, limitmb=limitmb, multisegment=procs > 1,
+                               compound=False)
             try:
                 _index_studies(writer, read_sources(sources), report, abbreviations, progress,
                                upsert=False)
@@ -267,7 +270,7 @@ def update_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, 
         report = IndexReport(generation=generation.name)
         abbreviations = Abbreviations.load(generation)
         try:
-            writer = whoosh_index.open_dir(str(generation)).writer()
+            writer = whoosh_index.open_dir(str(generation)).writer(compound=False)
             try:
                 _index_studies(writer, read_sources([str(s) for s in sources]), report,
                                abbreviations, progress, upsert=True)
@@ -297,7 +300,7 @@ def delete_studies(nct_ids: Iterable[str], path: str | os.PathLike, *,
         generation = _live_generation(root)
         report = IndexReport(generation=generation.name)
         try:
-            writer = whoosh_index.open_dir(str(generation)).writer()
+            writer = whoosh_index.open_dir(str(generation)).writer(compound=False)
             for raw in nct_ids:
                 nct_id = normalize_nct_id(raw)
                 if nct_id is None:
