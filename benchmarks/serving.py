@@ -1,0 +1,130 @@
+"""HTTP throughput and latency of `/api/search` under gunicorn (`trialsearch serve`), with
+concurrent client threads each cycling through the query mix."""
+
+from __future__ import annotations
+
+import http.client
+import shutil
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import urlencode
+
+from .measure import load_average, summarize
+from .queries import MIX, PER_PAGE
+
+CLIENTS = 8
+WORKERS = 2
+START_TIMEOUT = 120.0  # seconds for gunicorn to answer /api/health (a large index opens slowly)
+
+
+def unavailable() -> str | None:
+    """None when `trialsearch serve --no-build` exists, else why this measure is skipped."""
+    exe = shutil.which("trialsearch", path=str(Path(sys.executable).parent))
+    if exe is None:
+        return "the `trialsearch` command is not installed in this environment"
+    helptext = subprocess.run([exe, "serve", "--help"], capture_output=True, text=True).stdout
+    if "--no-build" not in helptext:
+        return "`trialsearch serve --no-build` is not available yet"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _path(case) -> str:
+    params = [("q", case.app_text()), ("page", case.page), ("per_page", PER_PAGE)]
+    params += [("status", s) for s in case.statuses]
+    return "/api/search?" + urlencode(params)
+
+
+def _get(port: int, path: str, timeout: float = 30.0) -> int:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
+    try:
+        conn.request("GET", path)
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+def _wait_until_up(port: int, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"trialsearch serve exited with {server.returncode}")
+        try:
+            if _get(port, "/api/health", timeout=5) == 200:
+                return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"trialsearch serve did not answer within {START_TIMEOUT:g} s")
+
+
+def measure(index_dir: Path, seconds: float) -> dict:
+    """Run CLIENTS threads against a fresh `trialsearch serve` on `index_dir` for `seconds`
+    (after one warm-up pass per worker); returns requests/s, latency percentiles, errors."""
+    port = _free_port()
+    exe = str(Path(sys.executable).parent / "trialsearch")
+    server = subprocess.Popen(
+        [exe, "serve", "--index", str(index_dir), "--host", "127.0.0.1", "--port", str(port),
+         "--workers", str(WORKERS), "--no-build", "--no-access-log"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    try:
+        _wait_until_up(port, server)
+        paths = [_path(case) for case in MIX]
+        for path in paths * WORKERS:  # each worker opens its searcher and warms its caches
+            _get(port, path)
+        latencies: list[float] = []
+        errors: list[str] = []
+        lock = threading.Lock()
+        stop = time.monotonic() + seconds
+
+        def client(offset: int) -> None:
+            i = offset
+            while time.monotonic() < stop:
+                path = paths[i % len(paths)]
+                i += 1
+                started = time.perf_counter()
+                try:
+                    status = _get(port, path)
+                except OSError as exc:
+                    status = repr(exc)
+                elapsed = (time.perf_counter() - started) * 1000
+                with lock:
+                    if status == 200:
+                        latencies.append(elapsed)
+                    else:
+                        errors.append(f"{path}: {status}")
+
+        load_before = load_average()
+        started = time.perf_counter()
+        threads = [threading.Thread(target=client, args=(k * 3,)) for k in range(CLIENTS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        if not latencies:
+            raise RuntimeError(f"no successful request; first errors: {errors[:3]}")
+        return {
+            "clients": CLIENTS, "workers": WORKERS, "seconds": round(elapsed, 1),
+            "requests_per_s": round(len(latencies) / elapsed, 1),
+            **summarize(latencies), "errors": len(errors), "error_samples": errors[:3],
+            "load_avg": [load_before, load_average()],
+        }
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
