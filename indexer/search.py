@@ -224,12 +224,12 @@ class SearchIndex:
                              "narrow the query", param="page")
         if sort not in SORTS:
             raise QueryError(f"sort must be one of {', '.join(SORTS)}", param="sort")
-        parsed = parse_query(query_text, self._schema(), fields=fields, operator=operator)
         filter_query = self._filter_query(filters or {})
         deadline = time.monotonic() + self.time_budget
         with self._lock:
             self._refresh()
             searcher, docsets = self._searcher, self._docsets
+            parsed = parse_query(query_text, searcher.schema, fields=fields, operator=operator)
             q = parsed.query
             if expand_abbreviations:
                 q = _expand_abbreviations(q, self._expansions)
@@ -268,11 +268,6 @@ class SearchIndex:
             took_ms=round((time.perf_counter() - started) * 1000, 2), hits=hits,
             facets=facet_counts, suggestion=suggestion, notices=parsed.notices, timed_out=timed_out,
         )
-
-    def _schema(self):
-        with self._lock:
-            self._refresh()
-            return self._searcher.schema
 
     @staticmethod
     def _filter_query(filters: dict[str, Any]) -> query.Query | None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
 import shutil
 from pathlib import Path
 
@@ -9,6 +11,7 @@ import pytest
 
 from indexer import build_index
 from indexer.cli import SAMPLE_DATA
+from indexer.store import generation_path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
@@ -59,4 +62,24 @@ def built_index(corpus_dir, tmp_path_factory) -> Path:
     change an index build their own."""
     path = tmp_path_factory.mktemp("index") / "index_data"
     build_index([corpus_dir], path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_index(shared_data, tmp_path_factory) -> Path:
+    """A read-only index of the whole shared corpus, built once per test run: under
+    pytest-xdist the workers share one (the first builds it under a lock, the others wait for
+    it), since a build takes ~10 s of the two cores."""
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent  # this run's directory, common to its workers
+    path = base / "shared-corpus-index"
+    with open(base / "shared-corpus-index.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if generation_path(path) is None:
+                report = build_index([shared_data], path)
+                assert report.indexed > 3000
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
     return path

@@ -45,13 +45,6 @@ def assert_same_as_whoosh(index, text, filters):
         assert ours == expected, (text, filters, name)
 
 
-@pytest.fixture(scope="module")
-def shared_index(shared_data, tmp_path_factory):
-    path = tmp_path_factory.mktemp("facets") / "index"
-    build_index([shared_data], path)
-    return path
-
-
 @pytest.mark.parametrize("filters", FILTERS, ids=lambda f: ",".join(f) or "none")
 def test_counts_match_whoosh_grouping_on_the_shared_corpus(shared_index, filters):
     index = open_index(shared_index)

@@ -21,10 +21,8 @@
 
 from __future__ import annotations
 
-import fcntl
 import http.client
 import json
-import os
 import re
 import subprocess
 import sys
@@ -40,7 +38,6 @@ from selenium.webdriver.support.ui import WebDriverWait
 from indexer import QueryError, build_index, open_index
 from indexer.query import MAX_FUZZY_DISTANCE, MAX_QUERY_LENGTH, MAX_TERMS
 from indexer.search import DEFAULT_TIME_BUDGET, MAX_EXPANSIONS, MAX_PER_PAGE, MAX_RESULT_WINDOW
-from indexer.store import generation_path
 
 from conftest import XSS_NCT_ID
 from live import chrome, gunicorn_server, static_server
@@ -524,26 +521,6 @@ def test_widget_and_embed_render_hostile_records_inert_in_chromium(payload_index
                     "return document.querySelector('.trialsearch-widget').shadowRoot.textContent")
                 assert "<mark" in rendered
 # -- query cost on the whole shared corpus ---------------------------------------------------
-
-@pytest.fixture(scope="module")
-def shared_index(shared_data, tmp_path_factory) -> Path:
-    """An index of the whole shared corpus, built once per test run: under pytest-xdist the
-    workers share one (the first builds it under a lock, the others wait for it), since a
-    build takes ~10 s of the two cores."""
-    base = tmp_path_factory.getbasetemp()
-    if os.environ.get("PYTEST_XDIST_WORKER"):
-        base = base.parent  # this run's directory, common to its workers
-    path = base / "shared-corpus-index"
-    with open(base / "shared-corpus-index.lock", "a") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        try:
-            if generation_path(path) is None:
-                report = build_index([shared_data], path)
-                assert report.indexed > 3000
-        finally:
-            fcntl.flock(lock, fcntl.LOCK_UN)
-    return path
-
 
 @pytest.fixture(scope="module")
 def shared(shared_index):

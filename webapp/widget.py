@@ -20,12 +20,13 @@ from werkzeug.datastructures import MultiDict
 from indexer.errors import QueryError
 from indexer.query import MAX_QUERY_LENGTH, resolve_field
 
+from .params import MAX_FILTER_VALUES
+
 bp = Blueprint("widget", __name__)
 
 SCRIPT_MAX_AGE = 3600  # seconds: an hour of caching for a script that rarely changes
 LANGUAGES = ("en", "fr", "es", "de")  # the label sets in widget.js
 MAX_RESULTS = 20  # results the widget shows at most (widget.js has the same bound)
-MAX_FILTER_VALUES = 20
 ENUM_VALUE = re.compile(r"\w{1,40}", re.ASCII)  # RECRUITING, PHASE2, INTERVENTIONAL, ...
 
 
