@@ -221,19 +221,17 @@ def bm25f_ranker(index: SearchIndex, *, expand_abbreviations: bool) -> Ranker:
     def rank(key_query: KeyQuery, judged: set[str] | None) -> list[str]:
         if not key_query.words:
             return []
+        # In pool mode the search itself keeps only the judged trials, so a few pages hold
+        # them all; in full mode the first FULL_DEPTH of the whole index are the ranking.
         ranked: list[str] = []
         for page in range(1, MAX_RESULT_WINDOW // MAX_PER_PAGE + 1):
             result = index.search(key_query.text(), operator="or", page=page,
                                   per_page=MAX_PER_PAGE, facets=False, highlights=False,
-                                  expand_abbreviations=expand_abbreviations)
-            ids = [hit.nct_id for hit in result.hits]
-            if judged is None:
-                return ids[:FULL_DEPTH]
-            ranked += [nct_id for nct_id in ids if nct_id in judged]
-            # Page on only while judged trials may still be further down.
-            if len(ranked) == len(judged) or page * MAX_PER_PAGE >= result.total:
+                                  expand_abbreviations=expand_abbreviations, only=judged)
+            ranked += [hit.nct_id for hit in result.hits]
+            if judged is None or page * MAX_PER_PAGE >= result.total:
                 break
-        return ranked
+        return ranked[:FULL_DEPTH] if judged is None else ranked
 
     return rank
 

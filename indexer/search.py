@@ -15,7 +15,7 @@ import threading
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Collection
 
 from whoosh import highlight, index as whoosh_index, query
 from whoosh.collectors import TimeLimit, TimeLimitCollector
@@ -209,11 +209,13 @@ class SearchIndex:
     def search(self, query_text: str = "", *, fields: list[str] | None = None,
                filters: dict[str, Any] | None = None, sort: str = "relevance", page: int = 1,
                per_page: int = 10, operator: str = "and", facets: bool = True,
-               highlights: bool = True, expand_abbreviations: bool = True) -> SearchResult:
+               highlights: bool = True, expand_abbreviations: bool = True,
+               only: Collection[str] | None = None) -> SearchResult:
         """Run a query (see `indexer.query` for the language) and return one page of hits with
         highlights, total, facet counts and a spelling suggestion. Abbreviations mined from the
-        corpus also match their long forms and back, ranked lower. Raises QueryError naming
-        the bad parameter."""
+        corpus also match their long forms and back, ranked lower. `only` restricts the results
+        to these NCT IDs (scores are unchanged: statistics stay index-wide). Raises QueryError
+        naming the bad parameter."""
         started = time.perf_counter()
         if not isinstance(page, int) or page < 1:
             raise QueryError("page must be a whole number >= 1", param="page")
@@ -225,6 +227,11 @@ class SearchIndex:
         if sort not in SORTS:
             raise QueryError(f"sort must be one of {', '.join(SORTS)}", param="sort")
         filter_query = self._filter_query(filters or {})
+        filter_key = _filter_key(filters or {})
+        if only is not None:
+            listed = query.Or([query.Term("nct_id", nct_id) for nct_id in sorted(only)])
+            filter_query = listed if filter_query is None else query.And([filter_query, listed])
+            filter_key = (filter_key, frozenset(only))
         deadline = time.monotonic() + self.time_budget
         with self._lock:
             self._refresh()
@@ -235,7 +242,7 @@ class SearchIndex:
                 q = _expand_abbreviations(q, self._expansions)
             q = _expand_bounded(q, searcher.reader(), parsed.notices)
             allowed, allowed_mask = (None, None) if filter_query is None else \
-                docsets.filter(_filter_key(filters), filter_query)
+                docsets.filter(filter_key, filter_query)
             if allowed is not None and not allowed:
                 q = query.NullQuery  # Whoosh reads an empty filter set as no filter at all
             # Only the top page*per_page are scored in full: with no grouping and no

@@ -138,3 +138,12 @@ def test_wildcard_expansion_keeps_the_most_frequent_terms(index, monkeypatch):
 def test_stats(index):
     info = index.stats()
     assert info["documents"] > 30 and info["size_bytes"] > 0 and info["built_at"]
+
+
+def test_only_restricts_to_the_listed_studies_without_changing_scores(index):
+    everything = {hit.nct_id: hit.score for hit in index.search("cirrhosis", per_page=100).hits}
+    listed = sorted(everything)[::2]
+    restricted = index.search("cirrhosis", per_page=100, only=listed + ["NCT00000000"])
+    assert restricted.total == len(listed)
+    assert {hit.nct_id: hit.score for hit in restricted.hits} == {i: everything[i] for i in listed}
+    assert index.search("cirrhosis", only=[]).total == 0
