@@ -134,7 +134,9 @@ def _make_parser(schema, fields: list[str] | None, operator: str) -> qparser.Que
         boosts = {name: DEFAULT_FIELD_BOOSTS.get(name, 1.0) for name in names}
     else:
         names, boosts = list(DEFAULT_FIELD_BOOSTS), DEFAULT_FIELD_BOOSTS
-    group = qparser.AndGroup if operator == "and" else qparser.OrGroup.factory(0.9)
+    # A plain OR sums the words' BM25F scores, so a study matching more words already ranks
+    # higher; Whoosh's coordination bonus (OrGroup.factory) would only reshuffle that sum.
+    group = qparser.AndGroup if operator == "and" else qparser.OrGroup
     parser = qparser.MultifieldParser(names, schema, fieldboosts=boosts, group=group)
     aliases: dict[str, list[str]] = {}
     for alias, target in FIELD_ALIASES.items():

@@ -17,9 +17,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Collection
 
+import numpy as np
 from whoosh import highlight, index as whoosh_index, query
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.qparser import QueryParser
+from whoosh.searching import Results
 
 from .abbreviations import Abbreviations
 from .errors import IndexNotFoundError, QueryError
@@ -27,6 +29,7 @@ from .model import Study, normalize_nct_id
 from .query import ExpansionMap, parse_query
 from .query import expand_abbreviations as _expand_abbreviations
 from .facets import DocSets
+from .vectorized import OverBudget, VectorScorer, top
 from .schema import FACET_FIELDS
 from .store import CURRENT_FILE, generation_path, read_meta
 
@@ -153,6 +156,7 @@ class SearchIndex:
         self._pointer_stamp: tuple | None = None
         self._searcher = None
         self._docsets: DocSets | None = None
+        self._scorer: VectorScorer | None = None
         self.meta: dict = {}
         self.generation: str = ""
         self.abbreviations: dict[str, list[str]] = {}
@@ -180,6 +184,7 @@ class SearchIndex:
         searcher = whoosh_index.open_dir(str(generation)).searcher()
         old, self._searcher = self._searcher, searcher
         self._docsets = DocSets(searcher)
+        self._scorer = VectorScorer(searcher)
         self._pointer_stamp, self.generation = stamp, generation.name
         self._load_sidecars()
         if old is not None:
@@ -235,7 +240,7 @@ class SearchIndex:
         deadline = time.monotonic() + self.time_budget
         with self._lock:
             self._refresh()
-            searcher, docsets = self._searcher, self._docsets
+            searcher, docsets, scorer = self._searcher, self._docsets, self._scorer
             parsed = parse_query(query_text, searcher.schema, fields=fields, operator=operator)
             q = parsed.query
             if expand_abbreviations:
@@ -245,22 +250,14 @@ class SearchIndex:
                 docsets.filter(filter_key, filter_query)
             if allowed is not None and not allowed:
                 q = query.NullQuery  # Whoosh reads an empty filter set as no filter at all
-            # Only the top page*per_page are scored in full: with no grouping and no
-            # matched-term tracking, Whoosh may skip blocks that cannot reach the top.
             sortedby = SORTS[sort]
-            collector = searcher.collector(limit=page * per_page, sortedby=sortedby,
-                                           reverse=bool(sortedby), filter=allowed)
-            timed = TimeLimitCollector(collector, timelimit=self.time_budget,
-                                       use_alarm=threading.current_thread() is threading.main_thread())
-            timed_out = False
-            try:
-                searcher.search_with_collector(q, timed)
-            except TimeLimit:
-                timed_out = True
-            results = timed.results()
-            # Total and facets come from one unscored pass over the matches.
-            matched, cut = docsets.matching(q, allowed_mask, deadline)
-            timed_out = timed_out or cut
+            if sortedby is None and scorer.supports(q):
+                results, matched, timed_out = self._vectorized(searcher, scorer, q, allowed_mask,
+                                                               page * per_page, deadline)
+            else:
+                results, matched, timed_out = self._collected(searcher, docsets, q, allowed,
+                                                              allowed_mask, page * per_page,
+                                                              sortedby, deadline)
             if timed_out:
                 parsed.notices.append(f"the search took longer than {self.time_budget:g} s; "
                                       "results and counts are incomplete")
@@ -275,6 +272,38 @@ class SearchIndex:
             took_ms=round((time.perf_counter() - started) * 1000, 2), hits=hits,
             facets=facet_counts, suggestion=suggestion, notices=parsed.notices, timed_out=timed_out,
         )
+
+    @staticmethod
+    def _vectorized(searcher, scorer: VectorScorer, q: query.Query, allowed_mask, limit: int,
+                    deadline: float) -> tuple[Results, np.ndarray, bool]:
+        """Score every match with numpy (see `indexer.vectorized`): the top `limit` hits, all
+        matching document numbers, and whether the time budget ran out."""
+        try:
+            ids, scores = scorer.evaluate(q, deadline)
+        except OverBudget:
+            return Results(searcher, q, []), np.zeros(0, dtype=np.int64), True
+        if allowed_mask is not None:
+            keep = allowed_mask[ids]
+            ids, scores = ids[keep], scores[keep]
+        return Results(searcher, q, top(ids, scores, limit)), ids, False
+
+    def _collected(self, searcher, docsets: DocSets, q: query.Query, allowed, allowed_mask,
+                   limit: int, sortedby: str | None, deadline: float):
+        """Whoosh's own collector, for sorts and query shapes `_vectorized` does not handle."""
+        # Only the top `limit` are scored in full: with no grouping and no matched-term
+        # tracking, Whoosh may skip blocks that cannot reach the top.
+        collector = searcher.collector(limit=limit, sortedby=sortedby, reverse=bool(sortedby),
+                                       filter=allowed)
+        timed = TimeLimitCollector(collector, timelimit=self.time_budget,
+                                   use_alarm=threading.current_thread() is threading.main_thread())
+        timed_out = False
+        try:
+            searcher.search_with_collector(q, timed)
+        except TimeLimit:
+            timed_out = True
+        # Total and facets come from one unscored pass over the matches.
+        matched, cut = docsets.matching(q, allowed_mask, deadline)
+        return timed.results(), matched, timed_out or cut
 
     @staticmethod
     def _filter_query(filters: dict[str, Any]) -> query.Query | None:

@@ -604,7 +604,7 @@ def test_expensive_queries_are_capped_and_finish_within_the_budget(shared, query
         assert result.total > 0, "a capped query still finds studies"
 
 
-def test_a_search_past_its_time_budget_returns_partial_results_marked_timed_out(shared_index):
+def test_a_search_past_its_time_budget_is_marked_timed_out(shared_index):
     index = open_index(shared_index, time_budget=1e-6)
     result = index.search("co* OR pa* OR st*", operator="or", per_page=MAX_PER_PAGE)
     assert result.timed_out

@@ -1,0 +1,235 @@
+"""BM25F scoring with numpy over cached posting arrays: Whoosh's scores, without its per-posting
+Python loop.
+
+Whoosh scores a query by walking every posting of every term through a tree of matcher objects,
+a few microseconds of Python per posting per field; a common word over six fields of a
+registry-sized index is millions of steps, and the search then walks them again to count
+facets. `VectorScorer` reads each term's postings once per reader, a block at a time, into
+arrays of document numbers and BM25F scores (cached, bounded by bytes), and evaluates the query
+tree with array operations: OR sums scores over the union, AND over the intersection, NOT
+removes. Leaves it does not vectorize (phrases, ranges, terms of unscored fields) run through
+Whoosh's own matcher once and are cached the same way, so every score is Whoosh's own; shapes
+it does not know (coordination-scaled OR, DisjunctionMax, ...) return None and the caller uses
+Whoosh's collector. Tests check totals, order and scores against Whoosh's.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+from whoosh import query, scoring
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.util.numeric import byte_to_length
+
+CACHE_BYTES = 128 * 2**20  # scored leaves kept per reader (per server process)
+_DEADLINE_EVERY = 4096  # matches read between time-budget checks in the matcher loop
+# Whoosh keeps each document's field length as one byte; this decodes all 256 at once.
+_LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
+_EMPTY = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float64))
+
+Scored = tuple[np.ndarray, np.ndarray]  # ascending document numbers, and their scores
+
+
+class OverBudget(Exception):
+    """A leaf took longer than the search's time budget to read."""
+
+
+class VectorScorer:
+    """Per-searcher caches and the array evaluation of a query (see the module docstring)."""
+
+    def __init__(self, searcher, cache_bytes: int = CACHE_BYTES):
+        self.searcher = searcher
+        self.size = searcher.doc_count_all()
+        self.weighting = searcher.weighting
+        self.cache_bytes = cache_bytes
+        reader = searcher.reader()
+        self._leaf_readers = reader.leaf_readers()
+        live = np.ones(self.size, dtype=bool)
+        if reader.has_deletions():
+            live[[d for d in range(self.size) if reader.is_deleted(d)]] = False
+        self.live = live
+        self._length_bytes: dict[str, np.ndarray] = {}
+        self._leaves: OrderedDict[Any, Scored] = OrderedDict()
+        self._cached_bytes = 0
+
+    def supports(self, q: query.Query) -> bool:
+        """Whether `evaluate` can score `q` (else use Whoosh's collector)."""
+        if type(self.weighting) is not scoring.BM25F:
+            return False
+        if isinstance(q, (query.And, query.Or)):
+            if isinstance(q, query.Or) and (q.scale or q.minmatch):
+                return False  # coordination bonus: CoordMatcher's arithmetic, not a sum
+            if type(q) not in (query.And, query.Or):
+                return False
+            if isinstance(q, query.And) and all(isinstance(c, query.Not) for c in q.subqueries):
+                return False  # only NOTs: Whoosh's InverseMatcher, rare enough to leave to it
+            return all(self.supports(child.query if isinstance(child, query.Not) else child)
+                       for child in q.subqueries)
+        if isinstance(q, query.AndNot):
+            return self.supports(q.a) and self.supports(q.b)
+        return q.is_leaf() and not isinstance(q, query.Not)
+
+    def evaluate(self, q: query.Query, deadline: float | None = None) -> Scored:
+        """Every live document `q` matches, ascending, with its score as Whoosh computes it.
+        Call `supports(q)` first. Raises OverBudget past `deadline` (time.monotonic)."""
+        if q is query.NullQuery or isinstance(q, type(query.NullQuery)):
+            return _EMPTY
+        if isinstance(q, query.And):
+            return self._and(q, deadline)
+        if isinstance(q, query.Or):
+            scored = [self.evaluate(child, deadline) for child in q.subqueries]
+            ids, scores = _union(scored, self.size)
+            return ids, scores * q.boost if q.boost != 1.0 else scores
+        if isinstance(q, query.AndNot):
+            ids, scores = self.evaluate(q.a, deadline)
+            keep = ~np.isin(ids, self.evaluate(q.b, deadline)[0], assume_unique=True)
+            return ids[keep], scores[keep]
+        return self._leaf(q, deadline)
+
+    # -- compound queries ------------------------------------------------------------------
+    def _and(self, q: query.And, deadline: float | None) -> Scored:
+        required = [c for c in q.subqueries if not isinstance(c, query.Not)]
+        excluded = [c.query for c in q.subqueries if isinstance(c, query.Not)]
+        scored = [self.evaluate(child, deadline) for child in required]
+        ids, scores = scored[0]
+        for other_ids, other_scores in scored[1:]:
+            both, left, right = np.intersect1d(ids, other_ids, assume_unique=True,
+                                               return_indices=True)
+            ids, scores = both, scores[left] + other_scores[right]
+        for child in excluded:
+            keep = ~np.isin(ids, self.evaluate(child, deadline)[0], assume_unique=True)
+            # Whoosh intersects with an InverseMatcher, which scores each document 1.0.
+            ids, scores = ids[keep], scores[keep] + 1.0
+        return ids, scores * q.boost if q.boost != 1.0 else scores
+
+    # -- leaves ----------------------------------------------------------------------------
+    def _leaf(self, q: query.Query, deadline: float | None) -> Scored:
+        key = (type(q), q)
+        if key in self._leaves:
+            self._leaves.move_to_end(key)
+            return self._leaves[key]
+        if deadline is not None and time.monotonic() > deadline:
+            raise OverBudget(str(q))
+        if isinstance(q, query.Every):
+            ids = np.flatnonzero(self.live)
+            scored = ids, np.full(len(ids), float(q.boost))
+        elif type(q) is query.Term and self._scorable(q.fieldname):
+            scored = self._term(q)
+        else:
+            scored = self._matched(q, deadline)
+        self._remember(key, scored)
+        return scored
+
+    def _scorable(self, fieldname: str) -> bool:
+        schema = self.searcher.schema
+        return fieldname in schema and schema[fieldname].scorable
+
+    def _term(self, q: query.Term) -> Scored:
+        """One term's BM25F scores: Whoosh's `bm25()` over arrays of weights and lengths."""
+        fieldname = q.fieldname
+        try:
+            btext = self.searcher.schema[fieldname].to_bytes(q.text)
+        except ValueError:
+            return _EMPTY
+        chunks = [(offset + ids, weights, offset)
+                  for leaf, offset in self._leaf_readers if (fieldname, btext) in leaf
+                  for ids, weights in [_postings(leaf, fieldname, btext)]]
+        if not chunks:
+            return _EMPTY
+        ids = np.concatenate([c[0] for c in chunks])
+        weights = np.concatenate([c[1] for c in chunks])
+        lengths = _LENGTH_OF_BYTE[self._lengths(fieldname)[ids]]
+        B = self.weighting._field_B.get(fieldname, self.weighting.B)  # noqa: SLF001
+        K1 = self.weighting.K1
+        idf = self.searcher.idf(fieldname, btext)
+        avgfl = self.searcher.avg_field_length(fieldname) or 1
+        scores = idf * ((weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / avgfl)))
+        keep = self.live[ids]
+        ids, scores = ids[keep], scores[keep]
+        return ids, scores * q.boost if q.boost != 1.0 else scores
+
+    def _matched(self, q: query.Query, deadline: float | None) -> Scored:
+        """Any other leaf (a phrase, a range, ...), scored by Whoosh's own matcher."""
+        matcher = q.matcher(self.searcher, self.searcher.context())
+        ids, scores = [], []
+        while matcher.is_active():
+            ids.append(matcher.id())
+            scores.append(matcher.score())
+            matcher.next()
+            if deadline is not None and len(ids) % _DEADLINE_EVERY == 0 \
+                    and time.monotonic() > deadline:
+                raise OverBudget(str(q))
+        order = np.argsort(np.asarray(ids, dtype=np.int64), kind="stable")
+        return (np.asarray(ids, dtype=np.int64)[order],
+                np.asarray(scores, dtype=np.float64)[order])
+
+    def _lengths(self, fieldname: str) -> np.ndarray:
+        """Every document's stored length byte for `fieldname` (index-wide numbering)."""
+        if fieldname not in self._length_bytes:
+            parts = []
+            for leaf, _ in self._leaf_readers:
+                count = leaf.doc_count_all()
+                column = leaf._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)  # noqa: SLF001
+                part = np.zeros(count, dtype=np.uint8)
+                if column is not None:
+                    raw = column._dbfile.get(column._basepos, column._count)  # noqa: SLF001
+                    part[:column._count] = np.frombuffer(raw, dtype=np.uint8)  # noqa: SLF001
+                parts.append(part)
+            self._length_bytes[fieldname] = np.concatenate(parts)
+        return self._length_bytes[fieldname]
+
+    def _remember(self, key: Any, scored: Scored) -> None:
+        self._leaves[key] = scored
+        self._cached_bytes += scored[0].nbytes + scored[1].nbytes
+        while self._cached_bytes > self.cache_bytes and len(self._leaves) > 1:
+            _, (ids, scores) = self._leaves.popitem(last=False)
+            self._cached_bytes -= ids.nbytes + scores.nbytes
+
+
+def _postings(leaf_reader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+    """A term's document numbers (segment-local, deleted ones included) and weights, decoded
+    a block at a time from Whoosh's on-disk posting blocks."""
+    matcher = leaf_reader._terms.matcher(fieldname, btext, leaf_reader.schema[fieldname].format)  # noqa: SLF001
+    if not isinstance(matcher, W3LeafMatcher):  # another codec: walk it the slow way
+        ids, weights = [], []
+        while matcher.is_active():
+            ids.append(matcher.id())
+            weights.append(matcher.weight())
+            matcher.next()
+        return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64)
+    id_blocks, weight_blocks = [], []
+    while matcher.is_active():
+        matcher._read_data()  # noqa: SLF001 - one block: (id deltas, weights, values)
+        matcher._read_weights()  # noqa: SLF001 - expands a block's shared weight
+        id_blocks.append(np.cumsum(np.asarray(matcher._data[0], dtype=np.int64)))  # noqa: SLF001
+        weight_blocks.append(np.asarray(matcher._weights, dtype=np.float64))  # noqa: SLF001
+        matcher._next_block()  # noqa: SLF001
+    return np.concatenate(id_blocks), np.concatenate(weight_blocks)
+
+
+def _union(scored: list[Scored], size: int) -> Scored:
+    """OR: the union of the children's documents, each scored with the sum of its matches."""
+    scored = [s for s in scored if len(s[0])]
+    if not scored:
+        return _EMPTY
+    if len(scored) == 1:
+        return scored[0]
+    all_ids = np.concatenate([ids for ids, _ in scored])
+    totals = np.bincount(all_ids, weights=np.concatenate([s for _, s in scored]), minlength=size)
+    hits = np.bincount(all_ids, minlength=size)
+    ids = np.flatnonzero(hits)
+    return ids, totals[ids]
+
+
+def top(ids: np.ndarray, scores: np.ndarray, limit: int) -> list[tuple[float, int]]:
+    """The best `limit` (score, docnum) pairs in Whoosh's order: score descending, then
+    document number ascending."""
+    if len(ids) > limit:
+        threshold = np.partition(scores, len(scores) - limit)[len(scores) - limit]
+        candidates = np.flatnonzero(scores >= threshold)
+        ids, scores = ids[candidates], scores[candidates]
+    order = np.lexsort((ids, -scores))[:limit]
+    return [(float(scores[i]), int(ids[i])) for i in order]
