@@ -112,8 +112,12 @@ def latency(index_dirs: dict[str, Path], settings: Settings) -> dict:
     order = list(range(len(MIX)))
     random.Random(ROUND_SEED).shuffle(order)
     load_before = load_average()
+    first: dict[str, list[float]] = {name: [] for name in sessions}
     for name, session in sessions.items():  # warm-up: opens files, fills caches
-        totals[name] = [session.run(case)[0] for case in MIX]
+        for case in MIX:
+            started = time.perf_counter()
+            totals[name].append(session.run(case)[0])
+            first[name].append((time.perf_counter() - started) * 1000)
     cpu: dict[str, dict[int, list[float]]] = {name: {i: [] for i in range(len(MIX))}
                                                for name in sessions}
     for _ in range(settings.rounds):
@@ -132,6 +136,9 @@ def latency(index_dirs: dict[str, Path], settings: Settings) -> dict:
         out[name] = {
             **summarize(flat),
             "cpu": summarize([ms for per_case in cpu[name].values() for ms in per_case]),
+            # The warm-up pass: each query's first run on a freshly opened index, before any
+            # cache (ours, the OS's for the peers) holds its terms.
+            "cold": summarize(first[name]),
             "per_query": [
                 {"kind": case.kind, "query": case.app_text(), "statuses": list(case.statuses),
                  "page": case.page, "total": totals[name][i],

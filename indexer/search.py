@@ -13,9 +13,10 @@ import json
 import os
 import threading
 import time
+from collections import OrderedDict
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Collection
+from typing import Any, Callable, Collection
 
 import numpy as np
 from whoosh import highlight, index as whoosh_index, query
@@ -37,6 +38,7 @@ MAX_PER_PAGE = 100
 MAX_RESULT_WINDOW = 10_000  # page * per_page, as Elasticsearch's index.max_result_window
 MAX_EXPANSIONS = 50  # terms a prefix/wildcard/fuzzy word may expand to (most frequent kept)
 MAX_EXPANSION_SCAN = 20_000  # vocabulary entries examined per expanding word
+MEMO_SIZE = 2048  # vocabulary expansions and spelling suggestions remembered per generation
 DEFAULT_TIME_BUDGET = 5.0  # seconds; a slower search returns what it found, marked timed_out
 SORTS = {"relevance": None, "last_update": "last_update", "first_posted": "first_posted"}
 # What makes two studies alike: shared conditions and title words more than summary words.
@@ -121,29 +123,37 @@ def _filter_terms(facet: str, values: list[str]) -> query.Query:
     return query.Or([query.Term(fieldname, v) for v in values])
 
 
-def _expand_bounded(q: query.Query, reader, notices: list[str]) -> query.Query:
+def _expand_bounded(q: query.Query, reader, notices: list[str], memo=None) -> query.Query:
     """Replace each prefix/wildcard/fuzzy leaf by an OR of at most MAX_EXPANSIONS of its
-    most frequent terms, so `a*` over a registry-sized vocabulary stays fast."""
+    most frequent terms, so `a*` over a registry-sized vocabulary stays fast. `memo(key,
+    compute)`, when given, remembers each leaf's expansion (a vocabulary scan)."""
     if isinstance(q, query.MultiTerm) and not isinstance(q, query.Term):
-        fieldname = q.field()
-        expanded = []
-        for i, btext in enumerate(q._btexts(reader)):  # noqa: SLF001 - Whoosh's expansion hook
-            if i >= MAX_EXPANSION_SCAN:
-                notices.append(f"'{q}' matches too many words; only part of the vocabulary was searched")
-                break
-            expanded.append((reader.doc_frequency(fieldname, btext), btext))
-        if len(expanded) > MAX_EXPANSIONS:
-            notices.append(f"'{q}' matches {len(expanded)} words; the {MAX_EXPANSIONS} most "
-                           "frequent were searched")
-            expanded = sorted(expanded, reverse=True)[:MAX_EXPANSIONS]
-        field_type = reader.schema[fieldname]
-        # Whoosh yields bytes for most expansions but str for fuzzy ones.
-        terms = [query.Term(fieldname, field_type.from_bytes(t) if isinstance(t, bytes) else t,
-                            boost=q.boost) for _, t in expanded]
-        return query.Or(terms) if terms else query.NullQuery
+        compute = lambda: _expansion(q, reader)  # noqa: E731
+        expanded, leaf_notices = memo(("expand", type(q), q, MAX_EXPANSIONS), compute) if memo else compute()
+        notices.extend(n for n in leaf_notices if n not in notices)
+        return expanded
     if q.is_leaf():
         return q
-    return q.apply(lambda child: _expand_bounded(child, reader, notices))
+    return q.apply(lambda child: _expand_bounded(child, reader, notices, memo))
+
+
+def _expansion(q: query.MultiTerm, reader) -> tuple[query.Query, list[str]]:
+    fieldname, notices = q.field(), []
+    expanded = []
+    for i, btext in enumerate(q._btexts(reader)):  # noqa: SLF001 - Whoosh's expansion hook
+        if i >= MAX_EXPANSION_SCAN:
+            notices.append(f"'{q}' matches too many words; only part of the vocabulary was searched")
+            break
+        expanded.append((reader.doc_frequency(fieldname, btext), btext))
+    if len(expanded) > MAX_EXPANSIONS:
+        notices.append(f"'{q}' matches {len(expanded)} words; the {MAX_EXPANSIONS} most "
+                       "frequent were searched")
+        expanded = sorted(expanded, reverse=True)[:MAX_EXPANSIONS]
+    field_type = reader.schema[fieldname]
+    # Whoosh yields bytes for most expansions but str for fuzzy ones.
+    terms = [query.Term(fieldname, field_type.from_bytes(t) if isinstance(t, bytes) else t,
+                        boost=q.boost) for _, t in expanded]
+    return (query.Or(terms) if terms else query.NullQuery), notices
 
 
 class SearchIndex:
@@ -157,6 +167,7 @@ class SearchIndex:
         self._searcher = None
         self._docsets: DocSets | None = None
         self._scorer: VectorScorer | None = None
+        self._memo: OrderedDict[Any, Any] = OrderedDict()
         self.meta: dict = {}
         self.generation: str = ""
         self.abbreviations: dict[str, list[str]] = {}
@@ -185,6 +196,7 @@ class SearchIndex:
         old, self._searcher = self._searcher, searcher
         self._docsets = DocSets(searcher)
         self._scorer = VectorScorer(searcher)
+        self._memo = OrderedDict()
         self._pointer_stamp, self.generation = stamp, generation.name
         self._load_sidecars()
         if old is not None:
@@ -196,6 +208,16 @@ class SearchIndex:
         self.meta = read_meta(generation)
         self.abbreviations = Abbreviations.load(generation).effective()
         self._expansions = ExpansionMap.from_pairs(self.abbreviations)
+
+    def _memoized(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """`compute()`, remembered under `key` until the index changes (LRU, MEMO_SIZE)."""
+        if key in self._memo:
+            self._memo.move_to_end(key)
+            return self._memo[key]
+        value = self._memo[key] = compute()
+        if len(self._memo) > MEMO_SIZE:
+            self._memo.popitem(last=False)
+        return value
 
     def searcher(self):
         """The current Whoosh searcher, reopened if the index changed since the last call."""
@@ -245,7 +267,7 @@ class SearchIndex:
             q = parsed.query
             if expand_abbreviations:
                 q = _expand_abbreviations(q, self._expansions)
-            q = _expand_bounded(q, searcher.reader(), parsed.notices)
+            q = _expand_bounded(q, searcher.reader(), parsed.notices, self._memoized)
             allowed, allowed_mask = (None, None) if filter_query is None else \
                 docsets.filter(filter_key, filter_query)
             if allowed is not None and not allowed:
@@ -266,7 +288,9 @@ class SearchIndex:
             hits = [self._hit(results, i, highlights)
                     for i in range(first, min(first + per_page, results.scored_length()))]
             facet_counts = _facet_dicts(docsets.columns.counts(matched)) if facets else {}
-            suggestion = self._suggest(searcher, query_text) if query_text.strip() else None
+            suggestion = self._memoized(("suggest", query_text),
+                                        lambda: self._suggest(searcher, query_text)) \
+                if query_text.strip() else None
         return SearchResult(
             query=query_text, total=total, page=page, per_page=per_page,
             took_ms=round((time.perf_counter() - started) * 1000, 2), hits=hits,
