@@ -19,14 +19,11 @@ import numpy as np
 from whoosh import query
 
 from .schema import FACET_FIELDS
+from .vectorized import live_mask, term_docnums
 
 FACET_LIMIT = 20  # values returned per facet, most frequent first
 FILTER_CACHE_SIZE = 64  # distinct filter combinations kept per reader
 _CHUNK = 65_536  # document numbers read between time-budget checks
-
-
-def _postings_ids(reader, fieldname: str, btext: bytes) -> np.ndarray:
-    return np.fromiter(reader.postings(fieldname, btext).all_ids(), dtype=np.int64)
 
 
 class FacetColumns:
@@ -34,6 +31,7 @@ class FacetColumns:
 
     def __init__(self, reader):
         self.size = reader.doc_count_all()
+        live = live_mask(reader)
         self.single: dict[str, tuple[np.ndarray, list[Any]]] = {}
         self.multi: dict[str, list[tuple[Any, np.ndarray]]] = {}
         for name, (fieldname, multi) in FACET_FIELDS.items():
@@ -45,13 +43,13 @@ class FacetColumns:
                 masks = []
                 for value, btext in terms:
                     mask = np.zeros(self.size, dtype=bool)
-                    mask[_postings_ids(reader, fieldname, btext)] = True
+                    mask[term_docnums(reader, live, fieldname, btext)] = True
                     masks.append((value, mask))
                 self.multi[name] = masks
             else:
                 ordinals = np.full(self.size, -1, dtype=np.int32)
                 for ordinal, (_, btext) in enumerate(terms):
-                    ordinals[_postings_ids(reader, fieldname, btext)] = ordinal
+                    ordinals[term_docnums(reader, live, fieldname, btext)] = ordinal
                 self.single[name] = (ordinals, [value for value, _ in terms])
 
     def counts(self, docnums: np.ndarray, limit: int = FACET_LIMIT) -> dict[str, list[tuple[Any, int]]]:

@@ -47,10 +47,7 @@ class VectorScorer:
         self.cache_bytes = cache_bytes
         reader = searcher.reader()
         self._leaf_readers = reader.leaf_readers()
-        live = np.ones(self.size, dtype=bool)
-        if reader.has_deletions():
-            live[[d for d in range(self.size) if reader.is_deleted(d)]] = False
-        self.live = live
+        self.live = live_mask(reader)
         self._length_bytes: dict[str, np.ndarray] = {}
         self._leaves: OrderedDict[Any, Scored] = OrderedDict()
         self._cached_bytes = 0
@@ -134,13 +131,9 @@ class VectorScorer:
             btext = self.searcher.schema[fieldname].to_bytes(q.text)
         except ValueError:
             return _EMPTY
-        chunks = [(offset + ids, weights, offset)
-                  for leaf, offset in self._leaf_readers if (fieldname, btext) in leaf
-                  for ids, weights in [_postings(leaf, fieldname, btext)]]
-        if not chunks:
+        ids, weights = _all_postings(self._leaf_readers, fieldname, btext)
+        if not len(ids):
             return _EMPTY
-        ids = np.concatenate([c[0] for c in chunks])
-        weights = np.concatenate([c[1] for c in chunks])
         lengths = _LENGTH_OF_BYTE[self._lengths(fieldname)[ids]]
         B = self.weighting._field_B.get(fieldname, self.weighting.B)  # noqa: SLF001
         K1 = self.weighting.K1
@@ -187,6 +180,30 @@ class VectorScorer:
         while self._cached_bytes > self.cache_bytes and len(self._leaves) > 1:
             _, (ids, scores) = self._leaves.popitem(last=False)
             self._cached_bytes -= ids.nbytes + scores.nbytes
+
+
+def live_mask(reader) -> np.ndarray:
+    """A boolean array over the reader's document numbers: False where a document is deleted."""
+    live = np.ones(reader.doc_count_all(), dtype=bool)
+    for leaf, offset in reader.leaf_readers():
+        if leaf.has_deletions():
+            live[offset + np.fromiter(leaf.deleted_docs_set, dtype=np.int64)] = False
+    return live
+
+
+def term_docnums(reader, live: np.ndarray, fieldname: str, btext: bytes) -> np.ndarray:
+    """The live documents holding a term, ascending (Whoosh's `all_ids()`, a block at a time)."""
+    ids, _ = _all_postings(reader.leaf_readers(), fieldname, btext)
+    return ids[live[ids]]
+
+
+def _all_postings(leaf_readers, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+    # Every segment's postings of a term, renumbered index-wide; deleted documents included.
+    parts = [(offset + ids, weights) for leaf, offset in leaf_readers if (fieldname, btext) in leaf
+             for ids, weights in [_postings(leaf, fieldname, btext)]]
+    if not parts:
+        return _EMPTY
+    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def _postings(leaf_reader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
