@@ -19,7 +19,7 @@ import numpy as np
 from whoosh import query
 
 from .schema import FACET_FIELDS
-from .vectorized import live_mask, term_docnums
+from .vectorized import VectorScorer, live_mask, term_docnums
 
 FACET_LIMIT = 20  # values returned per facet, most frequent first
 FILTER_CACHE_SIZE = 64  # distinct filter combinations kept per reader
@@ -75,8 +75,9 @@ class FacetColumns:
 class DocSets:
     """Per-reader caches: facet columns (built on first use) and filter document sets."""
 
-    def __init__(self, searcher):
+    def __init__(self, searcher, scorer: VectorScorer):
         self.searcher = searcher
+        self.scorer = scorer
         self._columns: FacetColumns | None = None
         self._filters: OrderedDict[Any, tuple[set[int], np.ndarray]] = OrderedDict()
 
@@ -93,7 +94,10 @@ class DocSets:
         if key in self._filters:
             self._filters.move_to_end(key)
             return self._filters[key]
-        docnums = set(self.searcher.docs_for_query(filter_query))
+        if self.scorer.supports(filter_query):
+            docnums = set(self.scorer.evaluate(filter_query)[0].tolist())
+        else:
+            docnums = set(self.searcher.docs_for_query(filter_query))
         mask = np.zeros(self.searcher.doc_count_all(), dtype=bool)
         mask[np.fromiter(docnums, dtype=np.int64, count=len(docnums))] = True
         self._filters[key] = (docnums, mask)

@@ -194,8 +194,8 @@ class SearchIndex:
         # deletions committed by an update.
         searcher = whoosh_index.open_dir(str(generation)).searcher()
         old, self._searcher = self._searcher, searcher
-        self._docsets = DocSets(searcher)
         self._scorer = VectorScorer(searcher)
+        self._docsets = DocSets(searcher, self._scorer)
         self._memo = OrderedDict()
         self._pointer_stamp, self.generation = stamp, generation.name
         self._load_sidecars()

@@ -7,7 +7,7 @@ registry-sized index is millions of steps, and the search then walks them again 
 facets. `VectorScorer` reads each term's postings once per reader, a block at a time, into
 arrays of document numbers and BM25F scores (cached, bounded by bytes), and evaluates the query
 tree with array operations: OR sums scores over the union, AND over the intersection, NOT
-removes. Leaves it does not vectorize (phrases, ranges, terms of unscored fields) run through
+removes. Leaves it does not vectorize (phrases, ranges) run through
 Whoosh's own matcher once and are cached the same way, so every score is Whoosh's own; shapes
 it does not know (coordination-scaled OR, DisjunctionMax, ...) return None and the caller uses
 Whoosh's collector. Tests check totals, order and scores against Whoosh's.
@@ -113,35 +113,35 @@ class VectorScorer:
         if isinstance(q, query.Every):
             ids = np.flatnonzero(self.live)
             scored = ids, np.full(len(ids), float(q.boost))
-        elif type(q) is query.Term and self._scorable(q.fieldname):
+        elif type(q) is query.Term and q.fieldname in self.searcher.schema:
             scored = self._term(q)
         else:
             scored = self._matched(q, deadline)
         self._remember(key, scored)
         return scored
 
-    def _scorable(self, fieldname: str) -> bool:
-        schema = self.searcher.schema
-        return fieldname in schema and schema[fieldname].scorable
-
     def _term(self, q: query.Term) -> Scored:
-        """One term's BM25F scores: Whoosh's `bm25()` over arrays of weights and lengths."""
+        """One term's BM25F scores: Whoosh's `bm25()` over arrays of weights and lengths (or,
+        in a field that is not scorable, such as a status, the weights as Whoosh does)."""
         fieldname = q.fieldname
+        field = self.searcher.schema[fieldname]
         try:
-            btext = self.searcher.schema[fieldname].to_bytes(q.text)
+            btext = field.to_bytes(q.text)
         except ValueError:
             return _EMPTY
         ids, weights = _all_postings(self._leaf_readers, fieldname, btext)
         if not len(ids):
             return _EMPTY
+        keep = self.live[ids]
+        ids, weights = ids[keep], weights[keep]
+        if not field.scorable:
+            return ids, weights * q.boost
         lengths = _LENGTH_OF_BYTE[self._lengths(fieldname)[ids]]
         B = self.weighting._field_B.get(fieldname, self.weighting.B)  # noqa: SLF001
         K1 = self.weighting.K1
         idf = self.searcher.idf(fieldname, btext)
         avgfl = self.searcher.avg_field_length(fieldname) or 1
         scores = idf * ((weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / avgfl)))
-        keep = self.live[ids]
-        ids, scores = ids[keep], scores[keep]
         return ids, scores * q.boost if q.boost != 1.0 else scores
 
     def _matched(self, q: query.Query, deadline: float | None) -> Scored:
