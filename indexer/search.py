@@ -129,7 +129,7 @@ def _expand_bounded(q: query.Query, reader, notices: list[str], memo=None) -> qu
     compute)`, when given, remembers each leaf's expansion (a vocabulary scan)."""
     if isinstance(q, query.MultiTerm) and not isinstance(q, query.Term):
         compute = lambda: _expansion(q, reader)  # noqa: E731
-        expanded, leaf_notices = memo(("expand", type(q), q, MAX_EXPANSIONS), compute) if memo else compute()
+        expanded, leaf_notices = memo(("expand", type(q), q), compute) if memo else compute()
         notices.extend(n for n in leaf_notices if n not in notices)
         return expanded
     if q.is_leaf():
@@ -263,11 +263,10 @@ class SearchIndex:
         with self._lock:
             self._refresh()
             searcher, docsets, scorer = self._searcher, self._docsets, self._scorer
-            parsed = parse_query(query_text, searcher.schema, fields=fields, operator=operator)
-            q = parsed.query
-            if expand_abbreviations:
-                q = _expand_abbreviations(q, self._expansions)
-            q = _expand_bounded(q, searcher.reader(), parsed.notices, self._memoized)
+            q, notices = self._memoized(
+                ("query", query_text, tuple(fields or ()), operator, expand_abbreviations),
+                lambda: self._prepare(searcher, query_text, fields, operator, expand_abbreviations))
+            notices = list(notices)
             allowed, allowed_mask = (None, None) if filter_query is None else \
                 docsets.filter(filter_key, filter_query)
             if allowed is not None and not allowed:
@@ -281,7 +280,7 @@ class SearchIndex:
                                                               allowed_mask, page * per_page,
                                                               sortedby, deadline)
             if timed_out:
-                parsed.notices.append(f"the search took longer than {self.time_budget:g} s; "
+                notices.append(f"the search took longer than {self.time_budget:g} s; "
                                       "results and counts are incomplete")
             total = len(matched)
             first = (page - 1) * per_page
@@ -294,8 +293,19 @@ class SearchIndex:
         return SearchResult(
             query=query_text, total=total, page=page, per_page=per_page,
             took_ms=round((time.perf_counter() - started) * 1000, 2), hits=hits,
-            facets=facet_counts, suggestion=suggestion, notices=parsed.notices, timed_out=timed_out,
+            facets=facet_counts, suggestion=suggestion, notices=notices, timed_out=timed_out,
         )
+
+    def _prepare(self, searcher, query_text: str, fields: list[str] | None, operator: str,
+                 expand_abbreviations: bool) -> tuple[query.Query, tuple[str, ...]]:
+        """The query to run, from the user's text: parsed, bounded, abbreviations and
+        wildcards expanded; and the notices about what was capped."""
+        parsed = parse_query(query_text, searcher.schema, fields=fields, operator=operator)
+        q = parsed.query
+        if expand_abbreviations:
+            q = _expand_abbreviations(q, self._expansions)
+        q = _expand_bounded(q, searcher.reader(), parsed.notices, self._memoized)
+        return q, tuple(parsed.notices)
 
     @staticmethod
     def _vectorized(searcher, scorer: VectorScorer, q: query.Query, allowed_mask, limit: int,
