@@ -31,6 +31,7 @@ from .query import ExpansionMap, parse_query
 from .query import expand_abbreviations as _expand_abbreviations
 from .facets import DocSets
 from .vectorized import OverBudget, VectorScorer, top
+from .vocabulary import Vocabulary, VocabularyCorrector
 from .schema import FACET_FIELDS
 from .store import CURRENT_FILE, generation_path, read_meta
 
@@ -123,34 +124,38 @@ def _filter_terms(facet: str, values: list[str]) -> query.Query:
     return query.Or([query.Term(fieldname, v) for v in values])
 
 
-def _expand_bounded(q: query.Query, reader, notices: list[str], memo=None) -> query.Query:
+def _expand_bounded(q: query.Query, vocabulary: Vocabulary, notices: list[str],
+                    memo=None) -> query.Query:
     """Replace each prefix/wildcard/fuzzy leaf by an OR of at most MAX_EXPANSIONS of its
     most frequent terms, so `a*` over a registry-sized vocabulary stays fast. `memo(key,
     compute)`, when given, remembers each leaf's expansion (a vocabulary scan)."""
     if isinstance(q, query.MultiTerm) and not isinstance(q, query.Term):
-        compute = lambda: _expansion(q, reader)  # noqa: E731
+        compute = lambda: _expansion(q, vocabulary)  # noqa: E731
         expanded, leaf_notices = memo(("expand", type(q), q), compute) if memo else compute()
         notices.extend(n for n in leaf_notices if n not in notices)
         return expanded
     if q.is_leaf():
         return q
-    return q.apply(lambda child: _expand_bounded(child, reader, notices, memo))
+    return q.apply(lambda child: _expand_bounded(child, vocabulary, notices, memo))
 
 
-def _expansion(q: query.MultiTerm, reader) -> tuple[query.Query, list[str]]:
-    fieldname, notices = q.field(), []
+def _expansion(q: query.MultiTerm, vocabulary: Vocabulary) -> tuple[query.Query, list[str]]:
+    reader, fieldname, notices = vocabulary.reader, q.field(), []
+    field_type = reader.schema[fieldname]
+    if isinstance(q, query.FuzzyTerm):
+        words = vocabulary.within(fieldname, q.text, q.maxdist, q.prefixlength)
+    else:
+        words = q._btexts(reader)  # noqa: SLF001 - Whoosh's expansion hook (bytes)
     expanded = []
-    for i, btext in enumerate(q._btexts(reader)):  # noqa: SLF001 - Whoosh's expansion hook
+    for i, word in enumerate(words):
         if i >= MAX_EXPANSION_SCAN:
             notices.append(f"'{q}' matches too many words; only part of the vocabulary was searched")
             break
-        expanded.append((reader.doc_frequency(fieldname, btext), btext))
+        expanded.append((reader.doc_frequency(fieldname, word), word))
     if len(expanded) > MAX_EXPANSIONS:
         notices.append(f"'{q}' matches {len(expanded)} words; the {MAX_EXPANSIONS} most "
                        "frequent were searched")
         expanded = sorted(expanded, reverse=True)[:MAX_EXPANSIONS]
-    field_type = reader.schema[fieldname]
-    # Whoosh yields bytes for most expansions but str for fuzzy ones.
     terms = [query.Term(fieldname, field_type.from_bytes(t) if isinstance(t, bytes) else t,
                         boost=q.boost) for _, t in expanded]
     return (query.Or(terms) if terms else query.NullQuery), notices
@@ -167,6 +172,7 @@ class SearchIndex:
         self._searcher = None
         self._docsets: DocSets | None = None
         self._scorer: VectorScorer | None = None
+        self._vocabulary: Vocabulary | None = None
         self._memo: OrderedDict[Any, Any] = OrderedDict()
         self.meta: dict = {}
         self.generation: str = ""
@@ -196,6 +202,7 @@ class SearchIndex:
         old, self._searcher = self._searcher, searcher
         self._scorer = VectorScorer(searcher)
         self._docsets = DocSets(searcher, self._scorer)
+        self._vocabulary = Vocabulary(searcher.reader())
         self._memo = OrderedDict()
         self._pointer_stamp, self.generation = stamp, generation.name
         self._load_sidecars()
@@ -304,7 +311,7 @@ class SearchIndex:
         q = parsed.query
         if expand_abbreviations:
             q = _expand_abbreviations(q, self._expansions)
-        q = _expand_bounded(q, searcher.reader(), parsed.notices, self._memoized)
+        q = _expand_bounded(q, self._vocabulary, parsed.notices, self._memoized)
         return q, tuple(parsed.notices)
 
     @staticmethod
@@ -374,7 +381,9 @@ class SearchIndex:
         """"Did you mean": correct words that are not in the index vocabulary."""
         try:
             vocab_query = QueryParser("vocab", searcher.schema).parse(query_text.lower())
-            correction = searcher.correct_query(vocab_query, query_text.lower(), maxdist=2, prefix=1)
+            correction = searcher.correct_query(
+                vocab_query, query_text.lower(), maxdist=2, prefix=1,
+                correctors={"vocab": VocabularyCorrector(self._vocabulary, "vocab")})
         except Exception:  # noqa: BLE001 - a suggestion is optional; never fail the search
             return None
         corrected = correction.string

@@ -8,9 +8,10 @@ from whoosh import query as wq
 from whoosh import sorting
 
 from indexer import build_index, open_index, update_index
+from indexer.query import parse_query
 from indexer.schema import FACET_FIELDS
 from indexer.search import _display_value, _expand_abbreviations, _expand_bounded
-from indexer.query import parse_query
+from indexer.vocabulary import Vocabulary
 
 QUERIES = ["", "cirrhosis", "liver cirrhosis", '"stem cells"', "cancer OR tumour", "transplant*",
            "status:recruiting", "title:exosomes", "diabetes -insulin", "nonexistentword"]
@@ -22,7 +23,7 @@ def whoosh_reference(index, text: str, filters: dict) -> tuple[int, dict]:
     """Total and facet counts computed the slow, obvious way: Whoosh's groupedby."""
     searcher = index.searcher()
     parsed = parse_query(text, searcher.schema)
-    q = _expand_bounded(_expand_abbreviations(parsed.query, index._expansions), searcher.reader(), [])
+    q = _expand_bounded(_expand_abbreviations(parsed.query, index._expansions), Vocabulary(searcher.reader()), [])
     facets = sorting.Facets()
     for name, (fieldname, multi) in FACET_FIELDS.items():
         facets.add_facet(name, sorting.FieldFacet(fieldname, allow_overlap=multi))

@@ -13,6 +13,7 @@ from indexer import build_index, open_index, update_index
 from indexer.query import parse_query
 from indexer.search import _expand_abbreviations, _expand_bounded
 from indexer.vectorized import _LENGTH_OF_BYTE, OverBudget, VectorScorer, top
+from indexer.vocabulary import Vocabulary
 
 QUERIES = ["cirrhosis", "liver cirrhosis", "exosomes", '"stem cells"', "covid", "msc",
            "mesenchymal stem cells", "cancer OR tumour", "transplant*", "diabet~", "status:recruiting",
@@ -24,7 +25,7 @@ QUERIES = ["cirrhosis", "liver cirrhosis", "exosomes", '"stem cells"', "covid", 
 
 def whoosh_query(searcher, index, text: str, **options):
     parsed = parse_query(text, searcher.schema, **options)
-    return _expand_bounded(_expand_abbreviations(parsed.query, index._expansions), searcher.reader(), [])
+    return _expand_bounded(_expand_abbreviations(parsed.query, index._expansions), Vocabulary(searcher.reader()), [])
 
 
 def assert_same_as_whoosh(index, text: str, limit: int = 30, **options) -> None:
