@@ -8,6 +8,7 @@ only then does it reopen, so servers pick up new indexes without a restart.
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 import os
@@ -291,6 +292,9 @@ class SearchIndex:
                                       "results and counts are incomplete")
             total = len(matched)
             first = (page - 1) * per_page
+            # Whoosh's highlighter asks the query for its terms again for every hit and field,
+            # a walk over every leaf (thousands for an OR of fuzzy words); ask once per field.
+            results.query_terms = functools.lru_cache(maxsize=None)(results.query_terms)
             hits = [self._hit(results, i, highlights)
                     for i in range(first, min(first + per_page, results.scored_length()))]
             facet_counts = _facet_dicts(docsets.columns.counts(matched)) if facets else {}
