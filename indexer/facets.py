@@ -19,7 +19,7 @@ import numpy as np
 from whoosh import query
 
 from .schema import FACET_FIELDS
-from .vectorized import VectorScorer, live_mask, term_docnums
+from .vectorized import VectorScorer, field_docnums, live_mask
 
 FACET_LIMIT = 20  # values returned per facet, most frequent first
 FILTER_CACHE_SIZE = 64  # distinct filter combinations kept per reader
@@ -38,19 +38,21 @@ class FacetColumns:
             if fieldname not in reader.schema:
                 continue
             field = reader.schema[fieldname]
-            terms = [(field.from_bytes(b), b) for b in field.sortable_terms(reader, fieldname)]
+            btexts = list(field.sortable_terms(reader, fieldname))
+            docnums = field_docnums(reader, live, fieldname, btexts)
+            values = [field.from_bytes(b) for b in btexts]
             if multi:
                 masks = []
-                for value, btext in terms:
+                for value, btext in zip(values, btexts):
                     mask = np.zeros(self.size, dtype=bool)
-                    mask[term_docnums(reader, live, fieldname, btext)] = True
+                    mask[docnums[btext]] = True
                     masks.append((value, mask))
                 self.multi[name] = masks
             else:
                 ordinals = np.full(self.size, -1, dtype=np.int32)
-                for ordinal, (_, btext) in enumerate(terms):
-                    ordinals[term_docnums(reader, live, fieldname, btext)] = ordinal
-                self.single[name] = (ordinals, [value for value, _ in terms])
+                for ordinal, btext in enumerate(btexts):
+                    ordinals[docnums[btext]] = ordinal
+                self.single[name] = (ordinals, values)
 
     def counts(self, docnums: np.ndarray, limit: int = FACET_LIMIT) -> dict[str, list[tuple[Any, int]]]:
         """(value, count) pairs per facet over `docnums`, most frequent first (ties by value)."""

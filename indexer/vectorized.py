@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 from whoosh import query, scoring
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
 CACHE_BYTES = 128 * 2**20  # scored leaves kept per reader (per server process)
@@ -191,25 +192,50 @@ def live_mask(reader) -> np.ndarray:
     return live
 
 
-def term_docnums(reader, live: np.ndarray, fieldname: str, btext: bytes) -> np.ndarray:
-    """The live documents holding a term, ascending (Whoosh's `all_ids()`, a block at a time)."""
-    ids, _ = _all_postings(reader.leaf_readers(), fieldname, btext)
-    return ids[live[ids]]
-
-
 def _all_postings(leaf_readers, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
     # Every segment's postings of a term, renumbered index-wide; deleted documents included.
-    parts = [(offset + ids, weights) for leaf, offset in leaf_readers if (fieldname, btext) in leaf
-             for ids, weights in [_postings(leaf, fieldname, btext)]]
+    parts = []
+    for leaf, offset in leaf_readers:
+        try:
+            ids, weights = _postings(leaf, fieldname, btext)
+        except TermNotFound:  # not in this segment (one lookup, not a test and a lookup)
+            continue
+        parts.append((offset + ids, weights))
     if not parts:
         return _EMPTY
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
+def field_docnums(reader, live: np.ndarray, fieldname: str,
+                  btexts: list[bytes]) -> dict[bytes, np.ndarray]:
+    """The live documents holding each of `btexts` (a facet's values), ascending: one
+    sequential walk of each segment's term table instead of a hashed lookup per term."""
+    wanted = set(btexts)
+    parts: dict[bytes, list[np.ndarray]] = {btext: [] for btext in btexts}
+    format_ = reader.schema[fieldname].format
+    for leaf, offset in reader.leaf_readers():
+        terms = leaf._terms  # noqa: SLF001 - the segment's term table
+        for (name, btext), terminfo in terms.items_from(fieldname, b""):
+            if name != fieldname:
+                break
+            if btext in wanted:
+                matcher = leaf._codec.postings_reader(terms._postfile, terminfo, format_)  # noqa: SLF001
+                parts[btext].append(offset + _decode(matcher)[0])
+    out = {}
+    for btext, chunks in parts.items():
+        ids = np.concatenate(chunks) if chunks else _EMPTY[0]
+        out[btext] = ids[live[ids]]
+    return out
+
+
 def _postings(leaf_reader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """A term's document numbers (segment-local, deleted ones included) and weights, decoded
-    a block at a time from Whoosh's on-disk posting blocks."""
-    matcher = leaf_reader._terms.matcher(fieldname, btext, leaf_reader.schema[fieldname].format)  # noqa: SLF001
+    """A term's document numbers (segment-local, deleted ones included) and weights."""
+    return _decode(leaf_reader._terms.matcher(fieldname, btext, leaf_reader.schema[fieldname].format))  # noqa: SLF001
+
+
+def _decode(matcher) -> tuple[np.ndarray, np.ndarray]:
+    """A posting list's document numbers and weights, read a block at a time from Whoosh's
+    on-disk posting blocks."""
     if not isinstance(matcher, W3LeafMatcher):  # another codec: walk it the slow way
         ids, weights = [], []
         while matcher.is_active():
