@@ -7,9 +7,9 @@ registry-sized index is millions of steps, and the search then walks them again 
 facets. `VectorScorer` reads each term's postings once per reader, a block at a time, into
 arrays of document numbers and BM25F scores (cached, bounded by bytes), and evaluates the query
 tree with array operations: OR sums scores over the union, AND over the intersection, NOT
-removes. Leaves it does not vectorize (phrases, ranges) run through
-Whoosh's own matcher once and are cached the same way, so every score is Whoosh's own; shapes
-it does not know (coordination-scaled OR, DisjunctionMax, ...) return None and the caller uses
+removes. Leaves it does not vectorize (phrases, ranges) run through Whoosh's own matcher once
+and are cached the same way, so every score is Whoosh's own; shapes it does not know
+(coordination-scaled OR, DisjunctionMax, ...) are not `supports`ed and the caller uses
 Whoosh's collector. Tests check totals, order and scores against Whoosh's.
 """
 
@@ -105,29 +105,33 @@ class VectorScorer:
 
     # -- leaves ----------------------------------------------------------------------------
     def _leaf(self, q: query.Query, deadline: float | None) -> Scored:
-        key = (type(q), q)
+        # A term is cached unboosted: one word runs at several weights (per field, expanded).
+        is_term = type(q) is query.Term and q.fieldname in self.searcher.schema
+        key = (query.Term, q.fieldname, q.text) if is_term else (type(q), q)
         if key in self._leaves:
             self._leaves.move_to_end(key)
-            return self._leaves[key]
-        if deadline is not None and time.monotonic() > deadline:
-            raise OverBudget(str(q))
-        if isinstance(q, query.Every):
-            ids = np.flatnonzero(self.live)
-            scored = ids, np.full(len(ids), float(q.boost))
-        elif type(q) is query.Term and q.fieldname in self.searcher.schema:
-            scored = self._term(q)
+            scored = self._leaves[key]
         else:
-            scored = self._matched(q, deadline)
-        self._remember(key, scored)
+            if deadline is not None and time.monotonic() > deadline:
+                raise OverBudget(str(q))
+            if isinstance(q, query.Every):
+                ids = np.flatnonzero(self.live)
+                scored = ids, np.full(len(ids), float(q.boost))
+            elif is_term:
+                scored = self._term(q.fieldname, q.text)
+            else:
+                scored = self._matched(q, deadline)
+            self._remember(key, scored)
+        if is_term and q.boost != 1.0:
+            return scored[0], scored[1] * q.boost
         return scored
 
-    def _term(self, q: query.Term) -> Scored:
+    def _term(self, fieldname: str, text: Any) -> Scored:
         """One term's BM25F scores: Whoosh's `bm25()` over arrays of weights and lengths (or,
         in a field that is not scorable, such as a status, the weights as Whoosh does)."""
-        fieldname = q.fieldname
         field = self.searcher.schema[fieldname]
         try:
-            btext = field.to_bytes(q.text)
+            btext = field.to_bytes(text)
         except ValueError:
             return _EMPTY
         ids, weights = _all_postings(self._leaf_readers, fieldname, btext)
@@ -136,14 +140,13 @@ class VectorScorer:
         keep = self.live[ids]
         ids, weights = ids[keep], weights[keep]
         if not field.scorable:
-            return ids, weights * q.boost
+            return ids, weights
         lengths = _LENGTH_OF_BYTE[self._lengths(fieldname)[ids]]
         B = self.weighting._field_B.get(fieldname, self.weighting.B)  # noqa: SLF001
         K1 = self.weighting.K1
         idf = self.searcher.idf(fieldname, btext)
         avgfl = self.searcher.avg_field_length(fieldname) or 1
-        scores = idf * ((weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / avgfl)))
-        return ids, scores * q.boost if q.boost != 1.0 else scores
+        return ids, idf * ((weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / avgfl)))
 
     def _matched(self, q: query.Query, deadline: float | None) -> Scored:
         """Any other leaf (a phrase, a range, ...), scored by Whoosh's own matcher."""
