@@ -7,7 +7,8 @@ registry-sized index is millions of steps, and the search then walks them again 
 facets. `VectorScorer` reads each term's postings once per reader, a block at a time, into
 arrays of document numbers and BM25F scores (cached, bounded by bytes), and evaluates the query
 tree with array operations: OR sums scores over the union, AND over the intersection, NOT
-removes. Leaves it does not vectorize (phrases, ranges) run through Whoosh's own matcher once
+removes; a phrase decodes positions only for the documents holding all its words. Other
+leaves (date and number ranges, sloppy phrases) run through Whoosh's own matcher once
 and are cached the same way, so every score is Whoosh's own; shapes it does not know
 (coordination-scaled OR, DisjunctionMax, ...) are not `supports`ed and the caller uses
 Whoosh's collector. Tests check totals, order and scores against Whoosh's.
@@ -91,12 +92,7 @@ class VectorScorer:
     def _and(self, q: query.And, deadline: float | None) -> Scored:
         required = [c for c in q.subqueries if not isinstance(c, query.Not)]
         excluded = [c.query for c in q.subqueries if isinstance(c, query.Not)]
-        scored = [self.evaluate(child, deadline) for child in required]
-        ids, scores = scored[0]
-        for other_ids, other_scores in scored[1:]:
-            both, left, right = np.intersect1d(ids, other_ids, assume_unique=True,
-                                               return_indices=True)
-            ids, scores = both, scores[left] + other_scores[right]
+        ids, scores = _intersection([self.evaluate(child, deadline) for child in required])
         for child in excluded:
             keep = ~np.isin(ids, self.evaluate(child, deadline)[0], assume_unique=True)
             # Whoosh intersects with an InverseMatcher, which scores each document 1.0.
@@ -119,6 +115,8 @@ class VectorScorer:
                 scored = ids, np.full(len(ids), float(q.boost))
             elif is_term:
                 scored = self._term(q.fieldname, q.text)
+            elif self._is_plain_phrase(q):
+                scored = self._phrase(q, deadline)
             else:
                 scored = self._matched(q, deadline)
             self._remember(key, scored)
@@ -147,6 +145,36 @@ class VectorScorer:
         idf = self.searcher.idf(fieldname, btext)
         avgfl = self.searcher.avg_field_length(fieldname) or 1
         return ids, idf * ((weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / avgfl)))
+
+    def _is_plain_phrase(self, q: query.Query) -> bool:
+        schema = self.searcher.schema
+        return (type(q) is query.Phrase and q.slop == 1 and q.fieldname in schema
+                and bool(schema[q.fieldname].format) and schema[q.fieldname].format.supports("positions"))
+
+    def _phrase(self, q: query.Phrase, deadline: float | None) -> Scored:
+        """Words at consecutive positions: the documents holding every word, kept where the
+        words' positions line up, scored as Whoosh scores a phrase (the sum of its words'
+        BM25F scores). Positions are decoded only for those documents."""
+        fieldname = q.fieldname
+        decode_positions = self.searcher.schema[fieldname].format.decode_positions
+        ids, scores = _intersection([self._leaf(query.Term(fieldname, word), deadline)
+                                     for word in q.words])
+        starts: list[set[int]] | None = None
+        for k, word in enumerate(q.words):
+            if not len(ids):
+                return _EMPTY
+            btext = self.searcher.schema[fieldname].to_bytes(word)
+            posting_ids, values = _all_values(self._leaf_readers, fieldname, btext, ids)
+            at = np.searchsorted(posting_ids, ids)
+            # The phrase starts where word k stands k positions further on.
+            shifted = [{p - k for p in decode_positions(values[i])} for i in at.tolist()]
+            starts = shifted if starts is None else [a & b for a, b in zip(starts, shifted)]
+            keep = np.fromiter(map(bool, starts), dtype=bool, count=len(starts))
+            ids, scores = ids[keep], scores[keep]
+            starts = [s for s, kept in zip(starts, keep) if kept]
+            if deadline is not None and time.monotonic() > deadline:
+                raise OverBudget(str(q))
+        return ids, scores * q.boost if q.boost != 1.0 else scores
 
     def _matched(self, q: query.Query, deadline: float | None) -> Scored:
         """Any other leaf (a phrase, a range, ...), scored by Whoosh's own matcher."""
@@ -209,6 +237,36 @@ def _all_postings(leaf_readers, fieldname: str, btext: bytes) -> tuple[np.ndarra
     return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
+def _all_values(leaf_readers, fieldname: str, btext: bytes,
+                wanted: np.ndarray) -> tuple[np.ndarray, list[bytes]]:
+    # The postings of a term that may hold the `wanted` documents (ascending, index-wide),
+    # with their values (encoded positions): blocks that end before the next wanted document
+    # are skipped on their header alone.
+    id_parts, values = [], []
+    for leaf, offset in leaf_readers:
+        try:
+            matcher = leaf._terms.matcher(fieldname, btext, leaf.schema[fieldname].format)  # noqa: SLF001
+        except TermNotFound:
+            continue
+        local = wanted[(wanted >= offset) & (wanted < offset + leaf.doc_count_all())] - offset
+        next_wanted = 0
+        while matcher.is_active() and next_wanted < len(local):
+            if isinstance(matcher, W3LeafMatcher):  # a whole block at a time
+                if matcher._maxid >= local[next_wanted]:  # noqa: SLF001
+                    matcher._read_data()  # noqa: SLF001
+                    matcher._read_values()  # noqa: SLF001
+                    block = np.cumsum(np.asarray(matcher._data[0], dtype=np.int64))  # noqa: SLF001
+                    id_parts.append(offset + block)
+                    values.extend(matcher._values)  # noqa: SLF001
+                    next_wanted = int(np.searchsorted(local, block[-1], side="right"))
+                matcher._next_block()  # noqa: SLF001
+            else:
+                id_parts.append(np.array([offset + matcher.id()], dtype=np.int64))
+                values.append(matcher.value())
+                matcher.next()
+    return (np.concatenate(id_parts) if id_parts else _EMPTY[0]), values
+
+
 def field_docnums(reader, live: np.ndarray, fieldname: str,
                   btexts: list[bytes]) -> dict[bytes, np.ndarray]:
     """The live documents holding each of `btexts` (a facet's values), ascending: one
@@ -254,6 +312,15 @@ def _decode(matcher) -> tuple[np.ndarray, np.ndarray]:
         weight_blocks.append(np.asarray(matcher._weights, dtype=np.float64))  # noqa: SLF001
         matcher._next_block()  # noqa: SLF001
     return np.concatenate(id_blocks), np.concatenate(weight_blocks)
+
+
+def _intersection(scored: list[Scored]) -> Scored:
+    """AND: the documents every child matches, each scored with the sum of its scores."""
+    ids, scores = scored[0]
+    for other_ids, other_scores in scored[1:]:
+        ids, left, right = np.intersect1d(ids, other_ids, assume_unique=True, return_indices=True)
+        scores = scores[left] + other_scores[right]
+    return ids, scores
 
 
 def _union(scored: list[Scored], size: int) -> Scored:

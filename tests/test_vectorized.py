@@ -20,7 +20,11 @@ QUERIES = ["cirrhosis", "liver cirrhosis", "exosomes", '"stem cells"', "covid", 
            "status:recruiting vaccine", "title:exosomes", "diabetes -insulin", "exosomes NOT cancer",
            "title:covid OR summary:vaccine", "year:2021 vaccine", "first_posted:[2020 to 2021] covid",
            '"intensive care unit"', "(lung OR liver) AND injury", "condition:pneumonia^3 treatment",
-           "", "nonexistentword", "liver OR cirrhosis OR hepatitis"]
+           "", "nonexistentword", "liver OR cirrhosis OR hepatitis",
+           # phrases: decoded positions (slop 1), Whoosh's matcher (slop 3), no match, a
+           # missing word, a compound (a phrase of its parts)
+           '"stem cells"~3', '"cells stem"', '"zzzz cells"', "graft-versus-host",
+           '"mesenchymal stem cell" exosomes']
 
 
 def whoosh_query(searcher, index, text: str, **options):
