@@ -342,7 +342,11 @@ def top(ids: np.ndarray, scores: np.ndarray, limit: int) -> list[tuple[float, in
     document number ascending."""
     if len(ids) > limit:
         threshold = np.partition(scores, len(scores) - limit)[len(scores) - limit]
-        candidates = np.flatnonzero(scores >= threshold)
+        above = np.flatnonzero(scores > threshold)
+        # ids ascend, so the first documents tied at the threshold are the ones Whoosh keeps
+        # (and browsing everything, all tied, sorts no more than a page).
+        tied = np.flatnonzero(scores == threshold)[:limit - len(above)]
+        candidates = np.concatenate([above, tied])
         ids, scores = ids[candidates], scores[candidates]
     order = np.lexsort((ids, -scores))[:limit]
     return [(float(scores[i]), int(ids[i])) for i in order]

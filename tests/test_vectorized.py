@@ -117,3 +117,11 @@ def test_a_leaf_past_the_deadline_marks_the_search_timed_out(shared_index):
     index = open_index(shared_index, time_budget=0.0)
     result = index.search('"stem cells"')
     assert result.timed_out and result.total == 0 and "incomplete" in result.notices[-1]
+
+
+def test_top_keeps_whooshs_order_among_ties():
+    ids = np.arange(10, dtype=np.int64) * 3
+    scores = np.array([1.0, 2.0, 1.0, 2.0, 1.0, 1.0, 3.0, 1.0, 1.0, 1.0])
+    assert top(ids, scores, 4) == [(3.0, 18), (2.0, 3), (2.0, 9), (1.0, 0)]
+    assert top(ids, np.ones(10), 3) == [(1.0, 0), (1.0, 3), (1.0, 6)]
+    assert top(ids, scores, 20) == sorted(zip(scores.tolist(), ids.tolist()), key=lambda p: (-p[0], p[1]))
