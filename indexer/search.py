@@ -119,6 +119,8 @@ def _filter_terms(facet: str, values: list[str]) -> query.Query:
             years = [int(v) for v in values]
         except ValueError:
             raise QueryError(f"year must be a number, got {values!r}", param="year") from None
+        if not all(1 <= y <= 9999 for y in years):
+            raise QueryError(f"year must be between 1 and 9999, got {values!r}", param="year")
         return query.Or([query.NumericRange("year", y, y) for y in years])
     if facet in ("status", "phase", "type"):
         values = [v.strip().lower().replace(" ", "_").replace(",", "") for v in values]

@@ -87,7 +87,8 @@ def test_pages_do_not_overlap(index):
 @pytest.mark.parametrize(("kwargs", "param"), [
     ({"page": 0}, "page"), ({"per_page": 101}, "per_page"), ({"sort": "random"}, "sort"),
     ({"page": MAX_RESULT_WINDOW, "per_page": 10}, "page"), ({"filters": {"colour": "red"}}, "colour"),
-    ({"filters": {"year": "soon"}}, "year"),
+    ({"filters": {"year": "soon"}}, "year"), ({"filters": {"year": "-1"}}, "year"),
+    ({"filters": {"year": ["2020", "99999999999"]}}, "year"),
 ])
 def test_bad_parameters_name_themselves(index, kwargs, param):
     with pytest.raises(QueryError) as excinfo:
