@@ -2,10 +2,10 @@
 
 Whoosh's own grouping (`groupedby=`) categorizes every matching document in Python, on every
 search, and keeps the collector from skipping low-scoring blocks. Instead, once per index
-reader, each facet's value of every document is read from the postings into a numpy array
-(one ordinal per document, or a mask per value for the multi-valued phase); a search then
-counts facets with one `bincount` over the matching document numbers, and filters become
-cached document sets. Cost: a pass over the facet postings after each build or update.
+reader, each facet's value of every document is put into a numpy array (one ordinal per
+document, or a mask per value for the multi-valued phase) from the facet postings, which are
+decoded once per segment (see `indexer.postings`); a search then counts facets with one
+`bincount` over the matching document numbers, and filters become cached document sets.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import numpy as np
 from whoosh import query
 
 from .schema import FACET_FIELDS
-from .vectorized import VectorScorer, field_docnums, live_mask
+from .postings import SegmentCache, live_mask
+from .vectorized import VectorScorer
 
 FACET_LIMIT = 20  # values returned per facet, most frequent first
 FILTER_CACHE_SIZE = 64  # distinct filter combinations kept per reader
@@ -27,9 +28,9 @@ _CHUNK = 65_536  # document numbers read between time-budget checks
 
 
 class FacetColumns:
-    """Every document's facet values for one reader, built from its postings."""
+    """Every document's facet values for one reader, built from its segments' postings."""
 
-    def __init__(self, reader):
+    def __init__(self, reader, segments: SegmentCache):
         self.size = reader.doc_count_all()
         live = live_mask(reader)
         self.single: dict[str, tuple[np.ndarray, list[Any]]] = {}
@@ -38,20 +39,26 @@ class FacetColumns:
             if fieldname not in reader.schema:
                 continue
             field = reader.schema[fieldname]
-            btexts = list(field.sortable_terms(reader, fieldname))
-            docnums = field_docnums(reader, live, fieldname, btexts)
+            per_segment = [(offset, segments.field_postings(leaf, fieldname))
+                           for leaf, offset in reader.leaf_readers()]
+            btexts = sorted(set().union(*(postings for _, postings in per_segment)))
             values = [field.from_bytes(b) for b in btexts]
             if multi:
                 masks = []
                 for value, btext in zip(values, btexts):
                     mask = np.zeros(self.size, dtype=bool)
-                    mask[docnums[btext]] = True
-                    masks.append((value, mask))
+                    for offset, postings in per_segment:
+                        if btext in postings:
+                            mask[offset + postings[btext]] = True
+                    masks.append((value, mask & live))
                 self.multi[name] = masks
             else:
                 ordinals = np.full(self.size, -1, dtype=np.int32)
-                for ordinal, btext in enumerate(btexts):
-                    ordinals[docnums[btext]] = ordinal
+                for offset, postings in per_segment:
+                    for ordinal, btext in enumerate(btexts):
+                        if btext in postings:
+                            ordinals[offset + postings[btext]] = ordinal
+                ordinals[~live] = -1
                 self.single[name] = (ordinals, values)
 
     def counts(self, docnums: np.ndarray, limit: int = FACET_LIMIT) -> dict[str, list[tuple[Any, int]]]:
@@ -87,7 +94,7 @@ class DocSets:
     def columns(self) -> FacetColumns:
         """The facet columns of this reader."""
         if self._columns is None:
-            self._columns = FacetColumns(self.searcher.reader())
+            self._columns = FacetColumns(self.searcher.reader(), self.scorer.segments)
         return self._columns
 
     def filter(self, key: Any, filter_query: query.Query) -> tuple[set[int], np.ndarray]:

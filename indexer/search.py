@@ -31,6 +31,7 @@ from .model import Study, normalize_nct_id
 from .query import ExpansionMap, parse_query
 from .query import expand_abbreviations as _expand_abbreviations
 from .facets import DocSets
+from .postings import SegmentCache
 from .vectorized import OverBudget, VectorScorer, top
 from .vocabulary import Vocabulary, VocabularyCorrector
 from .schema import FACET_FIELDS
@@ -176,6 +177,7 @@ class SearchIndex:
         self._docsets: DocSets | None = None
         self._scorer: VectorScorer | None = None
         self._vocabulary: Vocabulary | None = None
+        self._segments = SegmentCache()  # kept across generations: segments outlive them
         self._memo: OrderedDict[Any, Any] = OrderedDict()
         self.meta: dict = {}
         self.generation: str = ""
@@ -203,7 +205,8 @@ class SearchIndex:
         # deletions committed by an update.
         searcher = whoosh_index.open_dir(str(generation)).searcher()
         old, self._searcher = self._searcher, searcher
-        self._scorer = VectorScorer(searcher)
+        self._segments.keep_only(leaf for leaf, _ in searcher.reader().leaf_readers())
+        self._scorer = VectorScorer(searcher, segments=self._segments)
         self._docsets = DocSets(searcher, self._scorer)
         self._vocabulary = Vocabulary(searcher.reader())
         self._memo = OrderedDict()

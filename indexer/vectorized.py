@@ -4,8 +4,9 @@ Python loop.
 Whoosh scores a query by walking every posting of every term through a tree of matcher objects,
 a few microseconds of Python per posting per field; a common word over six fields of a
 registry-sized index is millions of steps, and the search then walks them again to count
-facets. `VectorScorer` reads each term's postings once per reader, a block at a time, into
-arrays of document numbers and BM25F scores (cached, bounded by bytes), and evaluates the query
+facets. `VectorScorer` takes each term's postings as arrays (decoded once per segment, see
+`indexer.postings`), turns them into BM25F scores (cached per reader, bounded by bytes), and
+evaluates the query
 tree with array operations: OR sums scores over the union, AND over the intersection, NOT
 removes; a phrase decodes positions only for the documents holding all its words. Other
 leaves (date and number ranges, sloppy phrases) run through Whoosh's own matcher once
@@ -22,9 +23,11 @@ from typing import Any
 
 import numpy as np
 from whoosh import query, scoring
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
+
+from .postings import SegmentCache, live_mask
 
 CACHE_BYTES = 128 * 2**20  # scored leaves kept per reader (per server process)
 _DEADLINE_EVERY = 4096  # matches read between time-budget checks in the matcher loop
@@ -42,8 +45,11 @@ class OverBudget(Exception):
 class VectorScorer:
     """Per-searcher caches and the array evaluation of a query (see the module docstring)."""
 
-    def __init__(self, searcher, cache_bytes: int = CACHE_BYTES):
+    def __init__(self, searcher, cache_bytes: int = CACHE_BYTES,
+                 segments: SegmentCache | None = None):
         self.searcher = searcher
+        # Decoded postings outlive this scorer: the next generation reuses unchanged segments.
+        self.segments = segments if segments is not None else SegmentCache()
         self.size = searcher.doc_count_all()
         self.weighting = searcher.weighting
         self.cache_bytes = cache_bytes
@@ -132,14 +138,14 @@ class VectorScorer:
             btext = field.to_bytes(text)
         except ValueError:
             return _EMPTY
-        ids, weights = _all_postings(self._leaf_readers, fieldname, btext)
+        ids, weights = self._postings(fieldname, btext)
         if not len(ids):
             return _EMPTY
         keep = self.live[ids]
         ids, weights = ids[keep], weights[keep]
         if not field.scorable:
             return ids, weights
-        lengths = _LENGTH_OF_BYTE[self._lengths(fieldname)[ids]]
+        lengths = _LENGTH_OF_BYTE[self.lengths(fieldname)[ids]]
         B = self.weighting._field_B.get(fieldname, self.weighting.B)  # noqa: SLF001
         K1 = self.weighting.K1
         idf = self.searcher.idf(fieldname, btext)
@@ -191,19 +197,23 @@ class VectorScorer:
         return (np.asarray(ids, dtype=np.int64)[order],
                 np.asarray(scores, dtype=np.float64)[order])
 
-    def _lengths(self, fieldname: str) -> np.ndarray:
+    def _postings(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """A term's postings in every segment, numbered index-wide; deleted ones included."""
+        id_parts, weight_parts = [], []
+        for leaf, offset in self._leaf_readers:
+            ids, weights = self.segments.postings(leaf, fieldname, btext)
+            if len(ids):
+                id_parts.append(ids.astype(np.int64) + offset)
+                weight_parts.append(weights)
+        if not id_parts:
+            return _EMPTY
+        return np.concatenate(id_parts), np.concatenate(weight_parts)
+
+    def lengths(self, fieldname: str) -> np.ndarray:
         """Every document's stored length byte for `fieldname` (index-wide numbering)."""
         if fieldname not in self._length_bytes:
-            parts = []
-            for leaf, _ in self._leaf_readers:
-                count = leaf.doc_count_all()
-                column = leaf._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)  # noqa: SLF001
-                part = np.zeros(count, dtype=np.uint8)
-                if column is not None:
-                    raw = column._dbfile.get(column._basepos, column._count)  # noqa: SLF001
-                    part[:column._count] = np.frombuffer(raw, dtype=np.uint8)  # noqa: SLF001
-                parts.append(part)
-            self._length_bytes[fieldname] = np.concatenate(parts)
+            self._length_bytes[fieldname] = np.concatenate(
+                [self.segments.lengths(leaf, fieldname) for leaf, _ in self._leaf_readers])
         return self._length_bytes[fieldname]
 
     def _remember(self, key: Any, scored: Scored) -> None:
@@ -212,29 +222,6 @@ class VectorScorer:
         while self._cached_bytes > self.cache_bytes and len(self._leaves) > 1:
             _, (ids, scores) = self._leaves.popitem(last=False)
             self._cached_bytes -= ids.nbytes + scores.nbytes
-
-
-def live_mask(reader) -> np.ndarray:
-    """A boolean array over the reader's document numbers: False where a document is deleted."""
-    live = np.ones(reader.doc_count_all(), dtype=bool)
-    for leaf, offset in reader.leaf_readers():
-        if leaf.has_deletions():
-            live[offset + np.fromiter(leaf.deleted_docs_set, dtype=np.int64)] = False
-    return live
-
-
-def _all_postings(leaf_readers, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
-    # Every segment's postings of a term, renumbered index-wide; deleted documents included.
-    parts = []
-    for leaf, offset in leaf_readers:
-        try:
-            ids, weights = _postings(leaf, fieldname, btext)
-        except TermNotFound:  # not in this segment (one lookup, not a test and a lookup)
-            continue
-        parts.append((offset + ids, weights))
-    if not parts:
-        return _EMPTY
-    return np.concatenate([p[0] for p in parts]), np.concatenate([p[1] for p in parts])
 
 
 def _all_values(leaf_readers, fieldname: str, btext: bytes,
@@ -265,53 +252,6 @@ def _all_values(leaf_readers, fieldname: str, btext: bytes,
                 values.append(matcher.value())
                 matcher.next()
     return (np.concatenate(id_parts) if id_parts else _EMPTY[0]), values
-
-
-def field_docnums(reader, live: np.ndarray, fieldname: str,
-                  btexts: list[bytes]) -> dict[bytes, np.ndarray]:
-    """The live documents holding each of `btexts` (a facet's values), ascending: one
-    sequential walk of each segment's term table instead of a hashed lookup per term."""
-    wanted = set(btexts)
-    parts: dict[bytes, list[np.ndarray]] = {btext: [] for btext in btexts}
-    format_ = reader.schema[fieldname].format
-    for leaf, offset in reader.leaf_readers():
-        terms = leaf._terms  # noqa: SLF001 - the segment's term table
-        for (name, btext), terminfo in terms.items_from(fieldname, b""):
-            if name != fieldname:
-                break
-            if btext in wanted:
-                matcher = leaf._codec.postings_reader(terms._postfile, terminfo, format_)  # noqa: SLF001
-                parts[btext].append(offset + _decode(matcher)[0])
-    out = {}
-    for btext, chunks in parts.items():
-        ids = np.concatenate(chunks) if chunks else _EMPTY[0]
-        out[btext] = ids[live[ids]]
-    return out
-
-
-def _postings(leaf_reader, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
-    """A term's document numbers (segment-local, deleted ones included) and weights."""
-    return _decode(leaf_reader._terms.matcher(fieldname, btext, leaf_reader.schema[fieldname].format))  # noqa: SLF001
-
-
-def _decode(matcher) -> tuple[np.ndarray, np.ndarray]:
-    """A posting list's document numbers and weights, read a block at a time from Whoosh's
-    on-disk posting blocks."""
-    if not isinstance(matcher, W3LeafMatcher):  # another codec: walk it the slow way
-        ids, weights = [], []
-        while matcher.is_active():
-            ids.append(matcher.id())
-            weights.append(matcher.weight())
-            matcher.next()
-        return np.asarray(ids, dtype=np.int64), np.asarray(weights, dtype=np.float64)
-    id_blocks, weight_blocks = [], []
-    while matcher.is_active():
-        matcher._read_data()  # noqa: SLF001 - one block: (id deltas, weights, values)
-        matcher._read_weights()  # noqa: SLF001 - expands a block's shared weight
-        id_blocks.append(np.cumsum(np.asarray(matcher._data[0], dtype=np.int64)))  # noqa: SLF001
-        weight_blocks.append(np.asarray(matcher._weights, dtype=np.float64))  # noqa: SLF001
-        matcher._next_block()  # noqa: SLF001
-    return np.concatenate(id_blocks), np.concatenate(weight_blocks)
 
 
 def _intersection(scored: list[Scored]) -> Scored:

@@ -80,7 +80,7 @@ def test_length_bytes_equal_whooshs_per_document_lengths(shared_index):
     scorer = VectorScorer(searcher)
     reader = searcher.reader()
     for fieldname in ("title", "summary", "eligibility", "sponsor"):
-        length_bytes = scorer._lengths(fieldname)
+        length_bytes = scorer.lengths(fieldname)
         decoded = np.where(length_bytes > 0, _LENGTH_OF_BYTE[length_bytes], 0).astype(int)
         assert decoded.tolist() == [reader.doc_field_length(d, fieldname, 0) or 0
                                     for d in range(reader.doc_count_all())]

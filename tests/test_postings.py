@@ -1,0 +1,72 @@
+"""Decoded segment data outlives a generation: after an update a live index re-reads only the
+segments the update wrote, and still answers exactly as a freshly opened index does."""
+
+from __future__ import annotations
+
+import numpy as np
+from whoosh import query as wq
+
+from indexer import build_index, open_index, update_index
+from indexer.postings import SegmentCache
+
+QUERIES = [("covid", {}), ("liver cirrhosis", {"status": ["RECRUITING"]}), ('"stem cells"', {}),
+           ("status:recruiting vaccine", {}), ("", {"phase": ["PHASE2"]}), ("transplant*", {})]
+
+
+def answers(index) -> list:
+    return [(r.total, [(h.nct_id, h.score) for h in r.hits], r.facets)
+            for r in (index.search(text, filters=filters) for text, filters in QUERIES)]
+
+
+def segment_ids(index) -> set[str]:
+    return {leaf.segment().segment_id() for leaf, _ in index.searcher().reader().leaf_readers()}
+
+
+def cached_segments(index) -> set[str]:
+    return {key[0] for key in index._segments._entries}
+
+
+def test_an_update_rereads_only_the_segments_it_wrote(corpus_dir, tmp_path):
+    path = tmp_path / "index"
+    build_index([corpus_dir / "sample" / "text"], path)
+    live = open_index(path)
+    answers(live)
+    old = segment_ids(live)
+    assert cached_segments(live) == old
+    old_entries = set(live._segments._entries)
+    # Replaces every text-file study (deletions in the old segment) and adds the API v2 ones.
+    update_index([corpus_dir / "sample"], path)
+    after = answers(live)
+    assert after == answers(open_index(path))
+    new = segment_ids(live) - old
+    assert new and new <= cached_segments(live)  # the update's segment was read ...
+    assert old_entries <= set(live._segments._entries)  # ... and the old one's arrays reused
+
+
+def test_a_rebuild_forgets_the_old_generations_segments(corpus_dir, tmp_path):
+    path = tmp_path / "index"
+    build_index([corpus_dir / "sample" / "text"], path)
+    live = open_index(path)
+    answers(live)
+    old = cached_segments(live)
+    build_index([corpus_dir / "sample"], path)
+    fresh = answers(open_index(path))
+    assert answers(live) == fresh
+    assert cached_segments(live) and cached_segments(live).isdisjoint(old)
+
+
+def test_cache_stays_within_its_byte_bound(shared_index):
+    searcher = open_index(shared_index).searcher()
+    cache = SegmentCache(max_bytes=10_000)
+    for leaf, _ in searcher.reader().leaf_readers():
+        for word in [b"patient", b"studi", b"treatment", b"covid", b"cancer", b"diseas"]:
+            ids, weights = cache.postings(leaf, "summary", word)
+            assert len(ids) == len(weights) and np.all(np.diff(ids) > 0)
+            assert cache._bytes <= 10_000 or len(cache._entries) == 1
+        assert len(cache.postings(leaf, "summary", b"zzzznotaword")[0]) == 0
+    assert 0 < len(cache._entries) < 7
+    # What the cache decoded is what Whoosh's matcher walks.
+    leaf, offset = searcher.reader().leaf_readers()[0]
+    ids, _ = SegmentCache().postings(leaf, "summary", b"covid")
+    assert (ids + offset).tolist() == sorted(
+        d for d in searcher.docs_for_query(wq.Term("summary", "covid")) if offset <= d < offset + leaf.doc_count_all())
