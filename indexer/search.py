@@ -232,6 +232,18 @@ class SearchIndex:
             self._memo.popitem(last=False)
         return value
 
+    def warm(self) -> None:
+        """Read now what searches read on first use: the facet columns, every scored field's
+        lengths and the spelling vocabulary (seconds on a registry-sized index). `trialsearch
+        serve` runs this as each worker starts, so its first visitors do not wait for it."""
+        steps = [lambda: self._docsets.columns, lambda: self._vocabulary.words("vocab")]
+        steps += [lambda name=name: self._scorer.lengths(name)
+                  for name in self._searcher.schema.scorable_names()]
+        for step in steps:  # one at a time, so a search waits for one step at most
+            with self._lock:
+                self._refresh()
+                step()
+
     def searcher(self):
         """The current Whoosh searcher, reopened if the index changed since the last call."""
         with self._lock:

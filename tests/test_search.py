@@ -148,3 +148,13 @@ def test_only_restricts_to_the_listed_studies_without_changing_scores(index):
     assert restricted.total == len(listed)
     assert {hit.nct_id: hit.score for hit in restricted.hits} == {i: everything[i] for i in listed}
     assert index.search("cirrhosis", only=[]).total == 0
+
+
+def test_warm_reads_what_the_first_search_would(built_index):
+    index = open_index(built_index)
+    index.warm()
+    decoded = index._segments.decoded
+    assert index._vocabulary._words["vocab"] and index._docsets._columns is not None
+    browse = index.search("")  # every study, with facet counts: nothing left to read
+    assert browse.total > 0 and browse.facets["status"]
+    assert index._segments.decoded == decoded

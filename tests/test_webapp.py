@@ -15,7 +15,8 @@ import pytest
 
 from indexer import build_index
 from indexer.cli import SAMPLE_DATA
-from webapp import create_app
+from webapp import create_app, live_index
+from webapp.live_index import warm_in_background
 from webapp.openapi import SCHEMAS
 
 from conftest import SEED_RECORD, XSS_NCT_ID, XSS_TITLE
@@ -341,3 +342,18 @@ def test_oversized_body_is_413(client):
     response = client.post("/api/admin/reindex", data=b"x" * (2 * 1024 * 1024),
                            headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
     assert response.status_code == 413 and response.get_json()["error"]
+
+
+def test_a_worker_warms_its_index_in_the_background(built_index):
+    app = create_app(index_path=built_index)
+    warm_in_background(app).join(timeout=30)
+    index = app.extensions[live_index.EXTENSION]
+    assert index is not None and index._docsets._columns is not None
+
+
+def test_warming_before_any_build_logs_and_leaves_opening_to_requests(tmp_path, caplog):
+    app = create_app(index_path=tmp_path / "not_built")
+    with caplog.at_level("INFO"):
+        warm_in_background(app).join(timeout=30)
+    assert "nothing to warm" in caplog.text and "Traceback" not in caplog.text
+    assert app.extensions[live_index.EXTENSION] is None

@@ -51,6 +51,20 @@ def test_api_latency_through_gunicorn(server):
     assert p95 < 1000
 
 
+def test_every_worker_warms_its_index_as_it_starts(built_index, tmp_path):
+    with open(tmp_path / "server.log", "w+") as log:
+        with gunicorn_server(built_index, workers=2, log=log):
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                log.seek(0)
+                output = log.read()
+                if output.count("index warmed in") == 2:
+                    break
+                time.sleep(0.2)
+    assert output.count("index warmed in") == 2, output[-2000:]
+    assert "Traceback" not in output
+
+
 def test_serve_builds_the_sample_index_when_missing(tmp_path):
     index = tmp_path / "fresh_index"
     with gunicorn_server(index, build=True) as base_url:

@@ -15,6 +15,7 @@ from indexer.store import build_index
 
 from . import create_app
 from .config import config_from_env
+from .live_index import warm_in_background
 
 DEFAULT_WORKERS = min(2 * (os.cpu_count() or 1) + 1, 8)  # gunicorn's rule of thumb, capped
 
@@ -37,6 +38,12 @@ class GunicornServer(BaseApplication):
 
     def load(self):
         return create_app(index_path=self.index_path)
+
+
+def warm_worker(worker) -> None:
+    """gunicorn's post_worker_init hook: each worker reads its caches as it starts, not when
+    its first visitor searches."""
+    warm_in_background(worker.wsgi)
 
 
 def index_exists(index_path: str) -> bool:
@@ -87,4 +94,5 @@ def serve_command(index_path, host, port, workers, threads, timeout, build, acce
         "accesslog": "-" if access_log else None,
         "errorlog": "-",
         "limit_request_line": 8190,  # gunicorn's maximum; longer URLs get 414
+        "post_worker_init": warm_worker,
     }).run()
