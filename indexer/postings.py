@@ -3,8 +3,8 @@
 A Whoosh segment never changes once written: an update adds a segment and records deletions in
 the index's table of contents, and a merge replaces segments by a new one. So what is decoded
 from a segment (a term's document numbers and weights, a field's length bytes, a facet field's
-postings) stays right for as long as the segment is part of the index, across the generations
-that updates create. `SegmentCache` keeps it under the segment's id, bounded by bytes; callers
+postings, a field's words, where a phrase occurs) stays right for as long as the segment is
+part of the index, across the generations that updates create. `SegmentCache` keeps it under the segment's id, bounded by bytes; callers
 add each segment's offset and drop deleted documents with the reader's `live_mask`. After an
 update of 1,000 studies into a 500,000-study index, a search re-reads the one new segment
 instead of every posting of its words.
@@ -12,6 +12,7 @@ instead of every posting of its words.
 
 from __future__ import annotations
 
+import sys
 from collections import OrderedDict
 from typing import Any, Callable
 
@@ -47,6 +48,17 @@ class SegmentCache:
         """The segment-local documents holding each sortable term of `fieldname` (a facet's
         values): one sequential walk of the segment's term table."""
         return self._get(leaf, ("field", fieldname), lambda: _field_postings(leaf, fieldname))
+
+    def words(self, leaf, fieldname: str) -> list:
+        """The words of `fieldname` in segment `leaf`, sorted (Whoosh's term order)."""
+        field = leaf.schema[fieldname]
+        return self._get(leaf, ("words", fieldname),
+                         lambda: [field.from_bytes(b) for b in leaf.lexicon(fieldname)])
+
+    def phrase(self, leaf, fieldname: str, words: tuple, find: Callable[[], np.ndarray]) -> np.ndarray:
+        """The segment-local documents where `words` stand in a row, as `find()` works them
+        out from positions (cached: decoding positions is a phrase's main cost)."""
+        return self._get(leaf, ("phrase", fieldname, words), find)
 
     def keep_only(self, leaves) -> None:
         """Forget segments other than `leaves` (those a merge or a rebuild removed)."""
@@ -93,6 +105,8 @@ def _segment_key(leaf) -> str | None:
 def _nbytes(value: Any) -> int:
     if isinstance(value, np.ndarray):
         return value.nbytes
+    if isinstance(value, (str, bytes, int)):
+        return sys.getsizeof(value)
     if isinstance(value, dict):
         return sum(_nbytes(v) + len(k) for k, v in value.items())
     return sum(_nbytes(v) for v in value)

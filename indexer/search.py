@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any, Callable, Collection
 
 import numpy as np
-from whoosh import highlight, index as whoosh_index, query
+from whoosh import fields, highlight, index as whoosh_index, query
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.qparser import QueryParser
 from whoosh.searching import Results
@@ -34,7 +34,7 @@ from .facets import DocSets
 from .postings import SegmentCache
 from .vectorized import OverBudget, VectorScorer, top
 from .vocabulary import Vocabulary, VocabularyCorrector
-from .schema import FACET_FIELDS
+from .schema import DEFAULT_FIELD_BOOSTS, FACET_FIELDS
 from .store import CURRENT_FILE, generation_path, read_meta
 
 MAX_PER_PAGE = 100
@@ -43,6 +43,7 @@ MAX_EXPANSIONS = 50  # terms a prefix/wildcard/fuzzy word may expand to (most fr
 MAX_EXPANSION_SCAN = 20_000  # vocabulary entries examined per expanding word
 MEMO_SIZE = 2048  # vocabulary expansions and spelling suggestions remembered per generation
 DEFAULT_TIME_BUDGET = 5.0  # seconds; a slower search returns what it found, marked timed_out
+TEXT_FIELDS = (fields.TEXT, fields.KEYWORD, fields.ID)  # fields whose words are strings
 SORTS = {"relevance": None, "last_update": "last_update", "first_posted": "first_posted"}
 # What makes two studies alike: shared conditions and title words more than summary words.
 SIMILAR_FIELD_WEIGHTS = {"title": 2.0, "condition": 2.0, "intervention": 1.5, "summary": 1.0}
@@ -148,6 +149,8 @@ def _expansion(q: query.MultiTerm, vocabulary: Vocabulary) -> tuple[query.Query,
     field_type = reader.schema[fieldname]
     if isinstance(q, query.FuzzyTerm):
         words = vocabulary.within(fieldname, q.text, q.maxdist, q.prefixlength)
+    elif type(q) is query.Prefix and isinstance(field_type, TEXT_FIELDS):
+        words = vocabulary.starting_with(fieldname, q.text)  # bisection, not a lexicon walk
     else:
         words = q._btexts(reader)  # noqa: SLF001 - Whoosh's expansion hook (bytes)
     expanded = []
@@ -208,7 +211,7 @@ class SearchIndex:
         self._segments.keep_only(leaf for leaf, _ in searcher.reader().leaf_readers())
         self._scorer = VectorScorer(searcher, segments=self._segments)
         self._docsets = DocSets(searcher, self._scorer)
-        self._vocabulary = Vocabulary(searcher.reader())
+        self._vocabulary = Vocabulary(searcher.reader(), self._segments)
         self._memo = OrderedDict()
         self._pointer_stamp, self.generation = stamp, generation.name
         self._load_sidecars()
@@ -234,11 +237,15 @@ class SearchIndex:
 
     def warm(self) -> None:
         """Read now what searches read on first use: the facet columns, every scored field's
-        lengths and the spelling vocabulary (seconds on a registry-sized index). `trialsearch
+        lengths and the words of the spelling and default fields (seconds on a registry-sized
+        index). `trialsearch
         serve` runs this as each worker starts, so its first visitors do not wait for it."""
-        steps = [lambda: self._docsets.columns, lambda: self._vocabulary.words("vocab")]
-        steps += [lambda name=name: self._scorer.lengths(name)
-                  for name in self._searcher.schema.scorable_names()]
+        schema = self._searcher.schema
+        steps = [lambda: self._docsets.columns]
+        steps += [lambda name=name: self._scorer.lengths(name) for name in schema.scorable_names()]
+        # The words that "did you mean" and the default fields' fuzzy and prefix words read.
+        steps += [lambda name=name: self._vocabulary.segment_words(name)
+                  for name in ["vocab", *DEFAULT_FIELD_BOOSTS] if name in schema]
         for step in steps:  # one at a time, so a search waits for one step at most
             with self._lock:
                 self._refresh()

@@ -160,26 +160,23 @@ class VectorScorer:
     def _phrase(self, q: query.Phrase, deadline: float | None) -> Scored:
         """Words at consecutive positions: the documents holding every word, kept where the
         words' positions line up, scored as Whoosh scores a phrase (the sum of its words'
-        BM25F scores). Positions are decoded only for those documents."""
-        fieldname = q.fieldname
-        decode_positions = self.searcher.schema[fieldname].format.decode_positions
+        BM25F scores). Positions are decoded only for those documents, once per segment."""
+        fieldname, words = q.fieldname, tuple(q.words)
         ids, scores = _intersection([self._leaf(query.Term(fieldname, word), deadline)
-                                     for word in q.words])
-        starts: list[set[int]] | None = None
-        for k, word in enumerate(q.words):
-            if not len(ids):
-                return _EMPTY
-            btext = self.searcher.schema[fieldname].to_bytes(word)
-            posting_ids, values = _all_values(self._leaf_readers, fieldname, btext, ids)
-            at = np.searchsorted(posting_ids, ids)
-            # The phrase starts where word k stands k positions further on.
-            shifted = [{p - k for p in decode_positions(values[i])} for i in at.tolist()]
-            starts = shifted if starts is None else [a & b for a, b in zip(starts, shifted)]
-            keep = np.fromiter(map(bool, starts), dtype=bool, count=len(starts))
-            ids, scores = ids[keep], scores[keep]
-            starts = [s for s, kept in zip(starts, keep) if kept]
-            if deadline is not None and time.monotonic() > deadline:
-                raise OverBudget(str(q))
+                                     for word in words])
+        found = []
+        for leaf, offset in self._leaf_readers:
+            inside = ids[(ids >= offset) & (ids < offset + leaf.doc_count_all())] - offset
+            if len(inside):
+                # Cached per segment: its documents only lose candidates (deletions) later,
+                # and the intersection above keeps the live ones.
+                in_a_row = self.segments.phrase(
+                    leaf, fieldname, words,
+                    lambda: _in_a_row(leaf, fieldname, words, inside, deadline, q))
+                found.append(in_a_row.astype(np.int64) + offset)
+        keep = np.isin(ids, np.concatenate(found), assume_unique=True) if found \
+            else np.zeros(len(ids), dtype=bool)
+        ids, scores = ids[keep], scores[keep]
         return ids, scores * q.boost if q.boost != 1.0 else scores
 
     def _matched(self, q: query.Query, deadline: float | None) -> Scored:
@@ -224,33 +221,52 @@ class VectorScorer:
             self._cached_bytes -= ids.nbytes + scores.nbytes
 
 
-def _all_values(leaf_readers, fieldname: str, btext: bytes,
-                wanted: np.ndarray) -> tuple[np.ndarray, list[bytes]]:
-    # The postings of a term that may hold the `wanted` documents (ascending, index-wide),
-    # with their values (encoded positions): blocks that end before the next wanted document
-    # are skipped on their header alone.
+def _in_a_row(leaf, fieldname: str, words: tuple, ids: np.ndarray, deadline: float | None,
+              q: query.Query) -> np.ndarray:
+    """Of the segment-local documents `ids` (each holding every word), those where `words`
+    stand at consecutive positions."""
+    field = leaf.schema[fieldname]
+    starts: list[set[int]] | None = None
+    for k, word in enumerate(words):
+        if not len(ids):
+            break
+        posting_ids, values = _values(leaf, fieldname, field.to_bytes(word), ids)
+        at = np.searchsorted(posting_ids, ids)
+        # The phrase starts where word k stands k positions further on.
+        shifted = [{p - k for p in field.format.decode_positions(values[i])} for i in at.tolist()]
+        starts = shifted if starts is None else [a & b for a, b in zip(starts, shifted)]
+        keep = np.fromiter(map(bool, starts), dtype=bool, count=len(starts))
+        ids = ids[keep]
+        starts = [s for s, kept in zip(starts, keep) if kept]
+        if deadline is not None and time.monotonic() > deadline:
+            raise OverBudget(str(q))
+    return ids
+
+
+def _values(leaf, fieldname: str, btext: bytes, wanted: np.ndarray) -> tuple[np.ndarray, list[bytes]]:
+    # The postings of a term in one segment that may hold the `wanted` documents (ascending,
+    # segment-local), with their values (encoded positions): blocks that end before the next
+    # wanted document are skipped on their header alone.
     id_parts, values = [], []
-    for leaf, offset in leaf_readers:
-        try:
-            matcher = leaf._terms.matcher(fieldname, btext, leaf.schema[fieldname].format)  # noqa: SLF001
-        except TermNotFound:
-            continue
-        local = wanted[(wanted >= offset) & (wanted < offset + leaf.doc_count_all())] - offset
-        next_wanted = 0
-        while matcher.is_active() and next_wanted < len(local):
-            if isinstance(matcher, W3LeafMatcher):  # a whole block at a time
-                if matcher._maxid >= local[next_wanted]:  # noqa: SLF001
-                    matcher._read_data()  # noqa: SLF001
-                    matcher._read_values()  # noqa: SLF001
-                    block = np.cumsum(np.asarray(matcher._data[0], dtype=np.int64))  # noqa: SLF001
-                    id_parts.append(offset + block)
-                    values.extend(matcher._values)  # noqa: SLF001
-                    next_wanted = int(np.searchsorted(local, block[-1], side="right"))
-                matcher._next_block()  # noqa: SLF001
-            else:
-                id_parts.append(np.array([offset + matcher.id()], dtype=np.int64))
-                values.append(matcher.value())
-                matcher.next()
+    try:
+        matcher = leaf._terms.matcher(fieldname, btext, leaf.schema[fieldname].format)  # noqa: SLF001
+    except TermNotFound:
+        return _EMPTY[0], values
+    next_wanted = 0
+    while matcher.is_active() and next_wanted < len(wanted):
+        if isinstance(matcher, W3LeafMatcher):  # a whole block at a time
+            if matcher._maxid >= wanted[next_wanted]:  # noqa: SLF001
+                matcher._read_data()  # noqa: SLF001
+                matcher._read_values()  # noqa: SLF001
+                block = np.cumsum(np.asarray(matcher._data[0], dtype=np.int64))  # noqa: SLF001
+                id_parts.append(block)
+                values.extend(matcher._values)  # noqa: SLF001
+                next_wanted = int(np.searchsorted(wanted, block[-1], side="right"))
+            matcher._next_block()  # noqa: SLF001
+        else:
+            id_parts.append(np.array([matcher.id()], dtype=np.int64))
+            values.append(matcher.value())
+            matcher.next()
     return (np.concatenate(id_parts) if id_parts else _EMPTY[0]), values
 
 

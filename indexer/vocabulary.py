@@ -19,20 +19,33 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 from whoosh import spelling
 
+from .postings import SegmentCache
+
 
 class Vocabulary:
-    """The sorted words of each field of one reader, loaded on first use."""
+    """The sorted words of each field of one reader. Each segment's words come from
+    `segments` (read once, kept across updates); lookups bisect each segment's list and merge
+    what they find, so an update does not re-sort a registry's vocabulary."""
 
-    def __init__(self, reader):
+    def __init__(self, reader, segments: SegmentCache | None = None):
         self.reader = reader
-        self._words: dict[str, list[str]] = {}
+        self.segments = segments if segments is not None else SegmentCache()
+
+    def segment_words(self, fieldname: str) -> list[list[str]]:
+        """Each segment's words of `fieldname`, sorted."""
+        return [self.segments.words(leaf, fieldname) for leaf, _ in self.reader.leaf_readers()]
 
     def words(self, fieldname: str) -> list[str]:
         """Every word of `fieldname`, sorted as Whoosh sorts terms (by code point)."""
-        if fieldname not in self._words:
-            field = self.reader.schema[fieldname]
-            self._words[fieldname] = [field.from_bytes(b) for b in self.reader.lexicon(fieldname)]
-        return self._words[fieldname]
+        return self.starting_with(fieldname, "")
+
+    def starting_with(self, fieldname: str, prefix: str) -> list[str]:
+        """The words of `fieldname` that start with `prefix`, sorted."""
+        per_segment = []
+        for words in self.segment_words(fieldname):
+            lo = bisect_left(words, prefix)
+            per_segment.append(words[lo:bisect_left(words, prefix + "\U0010ffff", lo)])
+        return per_segment[0] if len(per_segment) == 1 else sorted(set().union(*per_segment))
 
     def within(self, fieldname: str, text: str, maxdist: int, prefix: int = 0) -> list[str]:
         """The words of `fieldname` that start with `text[:prefix]` and are at most `maxdist`
@@ -42,11 +55,8 @@ class Vocabulary:
     def distances(self, fieldname: str, text: str, maxdist: int,
                   prefix: int = 0) -> list[tuple[str, int]]:
         """(word, edit distance) for each word `within` finds."""
-        words = self.words(fieldname)
-        start = text[:prefix]
-        lo = bisect_left(words, start)
-        hi = bisect_left(words, start + "\U0010ffff", lo) if start else len(words)
-        matches = process.extract(text, words[lo:hi], scorer=OSA.distance,
+        words = self.starting_with(fieldname, text[:prefix])
+        matches = process.extract(text, words, scorer=OSA.distance,
                                   score_cutoff=maxdist, limit=None)
         return [(word, int(distance)) for word, distance, _ in matches]
 

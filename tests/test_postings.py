@@ -41,6 +41,14 @@ def test_an_update_rereads_only_the_segments_it_wrote(corpus_dir, tmp_path):
     new = segment_ids(live) - old
     assert new and new <= cached_segments(live)  # the update's segment was read ...
     assert old_entries <= set(live._segments._entries)  # ... and the old one's arrays reused
+    # Words merged from the segments are the index's lexicon; prefixes expand as Whoosh's.
+    reader = live.searcher().reader()
+    for fieldname in ("title", "summary", "vocab"):
+        field = reader.schema[fieldname]
+        assert live._vocabulary.words(fieldname) == [field.from_bytes(b) for b in reader.lexicon(fieldname)]
+        for prefix in ("ce", "stem", "x", "zzz"):
+            assert live._vocabulary.starting_with(fieldname, prefix) == \
+                [field.from_bytes(b) for b in reader.expand_prefix(fieldname, prefix)]
 
 
 def test_a_rebuild_forgets_the_old_generations_segments(corpus_dir, tmp_path):
