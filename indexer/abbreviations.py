@@ -102,6 +102,9 @@ class Abbreviations:
 
     pairs: dict[str, dict[str, int]] = field(default_factory=dict)  # SHORT -> {long: count}
     vetoed: set[tuple[str, str | None]] = field(default_factory=set)  # (SHORT, long or None)
+    # `effective()` as the writer stored it: it analyzes every long form (seconds for a
+    # registry), so the indexer pays once and a server only reads it; any change drops it.
+    stored_effective: dict[str, list[str]] | None = field(default=None, compare=False, repr=False)
 
     def add_study(self, study: Study) -> None:
         """Mine one study's titles and descriptions."""
@@ -112,6 +115,7 @@ class Abbreviations:
 
     def add(self, short: str, long_form: str, count: int = 1) -> None:
         """Count one occurrence of a pair."""
+        self.stored_effective = None
         forms = self.pairs.setdefault(_canonical_short(short), {})
         forms[long_form] = forms.get(long_form, 0) + count
 
@@ -140,12 +144,15 @@ class Abbreviations:
             long_form = long_form.lower() if long_form else None
             if veto:
                 self.vetoed.add((short, long_form))
+                self.stored_effective = None
             else:
                 self.add(short, long_form, count=1_000_000)  # user pairs outrank mined ones
 
     def effective(self) -> dict[str, list[str]]:
         """Short form -> its kept long forms (most frequent first, vetoes applied), merging
         spellings that analyze alike ("stem cell" / "stem cells")."""
+        if self.stored_effective is not None:
+            return self.stored_effective
         result = {}
         for short, forms in sorted(self.pairs.items()):
             if (short, None) in self.vetoed:
@@ -163,7 +170,8 @@ class Abbreviations:
     def to_json(self) -> str:
         """The form stored beside an index generation (see `load`)."""
         vetoed = sorted([short, long_form] for short, long_form in self.vetoed)
-        return json.dumps({"pairs": self.pairs, "vetoed": vetoed}, indent=1, sort_keys=True)
+        return json.dumps({"pairs": self.pairs, "vetoed": vetoed, "effective": self.effective()},
+                          indent=1, sort_keys=True)
 
     @classmethod
     def load(cls, directory: Path) -> "Abbreviations":
@@ -172,7 +180,8 @@ class Abbreviations:
             data = json.loads((directory / ABBREVIATIONS_FILE).read_text(encoding="utf-8"))
         except (OSError, ValueError):
             return cls()
-        return cls(pairs=data.get("pairs", {}), vetoed={tuple(v) for v in data.get("vetoed", [])})
+        return cls(pairs=data.get("pairs", {}), vetoed={tuple(v) for v in data.get("vetoed", [])},
+                   stored_effective=data.get("effective"))
 
     @classmethod
     def from_studies(cls, studies: Iterable[Study]) -> "Abbreviations":

@@ -44,3 +44,21 @@ def test_round_trip_keeps_pairs_and_vetoes(tmp_path):
     (tmp_path / "abbreviations.json").write_text(mined.to_json(), encoding="utf-8")
     loaded = Abbreviations.load(tmp_path)
     assert loaded.pairs == mined.pairs and loaded.vetoed == mined.vetoed
+
+
+def test_the_effective_map_is_stored_and_recomputed_after_a_change(tmp_path):
+    mined = Abbreviations()
+    mined.add("MSC", "mesenchymal stem cell", 3)
+    mined.add("MSC", "mesenchymal stem cells", 2)
+    mined.add("LC", "liver cirrhosis", 1)
+    (tmp_path / "abbreviations.json").write_text(mined.to_json(), encoding="utf-8")
+    loaded = Abbreviations.load(tmp_path)
+    assert loaded.stored_effective == mined.effective() == {
+        "LC": ["liver cirrhosis"], "MSC": ["mesenchymal stem cell"]}
+    loaded.add("ICU", "intensive care unit")  # an update mines a new pair
+    assert loaded.stored_effective is None and loaded.effective()["ICU"] == ["intensive care unit"]
+    vetoes = tmp_path / "synonyms.txt"
+    vetoes.write_text("!LC\n", encoding="utf-8")
+    reloaded = Abbreviations.load(tmp_path)
+    reloaded.apply_user_file(vetoes)
+    assert "LC" not in reloaded.effective()
