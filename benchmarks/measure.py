@@ -78,9 +78,24 @@ def build(engine: str, files: list[Path], scale: int, settings: Settings) -> tup
 
 
 def update(engine: str, index_dir: Path, update_file: Path) -> dict:
-    """Upsert the update file into `engine`'s index; returns the cost."""
-    cost = _worker("update", engine, index_dir, [update_file])
+    """Upsert the update file into `engine`'s index while a session that has run the query mix
+    stays open, as a server's would; returns the update's cost and, under "after", the mix's
+    first run on the updated index through that session."""
+    session = peers.load(engine).Engine().open(index_dir)
+    try:
+        for case in MIX:
+            session.run(case)
+        cost = _worker("update", engine, index_dir, [update_file])
+        session.refresh()
+        first = []
+        for case in MIX:
+            started = time.perf_counter()
+            session.run(case)
+            first.append((time.perf_counter() - started) * 1000)
+    finally:
+        session.close()
     cost["records_per_s"] = round(cost["docs"] / cost["seconds"], 1)
+    cost["after"] = summarize(first)
     return cost
 
 
@@ -105,7 +120,11 @@ def summarize(samples_ms: list[float]) -> dict:
 def latency(index_dirs: dict[str, Path], settings: Settings) -> dict:
     """Query latency (wall clock and CPU time) per engine over the mix, plus each query's
     median and total hits (to check that the engines answer alike)."""
-    sessions = {name: peers.load(name).Engine().open(path) for name, path in index_dirs.items()}
+    sessions, opening = {}, {}
+    for name, path in index_dirs.items():
+        started = time.perf_counter()
+        sessions[name] = peers.load(name).Engine().open(path)
+        opening[name] = time.perf_counter() - started
     samples: dict[str, dict[int, list[float]]] = {name: {i: [] for i in range(len(MIX))}
                                                   for name in sessions}
     totals: dict[str, list[int]] = {name: [] for name in sessions}
@@ -135,6 +154,7 @@ def latency(index_dirs: dict[str, Path], settings: Settings) -> dict:
         # without the time spent waiting for a core (every engine searches in one thread).
         out[name] = {
             **summarize(flat),
+            "open_s": round(opening[name], 3),
             "cpu": summarize([ms for per_case in cpu[name].values() for ms in per_case]),
             # The warm-up pass: each query's first run on a freshly opened index, before any
             # cache (ours, the OS's for the peers) holds its terms.

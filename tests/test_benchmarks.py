@@ -12,7 +12,11 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.generate import Generator, field_mix, fit, write_jsonl
+from benchmarks import peers
+from benchmarks.generate import Generator, corpus_files, field_mix, fit, update_file, write_jsonl
+from benchmarks.measure import Settings, build, update
+from benchmarks.queries import MIX
+from benchmarks.report import ENGINE_ORDER
 from indexer.model import Study
 from indexer.readers import read_sources
 
@@ -72,3 +76,18 @@ def test_quick_mode_passes_and_writes_the_table(shared_data, tmp_path):
     (result,) = json.loads((tmp_path / "results.json").read_text())
     assert result["engines"]["whoosh"]["build"]["docs"] == 10_000
     assert result["engines"]["fts5"]["latency"]["p95_ms"] > 0
+
+
+def test_update_is_measured_through_a_session_left_open(shared_data, tmp_path):
+    """Each engine upserts into its built index while a session stays open, then that session
+    runs the query mix once more: the first run after an update, as a server meets it."""
+    files = corpus_files([shared_data], 300, tmp_path)
+    changes = update_file([shared_data], 40, tmp_path)
+    for name in ENGINE_ORDER:
+        if peers.load(name).available():
+            continue
+        index_dir, cost = build(name, files, 300, Settings(cache=tmp_path))
+        assert cost["docs"] == 300, name
+        updated = update(name, index_dir, changes)
+        assert updated["docs"] == 40 and updated["seconds"] > 0, name
+        assert updated["after"]["n"] == len(MIX) and updated["after"]["p95_ms"] > 0, name

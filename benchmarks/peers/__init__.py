@@ -2,9 +2,9 @@
 
 Every engine reads the same files through `indexer.readers` (so parsing costs the same for
 all) and exposes `build(files, index_dir)`, `update(files, index_dir)` and
-`open(index_dir).run(case)`, which answers a `QueryCase` with (total, page of NCT IDs) after
-doing what a results page needs: the page of hits with a summary snippet, the total and the
-facet counts.
+`open(index_dir)`, a session whose `run(case)` answers a `QueryCase` with (total, page of
+NCT IDs) after doing what a results page needs (the page of hits with a summary snippet, the
+total and the facet counts) and whose `refresh()` makes it see an update, as a server would.
 """
 
 from __future__ import annotations

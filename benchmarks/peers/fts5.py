@@ -190,6 +190,10 @@ class Session:
                 (*params, FACET_LIMIT)).fetchall()
         return total, [row[0] for row in page]
 
+    def refresh(self) -> None:
+        """Forget the vocabulary read for fuzzy words (SQLite sees new rows by itself)."""
+        self._vocab.clear()
+
     def close(self) -> None:
         """Close the connection."""
         self.db.close()

@@ -166,5 +166,10 @@ class Session:
             })
         return result.count, ids
 
+    def refresh(self) -> None:
+        """See the last commit (tantivy's searcher is a point-in-time view)."""
+        self.index.reload()
+        self.searcher = self.index.searcher()
+
     def close(self) -> None:
         """Nothing to release (tantivy frees the searcher with the object)."""

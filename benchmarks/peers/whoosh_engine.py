@@ -39,6 +39,10 @@ class Session:
 
     def __init__(self, index_dir):
         self.index = open_index(index_dir)
+        self.index.warm()  # as each `trialsearch serve` worker does when it starts
+
+    def refresh(self) -> None:
+        """Nothing to do: the index notices an update on its next search."""
 
     def run(self, case: QueryCase) -> tuple[int, list[str]]:
         """(total matches, NCT IDs on the requested page)."""
