@@ -156,11 +156,11 @@ def per_query_table(result: dict) -> str:
 def markdown(results: list[dict]) -> str:
     """The whole results document: one table per scale, notes on skips and machine load."""
     parts = ["# trialsearch benchmark results", ""]
-    machine = results[0]["machine"] if results else {}
+    machine = results[-1]["machine"] if results else {}
     if machine:
-        parts += [f"Machine: {machine['cpu_count']} CPUs ({machine['cpu_model']}), "
-                  f"{machine['ram_gb']} GB RAM, Python {machine['python']}; "
-                  + ", ".join(f"{k} {v}" for k, v in machine["versions"].items() if v) + ".", ""]
+        parts += [f"Software: Python {machine['python']}; "
+                  + ", ".join(f"{k} {v}" for k, v in machine["versions"].items() if v)
+                  + f"; {machine['ram_gb']} GB RAM. Each scale names the machine and commit it ran on.", ""]
     parts += ["Cells: absolute figure (ratio to the best of SQLite FTS5 and tantivy: value ÷ best "
               "peer). ↑ marks rows where higher is better; everywhere else lower is better.", ""]
     for result in results:
@@ -168,9 +168,12 @@ def markdown(results: list[dict]) -> str:
                   scale_table(result), ""]
         notes = [f"{what}: {why}" for what, why in result.get("skipped", {}).items()]
         loads = {phase: result.get("load_avg", {}).get(phase) for phase in ("build", "queries", "http", "update")}
+        run = result["machine"]
+        notes.append(f"measured {run.get('at', '?')} on {run['cpu_count']} CPUs ({run['cpu_model']}) "
+                     f"at commit {run.get('git_commit') or '?'}")
         notes.append("machine load (1-min average, before → after) "
                      + "; ".join(f"{k} {v[0]}→{v[1]}" for k, v in loads.items() if v)
-                     + f" on {result['machine']['cpu_count']} CPUs (other jobs share this machine)")
+                     + f" on {run['cpu_count']} CPUs (other jobs share this machine)")
         notes += [f"{LABELS[n]} build: {e['build']['note']}" for n, e in result["engines"].items()
                   if (e.get("build") or {}).get("note")]
         reused = [LABELS[n] for n, e in result["engines"].items() if (e.get("build") or {}).get("reused")]
