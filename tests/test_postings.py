@@ -4,6 +4,7 @@ segments the update wrote, and still answers exactly as a freshly opened index d
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from whoosh import query as wq
 
 from indexer import build_index, open_index, update_index
@@ -26,11 +27,17 @@ def cached_segments(index) -> set[str]:
     return {key[0] for key in index._segments._entries}
 
 
-def test_an_update_rereads_only_the_segments_it_wrote(corpus_dir, tmp_path):
-    path = tmp_path / "index"
-    build_index([corpus_dir / "sample" / "text"], path)
-    live = open_index(path)
-    answers(live)
+@pytest.fixture
+def live(corpus_dir, tmp_path):
+    """A live index of the sample's text files that has answered the queries once."""
+    build_index([corpus_dir / "sample" / "text"], tmp_path / "index")
+    index = open_index(tmp_path / "index")
+    answers(index)
+    return index
+
+
+def test_an_update_rereads_only_the_segments_it_wrote(live, corpus_dir):
+    path = live.path
     old = segment_ids(live)
     assert cached_segments(live) == old
     old_entries = set(live._segments._entries)
@@ -51,11 +58,8 @@ def test_an_update_rereads_only_the_segments_it_wrote(corpus_dir, tmp_path):
                 [field.from_bytes(b) for b in reader.expand_prefix(fieldname, prefix)]
 
 
-def test_a_rebuild_forgets_the_old_generations_segments(corpus_dir, tmp_path):
-    path = tmp_path / "index"
-    build_index([corpus_dir / "sample" / "text"], path)
-    live = open_index(path)
-    answers(live)
+def test_a_rebuild_forgets_the_old_generations_segments(live, corpus_dir):
+    path = live.path
     old = cached_segments(live)
     build_index([corpus_dir / "sample"], path)
     fresh = answers(open_index(path))
