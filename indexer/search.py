@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import html
 import json
+import logging
 import os
 import threading
 import time
@@ -57,6 +58,7 @@ _SNIPPET_HIGHLIGHTER = highlight.Highlighter(
     formatter=highlight.HtmlFormatter(tagname="mark", between=" … "),
 )
 SNIPPET_FALLBACK_CHARS = 240
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -181,6 +183,7 @@ class SearchIndex:
         self._scorer: VectorScorer | None = None
         self._vocabulary: Vocabulary | None = None
         self._segments = SegmentCache()  # kept across generations: segments outlive them
+        self._keep_warm = False  # set by warm(): warm each new generation too
         self._memo: OrderedDict[Any, Any] = OrderedDict()
         self.meta: dict = {}
         self.generation: str = ""
@@ -217,6 +220,8 @@ class SearchIndex:
         self._load_sidecars()
         if old is not None:
             old.close()
+            if self._keep_warm:
+                self._warm_in_background()
 
     def _load_sidecars(self) -> None:
         # Files a build or update writes beside the Whoosh index of a generation.
@@ -238,9 +243,15 @@ class SearchIndex:
     def warm(self) -> None:
         """Read now what searches read on first use: the facet columns, every scored field's
         lengths and the words of the spelling and default fields (seconds on a registry-sized
-        index). `trialsearch
-        serve` runs this as each worker starts, so its first visitors do not wait for it."""
-        schema = self._searcher.schema
+        index). `trialsearch serve` runs this as each worker starts, so its first visitors do
+        not wait for it. Once warmed, the index warms itself again, in a background thread,
+        whenever a build or update changes it."""
+        with self._lock:
+            if self._searcher is None:  # closed: nothing to warm
+                return
+            self._keep_warm = True
+            self._refresh()
+            schema = self._searcher.schema
         steps = [lambda: self._docsets.columns]
         steps += [lambda name=name: self._scorer.lengths(name) for name in schema.scorable_names()]
         # The words that "did you mean" and the default fields' fuzzy and prefix words read.
@@ -248,8 +259,19 @@ class SearchIndex:
                   for name in ["vocab", *DEFAULT_FIELD_BOOSTS] if name in schema]
         for step in steps:  # one at a time, so a search waits for one step at most
             with self._lock:
+                if self._searcher is None:  # closed meanwhile: nothing to warm
+                    return
                 self._refresh()
                 step()
+
+    def _warm_in_background(self) -> None:
+        def warm() -> None:
+            try:
+                self.warm()
+            except Exception as error:  # noqa: BLE001 - an optimisation; searches read on demand
+                log.warning("warming %s after a change failed: %s", self.path, error)
+
+        threading.Thread(target=warm, name="trialsearch-rewarm", daemon=True).start()
 
     def searcher(self):
         """The current Whoosh searcher, reopened if the index changed since the last call."""

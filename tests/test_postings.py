@@ -3,6 +3,8 @@ segments the update wrote, and still answers exactly as a freshly opened index d
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 import pytest
 from whoosh import query as wq
@@ -82,3 +84,24 @@ def test_cache_stays_within_its_byte_bound(shared_index):
     ids, _ = SegmentCache().postings(leaf, "summary", b"covid")
     assert (ids + offset).tolist() == sorted(
         d for d in searcher.docs_for_query(wq.Term("summary", "covid")) if offset <= d < offset + leaf.doc_count_all())
+
+
+def test_a_warmed_index_warms_again_after_an_update(live, corpus_dir):
+    live.warm()
+    old = segment_ids(live)
+    update_index([corpus_dir / "sample"], live.path)
+    live.searcher()  # notices the update, as any request would, and starts warming
+    new = segment_ids(live) - old
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and not (
+            live._docsets._columns is not None
+            and all((segment, "words", "vocab") in live._segments._entries for segment in new)):
+        time.sleep(0.05)
+    assert new and live._docsets._columns is not None
+    assert all((segment, "words", "vocab") in live._segments._entries for segment in new)
+
+
+def test_a_closed_index_is_not_warmed(live):
+    live.close()
+    live.warm()
+    assert live._searcher is None
