@@ -19,7 +19,7 @@ import numpy as np
 from whoosh import query
 
 from .schema import FACET_FIELDS
-from .postings import SegmentCache, live_mask
+from .postings import SegmentCache
 from .vectorized import VectorScorer
 
 FACET_LIMIT = 20  # values returned per facet, most frequent first
@@ -30,9 +30,8 @@ _CHUNK = 65_536  # document numbers read between time-budget checks
 class FacetColumns:
     """Every document's facet values for one reader, built from its segments' postings."""
 
-    def __init__(self, reader, segments: SegmentCache):
+    def __init__(self, reader, segments: SegmentCache, live: np.ndarray):
         self.size = reader.doc_count_all()
-        live = live_mask(reader)
         self.single: dict[str, tuple[np.ndarray, list[Any]]] = {}
         self.multi: dict[str, list[tuple[Any, np.ndarray]]] = {}
         for name, (fieldname, multi) in FACET_FIELDS.items():
@@ -42,22 +41,19 @@ class FacetColumns:
             per_segment = [(offset, segments.field_postings(leaf, fieldname))
                            for leaf, offset in reader.leaf_readers()]
             btexts = sorted(set().union(*(postings for _, postings in per_segment)))
+            ordinal_of = {btext: i for i, btext in enumerate(btexts)}
             values = [field.from_bytes(b) for b in btexts]
             if multi:
-                masks = []
-                for value, btext in zip(values, btexts):
-                    mask = np.zeros(self.size, dtype=bool)
-                    for offset, postings in per_segment:
-                        if btext in postings:
-                            mask[offset + postings[btext]] = True
-                    masks.append((value, mask & live))
-                self.multi[name] = masks
+                masks = [np.zeros(self.size, dtype=bool) for _ in btexts]
+                for offset, postings in per_segment:
+                    for btext, ids in postings.items():
+                        masks[ordinal_of[btext]][offset + ids] = True
+                self.multi[name] = [(value, mask & live) for value, mask in zip(values, masks)]
             else:
                 ordinals = np.full(self.size, -1, dtype=np.int32)
                 for offset, postings in per_segment:
-                    for ordinal, btext in enumerate(btexts):
-                        if btext in postings:
-                            ordinals[offset + postings[btext]] = ordinal
+                    for btext, ids in postings.items():
+                        ordinals[offset + ids] = ordinal_of[btext]
                 ordinals[~live] = -1
                 self.single[name] = (ordinals, values)
 
@@ -94,7 +90,8 @@ class DocSets:
     def columns(self) -> FacetColumns:
         """The facet columns of this reader."""
         if self._columns is None:
-            self._columns = FacetColumns(self.searcher.reader(), self.scorer.segments)
+            self._columns = FacetColumns(self.searcher.reader(), self.scorer.segments,
+                                         self.scorer.live)
         return self._columns
 
     def filter(self, key: Any, filter_query: query.Query) -> tuple[set[int], np.ndarray]:

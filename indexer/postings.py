@@ -4,10 +4,11 @@ A Whoosh segment never changes once written: an update adds a segment and record
 the index's table of contents, and a merge replaces segments by a new one. So what is decoded
 from a segment (a term's document numbers and weights, a field's length bytes, a facet field's
 postings, a field's words, where a phrase occurs) stays right for as long as the segment is
-part of the index, across the generations that updates create. `SegmentCache` keeps it under the segment's id, bounded by bytes; callers
-add each segment's offset and drop deleted documents with the reader's `live_mask`. After an
-update of 1,000 studies into a 500,000-study index, a search re-reads the one new segment
-instead of every posting of its words.
+part of the index, across the generations that updates create. `SegmentCache` keeps it under
+the segment's id, bounded by bytes; callers add each segment's offset and drop deleted
+documents with the reader's `live_mask`. After an update of 1,000 studies into a
+500,000-study index, a search re-reads the one new segment instead of every posting of its
+words.
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def live_mask(reader) -> np.ndarray:
 
 
 def _segment_key(leaf) -> str | None:
-    segment = leaf.segment() if hasattr(leaf, "segment") else None
+    segment = leaf.segment()  # None for readers that are not one stored segment
     return segment.segment_id() if segment is not None else None
 
 

@@ -6,12 +6,11 @@ a few microseconds of Python per posting per field; a common word over six field
 registry-sized index is millions of steps, and the search then walks them again to count
 facets. `VectorScorer` takes each term's postings as arrays (decoded once per segment, see
 `indexer.postings`), turns them into BM25F scores (cached per reader, bounded by bytes), and
-evaluates the query
-tree with array operations: OR sums scores over the union, AND over the intersection, NOT
-removes; a phrase decodes positions only for the documents holding all its words. Other
-leaves (date and number ranges, sloppy phrases) run through Whoosh's own matcher once
-and are cached the same way, so every score is Whoosh's own; shapes it does not know
-(coordination-scaled OR, DisjunctionMax, ...) are not `supports`ed and the caller uses
+evaluates the query tree with array operations: OR sums scores over the union, AND over the
+intersection, NOT removes; a phrase decodes positions only for the documents holding all its
+words. Other leaves (date and number ranges, sloppy phrases) run through Whoosh's own
+matcher once and are cached the same way, so every score is Whoosh's own; shapes it does not
+know (coordination-scaled OR, DisjunctionMax, ...) are not `supports`ed and the caller uses
 Whoosh's collector. Tests check totals, order and scores against Whoosh's.
 """
 
