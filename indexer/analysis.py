@@ -130,6 +130,11 @@ class BiomedicalTokenizer(Tokenizer):
 _stem = lru_cache(maxsize=100_000)(EnglishStemmer().stem)
 
 
+def stem(word: str) -> str:
+    """The stem the prose analyzer gives one folded, lowercased word (`exosomes` -> `exosom`)."""
+    return _stem(word)
+
+
 class FoldStopStemFilter(Filter):
     """Lowercase, fold accents, drop stop words and (optionally) stem, in one pass.
 

@@ -18,6 +18,8 @@ from whoosh.qparser.dateparse import DateParserPlugin
 
 from .analysis import analyze
 from .errors import QueryError
+from .model import normalize_nct_id
+from .registry_values import ENUM_FIELDS, canonical_values
 from .schema import DEFAULT_FIELD_BOOSTS, FIELD_ALIASES, PROSE_FIELDS
 
 MAX_QUERY_LENGTH = 1000
@@ -25,6 +27,9 @@ MAX_TERMS = 100
 MIN_WILDCARD_PREFIX = 2
 MAX_FUZZY_DISTANCE = 2
 EXPANSION_BOOST = 0.5  # an abbreviation's other form ranks below what the user typed
+# A study named by its NCT ID ranks above anything the other words find (BM25F scores of a
+# bounded query stay far below this).
+NCT_ID_BOOST = 1_000_000.0
 
 _FIELD_PREFIX = re.compile(r"(?<![\w\"])([A-Za-z_]+):(?=\S)")
 _MINUS = re.compile(r"(?<!\S)-(?=[\w\"(])")
@@ -35,8 +40,32 @@ _VALID_RELS = {"<", ">", "<=", ">=", "=<", "=>"}
 # `word~10`: Whoosh's fuzzy syntax reads one digit (`exosom~1` AND `0`); cap it before parsing.
 _FUZZY_DISTANCE = re.compile(r"(?<=[^\s\"~()])~(\d{2,})")
 _QUOTED = re.compile(r'("[^"]*")')
+# `NCT05871463`, `nct05871463`, `NCT 05871463` typed as a word (not after `field:`).
+_NCT_WORD = re.compile(r"(?<![\w:])NCT[\s_-]?(\d{8})(?!\w)", re.I)
+_ONLY_OPERATORS = re.compile(r"(?:[\W_]|\b(?:AND|OR|NOT)\b)*")
+# `title: exosomes` (a space after the colon) and `title:` with nothing after it.
+_DETACHED_SCOPE = re.compile(r"(?<![\w\"])([A-Za-z_]+):\s+(?=[^\s)])")
+_EMPTY_SCOPE = re.compile(r"(?<![\w\"])([A-Za-z_]+):\s*(?=$|\))")
+# `word~`, `title:word~2`: the word as typed, before analysis stems it.
+_FUZZY_WORD = re.compile(r"(?<![\w~])([^\W_](?:[\w\-'.]*\w)?)~(\d?)(?![\w~])")
 _DATE_HELP = ("{}; write dates as YYYY, YYYY-MM or YYYY-MM-DD and years as numbers "
               "(year:2021, first_posted:[2020 to 2022], last_update:>2024-01-01)")
+
+
+class TypedFuzzyTerm(query.FuzzyTerm):
+    """A `word~` term that remembers the word as typed: fuzzy matching compares what people
+    typed with the records' own words, not stems with stems (`exosomes~2` must not reach
+    "economic" through `exosom` ~ `econom`)."""
+
+    def __init__(self, fieldname, text, typed: str, **kwargs):
+        super().__init__(fieldname, text, **kwargs)
+        self.typed = typed
+
+    def __eq__(self, other):
+        return super().__eq__(other) and getattr(other, "typed", None) == self.typed
+
+    def __hash__(self):
+        return hash((super().__hash__(), self.typed))
 
 
 @dataclass
@@ -67,8 +96,14 @@ def _check_syntax(text: str) -> None:
             raise QueryError("unbalanced parentheses: ')' without '('")
     if depth:
         raise QueryError("unbalanced parentheses: '(' without ')'")
-    for match in _FIELD_PREFIX.finditer(re.sub(r'"[^"]*"', '""', text)):
+    unquoted = re.sub(r'"[^"]*"', '""', text)
+    for match in _FIELD_PREFIX.finditer(unquoted):
         resolve_field(match.group(1), param="q")
+    for match in _EMPTY_SCOPE.finditer(unquoted):
+        name = match.group(1)
+        if name.lower() in FIELD_ALIASES:
+            raise QueryError(f"'{name}:' needs a word or \"phrase\" after it "
+                             f"(for example {name}:exosomes)")
 
 
 def _outside_quotes(text: str, rewrite) -> str:
@@ -82,9 +117,15 @@ def _keep_comparison(match: re.Match) -> str:
     return (match.group("field") or "") + " "
 
 
+def _attach_scope(match: re.Match) -> str:
+    # `title: exosomes` means title:exosomes; `Note: ...` (no field) stays prose.
+    return match.group(1) + ":" if match.group(1).lower() in FIELD_ALIASES else match.group(0)
+
+
 def _rewrite(text: str) -> str:
     """Turn the Lucene habits Whoosh does not share into its syntax before parsing."""
     def rewrite(part: str) -> str:
+        part = _DETACHED_SCOPE.sub(_attach_scope, part)
         part = _MINUS.sub("NOT ", part)  # Lucene's `-word` means NOT word
         part = _COMPARISON.sub(_keep_comparison, part)
         return _FUZZY_DISTANCE.sub("~9", part)  # _bound caps it to MAX_FUZZY_DISTANCE
@@ -170,7 +211,8 @@ def _bound(q: query.Query, notices: list[str]) -> query.Query:
                 raise QueryError(f"a wildcard needs at least {MIN_WILDCARD_PREFIX} letters "
                                  "before the first * or ? (a leading wildcard scans every word)")
         if isinstance(sub, query.FuzzyTerm) and sub.maxdist > MAX_FUZZY_DISTANCE:
-            notice = f"fuzzy distance for '{sub.text}~' capped at {MAX_FUZZY_DISTANCE}"
+            typed = getattr(sub, "typed", sub.text)
+            notice = f"fuzzy distance for '{typed}~' capped at {MAX_FUZZY_DISTANCE}"
             if notice not in notices:  # one word expands into several fields
                 notices.append(notice)
             sub.maxdist = MAX_FUZZY_DISTANCE
@@ -180,6 +222,78 @@ def _bound(q: query.Query, notices: list[str]) -> query.Query:
     if terms > MAX_TERMS:
         raise QueryError(f"too many terms ({terms}); a query may have at most {MAX_TERMS}")
     return q
+
+
+def split_nct_ids(text: str) -> tuple[list[str], str]:
+    """The NCT IDs typed as words in `text` (`NCT05871463`, `nct05871463`, `NCT 05871463`;
+    not inside a "phrase" or after `field:`), canonical and in order, and the rest of the text.
+    The rest is empty when only punctuation or operators remain (`NCT1, NCT2 OR NCT3`)."""
+    ids: list[str] = []
+
+    def take(part: str) -> str:
+        def found(match: re.Match) -> str:
+            ids.append("NCT" + match.group(1))
+            return " "
+        return _NCT_WORD.sub(found, part)
+
+    rest = " ".join(_outside_quotes(text, take).split())
+    if ids and _ONLY_OPERATORS.fullmatch(rest):
+        rest = ""
+    return list(dict.fromkeys(ids)), rest
+
+
+def _registry_value(q: query.Query) -> query.Query:
+    """Field scopes on the registry's enumerations and IDs take the forms people write:
+    `status:"not yet recruiting"`, `phase:2`, `phase:II`, `phase:"1/2"`, `nct:nct05871463`.
+    (These fields hold no positions, so a phrase on them would crash Whoosh.)"""
+    if not q.is_leaf():
+        return q.apply(_registry_value)
+    fieldname = getattr(q, "fieldname", None)
+    if type(q) not in (query.Term, query.Phrase) or fieldname not in (*ENUM_FIELDS, "nct_id"):
+        return q
+    text = " ".join(q.words) if isinstance(q, query.Phrase) else str(q.text)
+    if fieldname == "nct_id":
+        canonical = normalize_nct_id(re.sub(r"[\s_-]+", "", text))
+        return query.Term("nct_id", canonical or text.upper(), boost=q.boost)
+    try:
+        values = canonical_values(ENUM_FIELDS[fieldname], text)
+    except QueryError as error:
+        raise QueryError(str(error)) from None  # in the query text, so the parameter is q
+    terms = [query.Term(fieldname, value.lower(), boost=q.boost) for value in values]
+    return terms[0] if len(terms) == 1 else query.And(terms)
+
+
+def _typed_fuzzy(q: query.Query, typed: dict[str, str]) -> query.Query:
+    """Give each fuzzy leaf the word the user typed (`typed` maps its stem to it)."""
+    if type(q) is query.FuzzyTerm:
+        return TypedFuzzyTerm(q.fieldname, q.text, typed.get(q.text, q.text), boost=q.boost,
+                              maxdist=q.maxdist, prefixlength=q.prefixlength)
+    return q if q.is_leaf() else q.apply(lambda child: _typed_fuzzy(child, typed))
+
+
+def _fuzzy_words(text: str) -> dict[str, str]:
+    words: dict[str, str] = {}
+    for part in _QUOTED.split(text):
+        if not part.startswith('"'):
+            for match in _FUZZY_WORD.finditer(part):
+                word = match.group(1).lower()
+                for term in analyze(word)[:1]:
+                    words.setdefault(term, word)
+    return words
+
+
+def _parse_words(text: str, schema, fields: list[str] | None, operator: str,
+                 notices: list[str]) -> query.Query | None:
+    """The bounded query for `text` (NCT IDs taken out); None when nothing in it is
+    searchable (stop words, NOT alone)."""
+    _check_syntax(text)
+    parser = _make_parser(schema, fields, operator)
+    rewritten = _rewrite(text)
+    parsed = _parse(parser, rewritten)
+    if isinstance(parsed, type(query.NullQuery)):
+        return None
+    parsed = _typed_fuzzy(_registry_value(parsed), _fuzzy_words(rewritten))
+    return _bound(parsed, notices)
 
 
 def parse_query(text: str, schema, *, fields: list[str] | None = None,
@@ -196,13 +310,17 @@ def parse_query(text: str, schema, *, fields: list[str] | None = None,
         raise QueryError(f"query is {len(text)} characters long; the limit is {MAX_QUERY_LENGTH}")
     if not text:
         return ParsedQuery(query.Every())
-    _check_syntax(text)
     notices: list[str] = []
-    parser = _make_parser(schema, fields, operator)
-    parsed = _parse(parser, _rewrite(text))
-    if isinstance(parsed, type(query.NullQuery)):  # nothing searchable (stop words, NOT alone)
+    nct_ids, words = split_nct_ids(text)
+    # Studies named by ID come first, then what the other words find.
+    clauses: list[query.Query] = [query.Term("nct_id", nct_id, boost=NCT_ID_BOOST - rank)
+                                  for rank, nct_id in enumerate(nct_ids)]  # in typed order
+    parsed = _parse_words(words, schema, fields, operator, notices) if words else None
+    if parsed is not None:
+        clauses.append(parsed)
+    if not clauses:
         raise QueryError("the query has no searchable words")
-    return ParsedQuery(_bound(parsed, notices), notices)
+    return ParsedQuery(clauses[0] if len(clauses) == 1 else query.Or(clauses), notices)
 
 
 @dataclass

@@ -27,21 +27,26 @@ from whoosh.qparser import QueryParser
 from whoosh.searching import Results
 
 from .abbreviations import Abbreviations
+from .analysis import stem
 from .errors import IndexNotFoundError, QueryError
 from .model import Study, normalize_nct_id
-from .query import ExpansionMap, parse_query
+from .query import ExpansionMap, parse_query, split_nct_ids
 from .query import expand_abbreviations as _expand_abbreviations
 from .facets import DocSets
 from .postings import SegmentCache
 from .vectorized import OverBudget, VectorScorer, top
 from .vocabulary import Vocabulary, VocabularyCorrector
-from .schema import DEFAULT_FIELD_BOOSTS, FACET_FIELDS
+from .registry_values import ENUM_FACETS, canonical_values
+from .schema import DEFAULT_FIELD_BOOSTS, FACET_FIELDS, PROSE_FIELDS
 from .store import CURRENT_FILE, generation_path, read_meta
 
 MAX_PER_PAGE = 100
 MAX_RESULT_WINDOW = 10_000  # page * per_page, as Elasticsearch's index.max_result_window
 MAX_EXPANSIONS = 50  # terms a prefix/wildcard/fuzzy word may expand to (most frequent kept)
 MAX_EXPANSION_SCAN = 20_000  # vocabulary entries examined per expanding word
+# A fuzzy word's matches weigh less the more edits they are from what was typed, so exact and
+# nearer words rank first: exact, one edit, two edits.
+FUZZY_DISTANCE_WEIGHTS = (1.0, 0.5, 0.25)
 MEMO_SIZE = 2048  # vocabulary expansions and spelling suggestions remembered per generation
 DEFAULT_TIME_BUDGET = 5.0  # seconds; a slower search returns what it found, marked timed_out
 TEXT_FIELDS = (fields.TEXT, fields.KEYWORD, fields.ID)  # fields whose words are strings
@@ -126,9 +131,9 @@ def _filter_terms(facet: str, values: list[str]) -> query.Query:
         if not all(1 <= y <= 9999 for y in years):
             raise QueryError(f"year must be between 1 and 9999, got {values!r}", param="year")
         return query.Or([query.NumericRange("year", y, y) for y in years])
-    if facet in ("status", "phase", "type"):
-        values = [v.strip().lower().replace(" ", "_").replace(",", "") for v in values]
-    return query.Or([query.Term(fieldname, v) for v in values])
+    if facet in ENUM_FACETS:  # `not yet recruiting`, `phase 2`, `II` name registry values
+        values = [value.lower() for text in values for value in canonical_values(facet, text)]
+    return query.Or([query.Term(fieldname, v) for v in dict.fromkeys(values)])
 
 
 def _expand_bounded(q: query.Query, vocabulary: Vocabulary, notices: list[str],
@@ -146,12 +151,46 @@ def _expand_bounded(q: query.Query, vocabulary: Vocabulary, notices: list[str],
     return q.apply(lambda child: _expand_bounded(child, vocabulary, notices, memo))
 
 
+def _fuzzy_matches(q: query.FuzzyTerm, vocabulary: Vocabulary) -> dict[str, int]:
+    """The terms of `q`'s field a fuzzy word matches, each with its fewest edits. In prose
+    fields the word as typed is compared with the records' unstemmed words (the `vocab`
+    field), whose stems are then searched, and with the field's stems: `exosomes~2` finds "exosome" and "exosomal", not
+    "economic" (whose stem `econom` is two edits from `exosom`)."""
+    fieldname, typed = q.field(), getattr(q, "typed", None)
+    if typed is None or fieldname not in PROSE_FIELDS or "vocab" not in vocabulary.reader.schema:
+        return dict(vocabulary.distances(fieldname, q.text, q.maxdist, q.prefixlength))
+    nearest = {q.text: 0}
+    # The typed word against the records' words, and against the field's stems (so `exosme~`
+    # finds `exosom` even where only "exosomes", two edits away, is written).
+    surface = vocabulary.distances("vocab", typed, q.maxdist, q.prefixlength)
+    stems = vocabulary.distances(fieldname, typed, q.maxdist, q.prefixlength)
+    for term, distance in [(stem(word), distance) for word, distance in surface] + stems:
+        nearest[term] = min(distance, nearest.get(term, distance))
+    return {term: distance for term, distance in nearest.items()
+            if vocabulary.reader.doc_frequency(fieldname, term)}
+
+
+def _fuzzy_expansion(q: query.FuzzyTerm, vocabulary: Vocabulary) -> tuple[query.Query, list[str]]:
+    """An OR of the terms a fuzzy word matches, weighted by their edits from it."""
+    reader, fieldname, notices = vocabulary.reader, q.field(), []
+    ranked = sorted((distance, -reader.doc_frequency(fieldname, term), term)
+                    for term, distance in _fuzzy_matches(q, vocabulary).items())
+    if len(ranked) > MAX_EXPANSIONS:
+        typed = getattr(q, "typed", q.text)
+        notices.append(f"'{typed}~' matches {len(ranked)} words; the {MAX_EXPANSIONS} nearest "
+                       "were searched")
+        ranked = ranked[:MAX_EXPANSIONS]
+    terms = [query.Term(fieldname, term, boost=q.boost * FUZZY_DISTANCE_WEIGHTS[min(distance, 2)])
+             for distance, _, term in ranked]
+    return (query.Or(terms) if terms else query.NullQuery), notices
+
+
 def _expansion(q: query.MultiTerm, vocabulary: Vocabulary) -> tuple[query.Query, list[str]]:
+    if isinstance(q, query.FuzzyTerm):
+        return _fuzzy_expansion(q, vocabulary)
     reader, fieldname, notices = vocabulary.reader, q.field(), []
     field_type = reader.schema[fieldname]
-    if isinstance(q, query.FuzzyTerm):
-        words = vocabulary.within(fieldname, q.text, q.maxdist, q.prefixlength)
-    elif type(q) is query.Prefix and isinstance(field_type, TEXT_FIELDS):
+    if type(q) is query.Prefix and isinstance(field_type, TEXT_FIELDS):
         words = vocabulary.starting_with(fieldname, q.text)  # bisection, not a lexicon walk
     else:
         words = q._btexts(reader)  # noqa: SLF001 - Whoosh's expansion hook (bytes)
@@ -345,8 +384,7 @@ class SearchIndex:
                     for i in range(first, min(first + per_page, results.scored_length()))]
             facet_counts = _facet_dicts(docsets.columns.counts(matched)) if facets else {}
             suggestion = self._memoized(("suggest", query_text),
-                                        lambda: self._suggest(searcher, query_text)) \
-                if query_text.strip() else None
+                                        lambda: self._suggest(searcher, query_text))
         return SearchResult(
             query=query_text, total=total, page=page, per_page=per_page,
             took_ms=round((time.perf_counter() - started) * 1000, 2), hits=hits,
@@ -428,11 +466,19 @@ class SearchIndex:
         )
 
     def _suggest(self, searcher, query_text: str) -> str | None:
-        """"Did you mean": correct words that are not in the index vocabulary."""
+        """"Did you mean": correct words that are not in the index vocabulary. NCT IDs are
+        not words to correct, and `word~` already asked for the words near it."""
+        _, query_text = split_nct_ids(query_text)
+        if not query_text.strip() or "~" in query_text:
+            return None
         try:
             vocab_query = QueryParser("vocab", searcher.schema).parse(query_text.lower())
+            reader = searcher.reader()
+            # Only bare words: a field scope's value (`phase:"phase 2"`) is no misspelling.
+            unknown = [(token.fieldname, token.text) for token in vocab_query.all_tokens()
+                       if token.fieldname == "vocab" and ("vocab", token.text) not in reader]
             correction = searcher.correct_query(
-                vocab_query, query_text.lower(), maxdist=2, prefix=1,
+                vocab_query, query_text.lower(), terms=unknown, maxdist=2, prefix=1,
                 correctors={"vocab": VocabularyCorrector(self._vocabulary, "vocab")})
         except Exception:  # noqa: BLE001 - a suggestion is optional; never fail the search
             return None

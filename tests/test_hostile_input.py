@@ -41,7 +41,7 @@ from indexer.errors import QueryError
 from indexer.model import NCT_ID_RE, Problem, Study
 from indexer.query import parse_query
 from indexer.readers import read_sources
-from indexer.schema import FACET_FIELDS, build_schema, study_to_document
+from indexer.schema import FACET_FIELDS, FIELD_ALIASES, build_schema, study_to_document
 from indexer.search import SearchResult
 
 SCHEMA = build_schema()
@@ -467,7 +467,9 @@ QUERY_TOKENS = st.one_of(
                      "year:>=2021", "year:>99999999999999999999", "first_posted:[x to y]",
                      "last_update:>2024-13-45", "last_update:<cells", "year:20*", "<0",
                      "NCT05871463", "UC-MSC", "40mg", "<script>", "\x00", "\u2028", "ǅ", "ﬁ",
-                     "İ", "🙂", "\ufeff"]),
+                     "İ", "🙂", "\ufeff", 'status:"not yet recruiting"', 'phase:"phase 2"',
+                     'type:"expanded access"', 'nct:"NCT 05871463"', 'year:"2021"', "phase:2",
+                     "phase:II", "nct 05871463", "NCT 05871463", "status:nope", 'phase:"1/2"']),
     st.integers(200, 300).map(lambda n: "a" * n),
     st.text(max_size=8),
 )
@@ -514,6 +516,30 @@ def test_query_parser_returns_a_query_or_a_query_error(record_property):
 @pytest.fixture(scope="module")
 def index(built_index):
     return open_index(built_index)
+
+
+# Every field a query may scope, in every form a query can take: a phrase on a field without
+# positions (`status:"not yet recruiting"`) once crashed Whoosh, and random tokens rarely
+# build such combinations.
+SCOPE_FORMS = ['{f}:{a}', '{f}:"{a} {b}"', '{f}:"{a}"', '{f}:{a}*', '{f}:{a}?{b}*', '{f}:{a}~',
+               '{f}:{a}~2', '{f}:[{a} TO {b}]', '{f}:>={a}', '{f}:({a} OR {b})', 'covid {f}:"{a} {b}"',
+               '-{f}:{a}', 'NOT {f}:"{a} {b}"', '{f}:', '({f}:)', '{f}: {a}', '{f}:"{a} {b}"~2',
+               '{f}:{a}^2']
+SCOPE_VALUES = [("not", "recruiting"), ("phase", "2"), ("2021", "2022"), ("NCT05871463", "x"),
+                ("stem", "cells"), ("expanded", "access")]
+
+
+@pytest.mark.parametrize("field_name", sorted(FIELD_ALIASES))
+def test_every_field_scope_in_every_query_form_answers_or_says_what_is_wrong(index, field_name):
+    for form in SCOPE_FORMS:
+        for a, b in SCOPE_VALUES:
+            text = form.format(f=field_name, a=a, b=b)
+            try:
+                result = index.search(text, per_page=3)
+            except QueryError as exc:
+                assert str(exc) and exc.param == "q", (text, exc)
+                continue
+            assert result.total >= len(result.hits), text
 
 
 def test_search_returns_results_or_a_query_error(index, record_property):
