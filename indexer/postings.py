@@ -18,8 +18,8 @@ from collections import OrderedDict
 from typing import Any, Callable
 
 import numpy as np
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
-from whoosh.reading import TermNotFound
+
+from .whoosh_storage import blocks, field_term_matchers, length_bytes, term_matcher
 
 SEGMENT_CACHE_BYTES = 128 * 2**20  # decoded segment data kept per process (as the score cache)
 _NO_IDS = np.zeros(0, dtype=np.int32)
@@ -43,7 +43,7 @@ class SegmentCache:
 
     def lengths(self, leaf, fieldname: str) -> np.ndarray:
         """Each document's one-byte length of `fieldname` in segment `leaf` (0 when absent)."""
-        return self._get(leaf, ("lengths", fieldname), lambda: _length_bytes(leaf, fieldname))
+        return self._get(leaf, ("lengths", fieldname), lambda: length_bytes(leaf, fieldname))
 
     def field_postings(self, leaf, fieldname: str) -> dict[bytes, np.ndarray]:
         """The segment-local documents holding each sortable term of `fieldname` (a facet's
@@ -114,51 +114,22 @@ def _nbytes(value: Any) -> int:
 
 
 def _term_postings(leaf, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
-    try:
-        matcher = leaf._terms.matcher(fieldname, btext, leaf.schema[fieldname].format)  # noqa: SLF001
-    except TermNotFound:  # one lookup, not a test and a lookup
+    matcher = term_matcher(leaf, fieldname, btext)
+    if matcher is None:
         return _NO_IDS, np.zeros(0, dtype=np.float64)
     return _decode(matcher)
 
 
-def _length_bytes(leaf, fieldname: str) -> np.ndarray:
-    lengths = np.zeros(leaf.doc_count_all(), dtype=np.uint8)
-    column = leaf._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)  # noqa: SLF001
-    if column is not None:
-        raw = column._dbfile.get(column._basepos, column._count)  # noqa: SLF001
-        lengths[:column._count] = np.frombuffer(raw, dtype=np.uint8)  # noqa: SLF001
-    return lengths
-
-
 def _field_postings(leaf, fieldname: str) -> dict[bytes, np.ndarray]:
-    field = leaf.schema[fieldname]
-    wanted = set(field.sortable_terms(leaf, fieldname))  # numeric fields: full precision only
-    terms = leaf._terms  # noqa: SLF001 - the segment's term table, walked in order
-    out = {}
-    for (name, btext), terminfo in terms.items_from(fieldname, b""):
-        if name != fieldname:
-            break
-        if btext in wanted:
-            matcher = leaf._codec.postings_reader(terms._postfile, terminfo, field.format)  # noqa: SLF001
-            out[btext] = _decode(matcher)[0]
-    return out
+    wanted = set(leaf.schema[fieldname].sortable_terms(leaf, fieldname))  # numbers: full precision
+    return {btext: _decode(matcher)[0]
+            for btext, matcher in field_term_matchers(leaf, fieldname, wanted)}
 
 
 def _decode(matcher) -> tuple[np.ndarray, np.ndarray]:
-    """A posting list's document numbers (int32) and weights, read a block at a time from
-    Whoosh's on-disk posting blocks."""
-    if not isinstance(matcher, W3LeafMatcher):  # another codec: walk it the slow way
-        ids, weights = [], []
-        while matcher.is_active():
-            ids.append(matcher.id())
-            weights.append(matcher.weight())
-            matcher.next()
-        return np.asarray(ids, dtype=np.int32), np.asarray(weights, dtype=np.float64)
-    id_blocks, weight_blocks = [], []
-    while matcher.is_active():
-        matcher._read_data()  # noqa: SLF001 - one block: (id deltas, weights, values)
-        matcher._read_weights()  # noqa: SLF001 - expands a block's shared weight
-        id_blocks.append(np.cumsum(np.asarray(matcher._data[0], dtype=np.int32)))  # noqa: SLF001
-        weight_blocks.append(np.asarray(matcher._weights, dtype=np.float64))  # noqa: SLF001
-        matcher._next_block()  # noqa: SLF001
-    return np.concatenate(id_blocks), np.concatenate(weight_blocks)
+    """A posting list's document numbers (int32) and weights."""
+    parts = list(blocks(matcher))
+    if not parts:
+        return _NO_IDS, np.zeros(0, dtype=np.float64)
+    return (np.concatenate([ids for ids, _, _ in parts]).astype(np.int32),
+            np.concatenate([weights for _, weights, _ in parts]))

@@ -22,11 +22,10 @@ from typing import Any
 
 import numpy as np
 from whoosh import query, scoring
-from whoosh.codec.whoosh3 import W3LeafMatcher
-from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
 from .postings import SegmentCache, live_mask
+from .whoosh_storage import blocks, field_b, term_matcher
 
 CACHE_BYTES = 128 * 2**20  # scored leaves kept per reader (per server process)
 _DEADLINE_EVERY = 4096  # matches read between time-budget checks in the matcher loop
@@ -145,7 +144,7 @@ class VectorScorer:
         if not field.scorable:
             return ids, weights
         lengths = _LENGTH_OF_BYTE[self.lengths(fieldname)[ids]]
-        B = self.weighting._field_B.get(fieldname, self.weighting.B)  # noqa: SLF001
+        B = field_b(self.weighting, fieldname)
         K1 = self.weighting.K1
         idf = self.searcher.idf(fieldname, btext)
         avgfl = self.searcher.avg_field_length(fieldname) or 1
@@ -244,29 +243,15 @@ def _in_a_row(leaf, fieldname: str, words: tuple, ids: np.ndarray, deadline: flo
 
 def _values(leaf, fieldname: str, btext: bytes, wanted: np.ndarray) -> tuple[np.ndarray, list[bytes]]:
     # The postings of a term in one segment that may hold the `wanted` documents (ascending,
-    # segment-local), with their values (encoded positions): blocks that end before the next
-    # wanted document are skipped on their header alone.
-    id_parts, values = [], []
-    try:
-        matcher = leaf._terms.matcher(fieldname, btext, leaf.schema[fieldname].format)  # noqa: SLF001
-    except TermNotFound:
-        return _EMPTY[0], values
-    next_wanted = 0
-    while matcher.is_active() and next_wanted < len(wanted):
-        if isinstance(matcher, W3LeafMatcher):  # a whole block at a time
-            if matcher._maxid >= wanted[next_wanted]:  # noqa: SLF001
-                matcher._read_data()  # noqa: SLF001
-                matcher._read_values()  # noqa: SLF001
-                block = np.cumsum(np.asarray(matcher._data[0], dtype=np.int64))  # noqa: SLF001
-                id_parts.append(block)
-                values.extend(matcher._values)  # noqa: SLF001
-                next_wanted = int(np.searchsorted(wanted, block[-1], side="right"))
-            matcher._next_block()  # noqa: SLF001
-        else:
-            id_parts.append(np.array([matcher.id()], dtype=np.int64))
-            values.append(matcher.value())
-            matcher.next()
-    return (np.concatenate(id_parts) if id_parts else _EMPTY[0]), values
+    # segment-local), with their values (encoded positions), skipping blocks that cannot.
+    matcher = term_matcher(leaf, fieldname, btext)
+    if matcher is None:
+        return _EMPTY[0], []
+    parts = list(blocks(matcher, weights=False, values=True, wanted=wanted))
+    if not parts:
+        return _EMPTY[0], []
+    return (np.concatenate([ids for ids, _, _ in parts]),
+            [value for _, _, values in parts for value in values])
 
 
 def _intersection(scored: list[Scored]) -> Scored:

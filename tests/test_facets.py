@@ -10,7 +10,10 @@ from whoosh import sorting
 from indexer import build_index, open_index, update_index
 from indexer.query import parse_query
 from indexer.schema import FACET_FIELDS
-from indexer.search import _display_value, _expand_abbreviations, _expand_bounded
+from indexer.expansion import expand_multiterms
+from indexer.filters import filter_query
+from indexer.query import expand_abbreviations as _expand_abbreviations
+from indexer.results import _display_value
 from indexer.vocabulary import Vocabulary
 
 QUERIES = ["", "cirrhosis", "liver cirrhosis", '"stem cells"', "cancer OR tumour", "transplant*",
@@ -23,12 +26,12 @@ def whoosh_reference(index, text: str, filters: dict) -> tuple[int, dict]:
     """Total and facet counts computed the slow, obvious way: Whoosh's groupedby."""
     searcher = index.searcher()
     parsed = parse_query(text, searcher.schema)
-    q = _expand_bounded(_expand_abbreviations(parsed.query, index._expansions), Vocabulary(searcher.reader()), [])
+    q = expand_multiterms(_expand_abbreviations(parsed.query, index.snapshot().expansions), Vocabulary(searcher.reader()), [])
     facets = sorting.Facets()
     for name, (fieldname, multi) in FACET_FIELDS.items():
         facets.add_facet(name, sorting.FieldFacet(fieldname, allow_overlap=multi))
     results = searcher.search(q, limit=None, groupedby=facets, maptype=sorting.Count,
-                              filter=index._filter_query(filters))
+                              filter=filter_query(filters))
     counts = {}
     for name in FACET_FIELDS:
         counts[name] = {_display_value(name, v): c for v, c in results.groups(name).items()

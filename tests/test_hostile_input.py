@@ -620,7 +620,7 @@ def test_query_regressions_now_search(index, text, nct_id):
         assert any("capped at 2" in notice for notice in result.notices), result.notices
 
 
-@pytest.mark.parametrize("filters", [{"status": "NO_SUCH_STATUS"}, {"phase": "RECRUITING"},
+@pytest.mark.parametrize("filters", [{"status": "WITHHELD"}, {"status": "withheld", "phase": "4"},
                                      {"year": "1900"}, {"sponsor": "Nobody At All"}])
 def test_a_filter_matching_nothing_returns_nothing(index, filters):
     # Found by the property test above: a filter matching no study came back with total 0 and
@@ -630,6 +630,14 @@ def test_a_filter_matching_nothing_returns_nothing(index, filters):
         result = index.search(text, filters=filters)
         assert result.total == 0 and result.hits == [], (text, filters, result.total,
                                                          [hit.nct_id for hit in result.hits])
+
+
+@pytest.mark.parametrize("filters", [{"status": "NO_SUCH_STATUS"}, {"phase": "RECRUITING"}])
+def test_a_filter_value_the_registry_does_not_have_is_refused(index, filters):
+    # It once returned nothing, silently; now the error names the filter and its values.
+    with pytest.raises(QueryError) as error:
+        index.search("exosomes", filters=filters)
+    assert error.value.param == next(iter(filters)) and "one of:" in str(error.value)
 
 
 # -- the JSON API --------------------------------------------------------------------------

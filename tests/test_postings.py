@@ -54,9 +54,9 @@ def test_an_update_rereads_only_the_segments_it_wrote(live, corpus_dir):
     reader = live.searcher().reader()
     for fieldname in ("title", "summary", "vocab"):
         field = reader.schema[fieldname]
-        assert live._vocabulary.words(fieldname) == [field.from_bytes(b) for b in reader.lexicon(fieldname)]
+        assert live.snapshot().vocabulary.words(fieldname) == [field.from_bytes(b) for b in reader.lexicon(fieldname)]
         for prefix in ("ce", "stem", "x", "zzz"):
-            assert live._vocabulary.starting_with(fieldname, prefix) == \
+            assert live.snapshot().vocabulary.starting_with(fieldname, prefix) == \
                 [field.from_bytes(b) for b in reader.expand_prefix(fieldname, prefix)]
 
 
@@ -94,14 +94,14 @@ def test_a_warmed_index_warms_again_after_an_update(live, corpus_dir):
     new = segment_ids(live) - old
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and not (
-            live._docsets._columns is not None
+            live.snapshot().docsets._columns is not None
             and all((segment, "words", "vocab") in live._segments._entries for segment in new)):
         time.sleep(0.05)
-    assert new and live._docsets._columns is not None
+    assert new and live.snapshot().docsets._columns is not None
     assert all((segment, "words", "vocab") in live._segments._entries for segment in new)
 
 
 def test_a_closed_index_is_not_warmed(live):
     live.close()
     live.warm()
-    assert live._searcher is None
+    assert live._snapshot is None

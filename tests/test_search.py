@@ -4,7 +4,7 @@ spelling, similar studies, and bounds."""
 import pytest
 
 from indexer import QueryError, open_index
-from indexer import search as search_module
+from indexer import expansion as expansion_module
 from indexer.search import MAX_RESULT_WINDOW
 
 from conftest import XSS_NCT_ID
@@ -130,7 +130,7 @@ def test_get_returns_the_full_record(index, seed_present):
 
 def test_wildcard_expansion_keeps_the_most_frequent_terms(built_index, monkeypatch):
     unbounded = open_index(built_index).search("co*", expand_abbreviations=False)
-    monkeypatch.setattr(search_module, "MAX_EXPANSIONS", 2)
+    monkeypatch.setattr(expansion_module, "MAX_EXPANSIONS", 2)
     bounded = open_index(built_index).search("co*", expand_abbreviations=False)  # fresh memo
     assert any("the 2 most frequent were searched" in notice for notice in bounded.notices)
     assert 0 < bounded.total < unbounded.total
@@ -154,7 +154,7 @@ def test_warm_reads_what_the_first_search_would(built_index):
     index = open_index(built_index)
     index.warm()
     decoded = index._segments.decoded
-    assert index._docsets._columns is not None
+    assert index.snapshot().docsets._columns is not None
     index.search("exosmes")  # "did you mean" reads the words warm() read
     assert index._segments.decoded - decoded == 6 * len(index.searcher().reader().leaf_readers())
     decoded = index._segments.decoded

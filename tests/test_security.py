@@ -37,7 +37,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from indexer import QueryError, build_index, open_index
 from indexer.query import MAX_FUZZY_DISTANCE, MAX_QUERY_LENGTH, MAX_TERMS
-from indexer.search import DEFAULT_TIME_BUDGET, MAX_EXPANSIONS, MAX_PER_PAGE, MAX_RESULT_WINDOW
+from indexer.expansion import MAX_EXPANSIONS
+from indexer.search import DEFAULT_TIME_BUDGET, MAX_PER_PAGE, MAX_RESULT_WINDOW
 
 from conftest import XSS_NCT_ID
 from live import chrome, gunicorn_server, static_server

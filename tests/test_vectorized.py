@@ -11,7 +11,8 @@ from whoosh import query as wq
 
 from indexer import build_index, open_index, update_index
 from indexer.query import parse_query
-from indexer.search import _expand_abbreviations, _expand_bounded
+from indexer.expansion import expand_multiterms
+from indexer.query import expand_abbreviations as _expand_abbreviations
 from indexer.vectorized import _LENGTH_OF_BYTE, OverBudget, VectorScorer, top
 from indexer.vocabulary import Vocabulary
 
@@ -29,7 +30,7 @@ QUERIES = ["cirrhosis", "liver cirrhosis", "exosomes", '"stem cells"', "covid", 
 
 def whoosh_query(searcher, index, text: str, **options):
     parsed = parse_query(text, searcher.schema, **options)
-    return _expand_bounded(_expand_abbreviations(parsed.query, index._expansions), Vocabulary(searcher.reader()), [])
+    return expand_multiterms(_expand_abbreviations(parsed.query, index.snapshot().expansions), Vocabulary(searcher.reader()), [])
 
 
 def assert_same_as_whoosh(index, text: str, limit: int = 30, **options) -> None:

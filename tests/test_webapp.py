@@ -348,7 +348,7 @@ def test_a_worker_warms_its_index_in_the_background(built_index):
     app = create_app(index_path=built_index)
     warm_in_background(app).join(timeout=30)
     index = app.extensions[live_index.EXTENSION]
-    assert index is not None and index._docsets._columns is not None
+    assert index is not None and index.snapshot().docsets._columns is not None
 
 
 def test_warming_before_any_build_logs_and_leaves_opening_to_requests(tmp_path, caplog):

@@ -1,0 +1,69 @@
+"""Ranking a prepared query over one snapshot: the array scorer where it knows the query's
+shape, Whoosh's own collector for date sorts and shapes it does not; either way the top hits,
+every matching document number (for the total and facet counts) and whether time ran out."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+
+import numpy as np
+from whoosh import query
+from whoosh.collectors import TimeLimit, TimeLimitCollector
+from whoosh.searching import Results
+
+from .snapshot import Snapshot
+from .vectorized import OverBudget, top
+
+
+@dataclass
+class Ranked:
+    """The top `limit` hits as Whoosh `Results`, all matches, and whether time ran out."""
+
+    results: Results
+    matched: np.ndarray
+    timed_out: bool
+
+
+def rank(snapshot: Snapshot, q: query.Query, allowed, allowed_mask, *, limit: int,
+         sortedby: str | None, deadline: float, time_budget: float) -> Ranked:
+    """Rank `q` within the `allowed` documents (a set and a mask, or None for all)."""
+    if allowed is not None and not allowed:
+        q = query.NullQuery  # Whoosh reads an empty filter set as no filter at all
+    if sortedby is None and snapshot.scorer.supports(q):
+        return _vectorized(snapshot, q, allowed_mask, limit, deadline)
+    return _collected(snapshot, q, allowed, allowed_mask, limit, sortedby, deadline, time_budget)
+
+
+def _vectorized(snapshot: Snapshot, q: query.Query, allowed_mask, limit: int,
+                deadline: float) -> Ranked:
+    """Every match scored with numpy (see `indexer.vectorized`)."""
+    searcher = snapshot.searcher
+    try:
+        ids, scores = snapshot.scorer.evaluate(q, deadline)
+    except OverBudget:
+        return Ranked(Results(searcher, q, []), np.zeros(0, dtype=np.int64), True)
+    if allowed_mask is not None:
+        keep = allowed_mask[ids]
+        ids, scores = ids[keep], scores[keep]
+    return Ranked(Results(searcher, q, top(ids, scores, limit)), ids, False)
+
+
+def _collected(snapshot: Snapshot, q: query.Query, allowed, allowed_mask, limit: int,
+               sortedby: str | None, deadline: float, time_budget: float) -> Ranked:
+    """Whoosh's own collector, for sorts and query shapes `_vectorized` does not handle."""
+    searcher = snapshot.searcher
+    # Only the top `limit` are scored in full: with no grouping and no matched-term
+    # tracking, Whoosh may skip blocks that cannot reach the top.
+    collector = searcher.collector(limit=limit, sortedby=sortedby, reverse=bool(sortedby),
+                                   filter=allowed)
+    timed = TimeLimitCollector(collector, timelimit=time_budget,
+                               use_alarm=threading.current_thread() is threading.main_thread())
+    timed_out = False
+    try:
+        searcher.search_with_collector(q, timed)
+    except TimeLimit:
+        timed_out = True
+    # Total and facets come from one unscored pass over the matches.
+    matched, cut = snapshot.docsets.matching(q, allowed_mask, deadline)
+    return Ranked(timed.results(), matched, timed_out or cut)

@@ -1,0 +1,103 @@
+"""One generation of the index, frozen: everything a search of it reads, built in one place.
+
+A build switches CURRENT to a new generation folder and an update commits a new Whoosh
+generation inside it; either way the searcher, the array scorer, the facet columns, the
+vocabulary, the abbreviation map and the memo of prepared queries all belong to one state of
+the index. `Snapshot.open` makes them together and `SearchIndex` swaps the whole snapshot, as
+Whoosh's own `Searcher.refresh()` returns a new searcher instead of changing the old one.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+from whoosh import index as whoosh_index
+
+from .abbreviations import Abbreviations
+from .facets import DocSets
+from .postings import SegmentCache
+from .query import ExpansionMap
+from .schema import DEFAULT_FIELD_BOOSTS
+from .store import read_meta
+from .vectorized import VectorScorer
+from .vocabulary import Vocabulary
+
+MEMO_SIZE = 2048  # prepared queries, expansions and spelling suggestions kept per generation
+
+
+class Memo:
+    """Values computed from one generation (a parsed query, a fuzzy word's expansion, a
+    suggestion), least recently used dropped past `size`."""
+
+    def __init__(self, size: int = MEMO_SIZE):
+        self.size = size
+        self._values: OrderedDict[Any, Any] = OrderedDict()
+
+    def __call__(self, key: Any, compute: Callable[[], Any]) -> Any:
+        """`compute()`, remembered under `key`."""
+        if key in self._values:
+            self._values.move_to_end(key)
+            return self._values[key]
+        value = self._values[key] = compute()
+        if len(self._values) > self.size:
+            self._values.popitem(last=False)
+        return value
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """A generation's searcher and the caches and sidecar files that go with it."""
+
+    folder: Path
+    stamp: tuple | None  # the CURRENT pointer's (inode, mtime, size) when opened
+    searcher: Any
+    scorer: VectorScorer
+    docsets: DocSets
+    vocabulary: Vocabulary
+    meta: dict
+    abbreviations: dict[str, list[str]]
+    expansions: ExpansionMap
+    memo: Memo = field(default_factory=Memo)
+
+    @classmethod
+    def open(cls, folder: Path, stamp: tuple | None, segments: SegmentCache) -> "Snapshot":
+        """Open generation `folder`; `segments` (decoded segment data) is shared across
+        generations, since an update leaves every earlier segment as it was."""
+        # A fresh searcher, not Searcher.refresh(): reusing segment readers can miss
+        # deletions committed by an update.
+        searcher = whoosh_index.open_dir(str(folder)).searcher()
+        segments.keep_only(leaf for leaf, _ in searcher.reader().leaf_readers())
+        scorer = VectorScorer(searcher, segments=segments)
+        abbreviations = Abbreviations.load(folder).effective()
+        return cls(folder=folder, stamp=stamp, searcher=searcher, scorer=scorer,
+                   docsets=DocSets(searcher, scorer),
+                   vocabulary=Vocabulary(searcher.reader(), segments),
+                   meta=read_meta(folder), abbreviations=abbreviations,
+                   expansions=ExpansionMap.from_pairs(abbreviations))
+
+    @property
+    def generation(self) -> str:
+        """The generation folder's name (`gen-20261125T055756-3134af`)."""
+        return self.folder.name
+
+    def is_current(self, stamp: tuple | None) -> bool:
+        """Whether this is still the live index: CURRENT unchanged and no update committed."""
+        return stamp == self.stamp and self.searcher.up_to_date()
+
+    def warm_steps(self) -> list[Callable[[], Any]]:
+        """What searches read on first use, as separate steps: the facet columns, every
+        scored field's lengths, the words of the spelling and default fields."""
+        schema = self.searcher.schema
+        steps: list[Callable[[], Any]] = [lambda: self.docsets.columns]
+        steps += [lambda name=name: self.scorer.lengths(name) for name in schema.scorable_names()]
+        # The words that "did you mean" and the default fields' fuzzy and prefix words read.
+        steps += [lambda name=name: self.vocabulary.segment_words(name)
+                  for name in ["vocab", *DEFAULT_FIELD_BOOSTS] if name in schema]
+        return steps
+
+    def close(self) -> None:
+        """Release the searcher's files."""
+        self.searcher.close()

@@ -1,0 +1,109 @@
+"""The one adapter that reads Whoosh's storage below its public API.
+
+The array search core needs what Whoosh's public API gives only one posting at a time: a
+term's posting blocks, a field's length bytes, a field's term table in order. Every read of
+Whoosh's private internals (its `whoosh3` codec's block matcher, a segment's term table and
+per-document columns, BM25F's per-field B) is here and nowhere else, with one block walker, so
+a change in Whoosh's internals breaks one module, and `tests/test_whoosh_storage.py` names it.
+`pyproject.toml` pins the Whoosh release these reads were written against (`whoosh3~=3.54`).
+"""
+
+from __future__ import annotations
+
+from typing import Iterator
+
+import numpy as np
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.reading import TermNotFound
+
+# (segment-local document numbers ascending, weights or None, encoded values or None)
+Block = tuple[np.ndarray, "np.ndarray | None", "list[bytes] | None"]
+
+
+def term_matcher(leaf, fieldname: str, btext: bytes):
+    """The posting matcher of one term in segment `leaf`; None when the segment lacks it
+    (one lookup, not a test and then a lookup)."""
+    try:
+        return leaf._terms.matcher(fieldname, btext, leaf.schema[fieldname].format)  # noqa: SLF001
+    except TermNotFound:
+        return None
+
+
+def field_term_matchers(leaf, fieldname: str, wanted: set[bytes]) -> Iterator[tuple[bytes, object]]:
+    """(term, matcher) for each term of `fieldname` in `wanted`, in one sequential walk of the
+    segment's term table (a facet's values)."""
+    terms = leaf._terms  # noqa: SLF001 - the segment's term table, walked in order
+    field = leaf.schema[fieldname]
+    for (name, btext), terminfo in terms.items_from(fieldname, b""):
+        if name != fieldname:
+            break
+        if btext in wanted:
+            yield btext, leaf._codec.postings_reader(terms._postfile, terminfo, field.format)  # noqa: SLF001
+
+
+def blocks(matcher, *, weights: bool = True, values: bool = False,
+           wanted: np.ndarray | None = None) -> Iterator[Block]:
+    """A posting list a block at a time (128 postings decoded per step instead of one).
+    With `wanted` (ascending segment-local document numbers) blocks that end before the next
+    wanted document are skipped on their header alone, and the walk stops past the last one.
+    A matcher of another codec is walked posting by posting, as one block."""
+    if not isinstance(matcher, W3LeafMatcher):
+        yield _slow_block(matcher, weights, values)
+        return
+    next_wanted = 0
+    while matcher.is_active():
+        if wanted is not None:
+            if next_wanted >= len(wanted):
+                return
+            if matcher._maxid < wanted[next_wanted]:  # noqa: SLF001 - the block header's last id
+                matcher._next_block()  # noqa: SLF001
+                continue
+        matcher._read_data()  # noqa: SLF001 - one block: (id deltas, weights, values)
+        ids = np.cumsum(np.asarray(matcher._data[0], dtype=np.int64))  # noqa: SLF001
+        block_weights = block_values = None
+        if weights:
+            matcher._read_weights()  # noqa: SLF001 - expands a block's shared weight
+            block_weights = np.asarray(matcher._weights, dtype=np.float64)  # noqa: SLF001
+        if values:
+            matcher._read_values()  # noqa: SLF001
+            block_values = list(matcher._values)  # noqa: SLF001
+        yield ids, block_weights, block_values
+        if wanted is not None:
+            next_wanted = int(np.searchsorted(wanted, ids[-1], side="right"))
+        matcher._next_block()  # noqa: SLF001
+
+
+def _slow_block(matcher, weights: bool, values: bool) -> Block:
+    ids, block_weights, block_values = [], [], []
+    while matcher.is_active():
+        ids.append(matcher.id())
+        if weights:
+            block_weights.append(matcher.weight())
+        if values:
+            block_values.append(matcher.value())
+        matcher.next()
+    return (np.asarray(ids, dtype=np.int64),
+            np.asarray(block_weights, dtype=np.float64) if weights else None,
+            block_values if values else None)
+
+
+def length_bytes(leaf, fieldname: str) -> np.ndarray:
+    """Each document's one-byte length of `fieldname` in segment `leaf` (0 when absent), read
+    from the segment's lengths column in one piece."""
+    lengths = np.zeros(leaf.doc_count_all(), dtype=np.uint8)
+    column = leaf._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)  # noqa: SLF001
+    if column is not None:
+        raw = column._dbfile.get(column._basepos, column._count)  # noqa: SLF001
+        lengths[:column._count] = np.frombuffer(raw, dtype=np.uint8)  # noqa: SLF001
+    return lengths
+
+
+def field_b(weighting, fieldname: str) -> float:
+    """BM25F's length normalisation B for `fieldname` (Whoosh keeps per-field values apart)."""
+    return weighting._field_B.get(fieldname, weighting.B)  # noqa: SLF001
+
+
+def expansion_terms(q, reader) -> Iterator[bytes]:
+    """The index terms a wildcard, range or other multi-term query expands to (Whoosh's own
+    expansion hook, as bytes)."""
+    return q._btexts(reader)  # noqa: SLF001

@@ -1,0 +1,76 @@
+"""The adapter over Whoosh's private storage (`indexer.whoosh_storage`): when a Whoosh release
+changes what it reads, these fail first and name the adapter, instead of searches going wrong.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from whoosh import index as whoosh_index
+from whoosh.codec import whoosh3
+
+from indexer import whoosh_storage
+from indexer.store import generation_path
+
+ADAPTER = "indexer/whoosh_storage.py"
+
+
+@pytest.fixture(scope="module")
+def reader(built_index):
+    searcher = whoosh_index.open_dir(str(generation_path(built_index))).searcher()
+    yield searcher.reader()
+    searcher.close()
+
+
+@pytest.mark.parametrize(("owner", "names"), [
+    (whoosh3.W3LeafMatcher, ["_read_data", "_read_weights", "_read_values", "_next_block"]),
+    (whoosh3, ["LENGTHS_COLUMN", "_lenfield"]),
+])
+def test_whoosh_still_has_what_the_adapter_reads(owner, names):
+    missing = [name for name in names if not hasattr(owner, name)]
+    assert not missing, f"Whoosh changed {missing} of {owner!r}: update {ADAPTER}"
+
+
+def test_block_walk_equals_whoosh_s_own_matcher(reader):
+    leaf, _ = reader.leaf_readers()[0]
+    checked = 0
+    for btext in list(leaf.lexicon("summary"))[:200]:
+        expected = leaf.postings("summary", btext)
+        ids, weights = [], []
+        while expected.is_active():
+            ids.append(expected.id())
+            weights.append(expected.weight())
+            expected.next()
+        parts = list(whoosh_storage.blocks(whoosh_storage.term_matcher(leaf, "summary", btext)))
+        assert isinstance(leaf.postings("summary", btext), whoosh3.W3LeafMatcher), ADAPTER
+        got_ids = np.concatenate([p[0] for p in parts])
+        got_weights = np.concatenate([p[1] for p in parts])
+        assert got_ids.tolist() == ids, f"posting blocks no longer decode: update {ADAPTER}"
+        assert np.allclose(got_weights, weights), f"weights no longer decode: update {ADAPTER}"
+        checked += 1
+    assert checked == 200
+    assert whoosh_storage.term_matcher(leaf, "summary", b"\xff-no-such-term") is None
+
+
+def test_skipping_to_wanted_documents_keeps_them_all(reader):
+    leaf, _ = reader.leaf_readers()[0]
+    btext = max(leaf.lexicon("summary"), key=lambda t: leaf.doc_frequency("summary", t))
+    every = np.concatenate([p[0] for p in whoosh_storage.blocks(
+        whoosh_storage.term_matcher(leaf, "summary", btext))])
+    wanted = every[::3]
+    parts = list(whoosh_storage.blocks(whoosh_storage.term_matcher(leaf, "summary", btext),
+                                       weights=False, values=True, wanted=wanted))
+    got = np.concatenate([p[0] for p in parts])
+    assert set(wanted.tolist()) <= set(got.tolist())
+    assert sum(len(p[2]) for p in parts) == len(got)
+
+
+def test_lengths_and_b_match_whoosh(reader):
+    leaf, _ = reader.leaf_readers()[0]
+    lengths = whoosh_storage.length_bytes(leaf, "title")
+    from whoosh.util.numeric import byte_to_length
+    for docnum in range(min(50, leaf.doc_count_all())):
+        assert byte_to_length(lengths[docnum]) == leaf.doc_field_length(docnum, "title"), ADAPTER
+    from whoosh.scoring import BM25F
+    assert whoosh_storage.field_b(BM25F(title_B=0.3), "title") == 0.3
+    assert whoosh_storage.field_b(BM25F(B=0.6), "summary") == 0.6
