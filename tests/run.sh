@@ -1,15 +1,22 @@
 #!/usr/bin/env bash
 # The one test command: install what the tests need (Debian's Chromium for the browser tests,
-# the project with its test extras in .venv), then run every test on both cores.
+# npm for axe-core, the project with its test extras in .venv), then run every test on both cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+packages=()
+command -v chromium >/dev/null && command -v chromedriver >/dev/null || packages+=(chromium chromium-driver)
+command -v npm >/dev/null || packages+=(npm)
+if [ ${#packages[@]} -gt 0 ]; then
   sudo=""; [ "$(id -u)" -ne 0 ] && sudo="sudo"
   $sudo apt-get update -qq
-  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+  $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${packages[@]}" >/dev/null
 fi
 
 python3 -m venv .venv
 .venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
+# axe-core for tests/test_accessibility.py, inside .venv (ignored by git), unless 4.14 is there.
+if ! grep -qs '"version": "4\.14\.' .venv/axe/node_modules/axe-core/package.json; then
+  npm install --no-save --no-audit --no-fund --silent --prefix .venv/axe axe-core@4.14
+fi
 exec .venv/bin/python -m pytest -n 2 "$@"

@@ -5,7 +5,8 @@
   /embed (options from the query string validated, escaped onto the script tag, frameable).
 * Headless Chromium against `trialsearch serve` (gunicorn), with host pages served from
   another port, i.e. another origin, by `tests/live.py`: a page holding only the snippet finds
-  NCT05871463 and opens it with the keyboard; a syntax slip is explained while the plain words
+  NCT05871463 and opens it with the keyboard, with a click, and with Ctrl-click in a new tab
+  (the options hold no links); a syntax slip is explained while the plain words
   are searched; a late answer to an older query is ignored; hostile global CSS leaves the
   widget's layout alone; a server restricted to other origins gives a clear message and no data; a record
   whose title holds markup shows as text; /embed works in an iframe; and a screenshot of the
@@ -29,6 +30,7 @@ import pytest
 from conftest import PROJECT_ROOT, XSS_NCT_ID, XSS_TITLE
 from live import chrome, gunicorn_server, static_server
 from selenium.common.exceptions import NoAlertPresentException
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
@@ -164,7 +166,10 @@ def test_embed_puts_validated_options_on_the_script_tag(client):
         "data-status": "RECRUITING,NOT_YET_RECRUITING", "data-sponsor": "Pfizer, Inc.",
         "data-year": "2023", "data-results": "8", "data-theme": "dark", "data-lang": "fr",
         "data-link": "ctgov", "data-new-tab": "false"}
-    assert '<html lang="fr" data-theme="dark">' in response.get_data(as_text=True)
+    html = response.get_data(as_text=True)
+    assert '<html lang="fr" data-theme="dark">' in html
+    # A heading for the page (hidden: the widget's label shows what it is), in its language.
+    assert '<h1 class="visually-hidden">Recherche d’essais cliniques</h1>' in html
     # Unlike every other page, /embed may be framed (by any site while no origins are set).
     csp = response.headers["Content-Security-Policy"]
     assert "frame-ancestors *" in csp and "script-src 'self'" in csp
@@ -338,6 +343,28 @@ def test_snippet_on_another_origin_finds_and_opens_a_study_by_keyboard(driver, s
     assert SEED_ID in driver.find_element(By.TAG_NAME, "body").text
 
 
+def test_a_click_opens_a_result_and_ctrl_click_a_new_tab(driver, server, host):
+    # The options hold no links (a link in an option nests controls): the widget navigates,
+    # keeping what a link click does.
+    driver.get(f"{host.url}/snippet.html")
+    root, box = search(driver, "exosomes")
+    WebDriverWait(driver, WAIT).until(lambda _: any(SEED_ID in o.text for o in options(root)))
+    [seed] = [o for o in options(root) if SEED_ID in o.text]
+    page = driver.current_window_handle
+    ActionChains(driver).key_down(Keys.CONTROL).click(seed).key_up(Keys.CONTROL).perform()
+    WebDriverWait(driver, WAIT).until(lambda d: len(d.window_handles) == 2)
+    assert driver.current_url == f"{host.url}/snippet.html"
+    assert driver.execute_script("return arguments[0].activeElement", root) == box
+    [tab] = [handle for handle in driver.window_handles if handle != page]
+    driver.switch_to.window(tab)
+    WebDriverWait(driver, WAIT).until(lambda d: d.current_url == f"{server}/study/{SEED_ID}")
+    driver.close()
+    driver.switch_to.window(page)
+    seed.click()
+    WebDriverWait(driver, WAIT).until(lambda d: d.current_url == f"{server}/study/{SEED_ID}")
+    assert driver.window_handles == [page]
+
+
 def test_a_syntax_slip_is_explained_and_the_plain_words_searched(driver, host):
     driver.get(f"{host.url}/snippet.html")
     root, _ = search(driver, '"exosomes')  # a phrase being typed: its quote is not closed yet
@@ -420,13 +447,13 @@ def test_record_markup_is_shown_as_text(driver, host):
     root, _ = search(driver, "exosomes")
     WebDriverWait(driver, WAIT).until(lambda _: any(XSS_NCT_ID in o.text for o in options(root)))
     [hostile] = [o for o in options(root) if XSS_NCT_ID in o.text]
-    title = hostile.find_element(By.CSS_SELECTOR, "a")
+    title = hostile.find_element(By.CSS_SELECTOR, ".title")
     assert title.get_attribute("textContent") == XSS_TITLE
     assert "<b>Evil</b> Sponsor & Co" in hostile.text
     # Only <mark> elements come from the data; nothing ran and nothing was injected.
     tags = driver.execute_script(
         "return [...arguments[0].querySelectorAll('li *')].map(e => e.tagName.toLowerCase())", root)
-    assert set(tags) <= {"a", "span", "mark"}, set(tags)
+    assert set(tags) <= {"span", "mark"}, set(tags)
     assert driver.execute_script("return document.querySelectorAll('img, b, i').length") == 0
     with pytest.raises(NoAlertPresentException):
         driver.switch_to.alert.text
@@ -441,9 +468,19 @@ def test_embed_works_in_an_iframe_with_its_options(driver, host):
         assert root.find_element(By.CSS_SELECTOR, "label").text == "Rechercher des essais cliniques"
         assert root.find_element(By.CSS_SELECTOR, ".ts").get_attribute("data-theme") == "dark"
         assert all(" · Recruiting · " in o.text for o in options(root))  # the preset filter
-        # Framed, results open in a new tab rather than inside the frame.
-        link = options(root)[0].find_element(By.CSS_SELECTOR, "a")
-        assert link.get_attribute("target") == "_blank" and link.get_attribute("rel") == "noopener"
+        # Framed, a chosen result opens in a new tab rather than inside the frame.
+        page = driver.current_window_handle
+        [seed] = [o for o in options(root) if SEED_ID in o.text]
+        seed.click()
+        WebDriverWait(driver, WAIT).until(lambda d: len(d.window_handles) == 2)
+        [tab] = [handle for handle in driver.window_handles if handle != page]
+        driver.switch_to.window(tab)
+        WebDriverWait(driver, WAIT).until(lambda d: d.current_url.endswith(f"/study/{SEED_ID}"))
+        # Opened with noopener: the study page cannot reach back into the host page.
+        assert driver.execute_script("return window.opener") is None
+        driver.close()
+        driver.switch_to.window(page)
+        assert driver.current_url == f"{host.url}/iframe.html"
     finally:
         driver.switch_to.default_content()
 

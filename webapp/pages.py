@@ -6,11 +6,13 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-from flask import Blueprint, abort, current_app, render_template, request, url_for
+from flask import (Blueprint, abort, current_app, render_template, request, send_from_directory,
+                   url_for)
 
 from indexer.errors import QueryError
 from indexer.model import normalize_nct_id
 from indexer.schema import FACET_FIELDS
+from indexer.search import MAX_RESULT_WINDOW
 
 from .api import CTGOV_STUDY_URL
 from .live_index import get_index
@@ -45,6 +47,8 @@ STUDY_FIELDS = [
 PROSE_SECTIONS = [("Brief summary", "brief_summary"), ("Detailed description", "detailed_description"),
                   ("Eligibility criteria", "eligibility_criteria")]
 SIMILAR_SHOWN = 5
+PAGES_AROUND = 3  # page links shown either side of the current page
+ICON_MAX_AGE = 86400  # seconds: a day, so browsers do not ask for the icon on every page view
 
 
 @bp.app_template_filter("label")
@@ -61,6 +65,12 @@ def query_url(pairs: list[tuple[str, str]]) -> str:
     """A link to the search page for these query-string pairs."""
     base = url_for("pages.search")
     return f"{base}?{urlencode(pairs)}" if pairs else base
+
+
+def last_page(total: int, per_page: int) -> int:
+    """The last page of `total` results that can be shown: the API serves results up to the
+    window of MAX_RESULT_WINDOW (page * per_page <= 10,000), not beyond."""
+    return max(1, min(-(-total // per_page), MAX_RESULT_WINDOW // per_page))
 
 
 @bp.get("/")
@@ -88,10 +98,19 @@ def search():
                     result, searched_words = None, None
     return render_template(
         "search.html", request_=search_request, result=result, error=error,
-        searched_words=searched_words,
+        searched_words=searched_words, pages_around=PAGES_AROUND, result_window=MAX_RESULT_WINDOW,
+        last_page=last_page(result.total, result.per_page) if result else 1,
         field_choices=FIELD_CHOICES, sort_choices=SORT_CHOICES, facet_labels=FACET_LABELS,
         facet_names=list(FACET_FIELDS), examples=EXAMPLES,
     )
+
+
+@bp.get("/favicon.ico")
+def favicon():
+    """The site icon, where browsers look for it without a <link rel=icon> (the SVG the pages
+    link: browsers read it by its content type, whatever the name)."""
+    return send_from_directory(current_app.static_folder, "favicon.svg",
+                               mimetype="image/svg+xml", max_age=ICON_MAX_AGE)
 
 
 @bp.get("/study/<nct_id>")

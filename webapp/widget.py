@@ -25,7 +25,10 @@ from .params import MAX_FILTER_VALUES
 bp = Blueprint("widget", __name__)
 
 SCRIPT_MAX_AGE = 3600  # seconds: an hour of caching for a script that rarely changes
-LANGUAGES = ("en", "fr", "es", "de")  # the label sets in widget.js
+# The languages of widget.js's label sets, with the title of /embed in each.
+EMBED_TITLES = {"en": "Clinical trial search", "fr": "Recherche d’essais cliniques",
+                "es": "Búsqueda de ensayos clínicos", "de": "Suche nach klinischen Studien"}
+LANGUAGES = tuple(EMBED_TITLES)
 MAX_RESULTS = 20  # results the widget shows at most (widget.js has the same bound)
 ENUM_VALUE = re.compile(r"\w{1,40}", re.ASCII)  # RECRUITING, PHASE2, INTERVENTIONAL, ...
 
@@ -195,5 +198,6 @@ def embed():
     """The widget alone on a page of this server, options from the query string: for sites
     that allow iframes but not third-party scripts."""
     options = embed_options(request.args)
-    return render_template("embed.html", options=options, lang=options.get("lang", "en"),
+    lang = options.get("lang", "en")
+    return render_template("embed.html", options=options, lang=lang, title=EMBED_TITLES[lang],
                            theme=options.get("theme", "light"))

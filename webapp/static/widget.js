@@ -4,7 +4,9 @@
  *
  * Every option is a data- attribute on that tag; https://SERVER/widget documents them all.
  * The widget renders into a Shadow DOM (styles isolated both ways), reads the JSON API of the
- * server it was loaded from, and follows the ARIA 1.2 combobox + listbox pattern.
+ * server it was loaded from, and follows the ARIA 1.2 combobox + listbox pattern: the options
+ * hold no links (a link inside an option is a control inside a control, which screen readers
+ * announce badly), so choosing one with Enter or a click navigates from the script.
  */
 (() => {
   "use strict";
@@ -18,12 +20,14 @@
   const MAX_RESULTS = 20;
 
   // Label texts, one entry per language. `found` is [none, one, many]; {n}, {k}, {s}, {w} are
-  // filled in.
+  // filled in. `nostatus` stands for a record without a status, unlike the registry's own
+  // UNKNOWN status (shown as "Unknown").
   const LABELS = {
     en: {
       label: "Search clinical trials", placeholder: "Condition, treatment, sponsor or NCT ID",
       list: "Search results", found: ["No studies found", "1 study found", "{n} studies found"],
       top: "showing the first {k}", all: "See all results", dym: "Did you mean:",
+      nostatus: "Status not given",
       plain: "Showing results for: {w}",
       denied: "This site is not allowed to use this search service.",
       down: "The search service cannot be reached. Please try again later.",
@@ -33,6 +37,7 @@
       label: "Rechercher des essais cliniques", placeholder: "Maladie, traitement, promoteur ou numéro NCT",
       list: "Résultats de la recherche", found: ["Aucune étude trouvée", "1 étude trouvée", "{n} études trouvées"],
       top: "les {k} premières sont affichées", all: "Voir tous les résultats", dym: "Vouliez-vous dire :",
+      nostatus: "Statut non précisé",
       plain: "Résultats pour : {w}",
       denied: "Ce site n’est pas autorisé à utiliser ce service de recherche.",
       down: "Le service de recherche est injoignable. Réessayez plus tard.",
@@ -42,6 +47,7 @@
       label: "Buscar ensayos clínicos", placeholder: "Enfermedad, tratamiento, patrocinador o NCT",
       list: "Resultados de la búsqueda", found: ["No se encontraron estudios", "1 estudio encontrado", "{n} estudios encontrados"],
       top: "se muestran los {k} primeros", all: "Ver todos los resultados", dym: "Quizás quiso decir:",
+      nostatus: "Estado no indicado",
       plain: "Resultados para: {w}",
       denied: "Este sitio no tiene permiso para usar este servicio de búsqueda.",
       down: "No se puede acceder al servicio de búsqueda. Inténtelo más tarde.",
@@ -51,6 +57,7 @@
       label: "Klinische Studien suchen", placeholder: "Erkrankung, Behandlung, Sponsor oder NCT-Nummer",
       list: "Suchergebnisse", found: ["Keine Studien gefunden", "1 Studie gefunden", "{n} Studien gefunden"],
       top: "die ersten {k} werden angezeigt", all: "Alle Ergebnisse anzeigen", dym: "Meinten Sie:",
+      nostatus: "Status nicht angegeben",
       plain: "Ergebnisse für: {w}",
       denied: "Diese Website darf diesen Suchdienst nicht verwenden.",
       down: "Der Suchdienst ist nicht erreichbar. Bitte später erneut versuchen.",
@@ -75,10 +82,10 @@ ul{display:block;list-style:none;margin:8px 0 0;padding:0}
 li{display:block;margin:0 0 2px;padding:6px 8px;border:2px solid transparent;border-radius:6px;cursor:pointer}
 li:hover{background:var(--act)}
 li[aria-selected=true]{border-color:var(--acc);background:var(--act)}
-a,button{color:var(--acc);font:inherit}
-li a{font-weight:600;text-decoration:none}
-li a:hover,li[aria-selected=true] a{text-decoration:underline}
-mark{background:var(--mark);color:inherit;padding:0 1px;border-radius:2px}
+a,button,.title{color:var(--acc);font:inherit}
+.title{display:block;font-weight:600}
+li:hover .title,li[aria-selected=true] .title{text-decoration:underline}
+mark{background:var(--mark);color:var(--fg);padding:0 1px;border-radius:2px}
 .meta,.sum,p{display:block;margin:2px 0 0;color:var(--mute);font-size:13px}
 .sum{display:-webkit-box;-webkit-line-clamp:2;-webkit-box-orient:vertical;overflow:hidden}
 p,.all{margin:8px 0 0}
@@ -177,8 +184,8 @@ button{padding:0;border:0;background:none;text-decoration:underline;cursor:point
   // The words of a query without its syntax, as the search page's plain_words() finds them.
   const plainWords = (q) => (q.match(/[\p{L}\p{N}]+(?:[-'][\p{L}\p{N}]+)*/gu) || [])
     .filter((w) => !["AND", "OR", "NOT", "TO"].includes(w.toUpperCase())).join(" ");
-  const linkTarget = (link) => {
-    if (options.newTab) Object.assign(link, { target: "_blank", rel: "noopener" });
+  const linkTarget = (link, newTab = options.newTab) => {
+    if (newTab) Object.assign(link, { target: "_blank", rel: "noopener" });
     else if (framed) link.target = "_top";
   };
 
@@ -215,13 +222,13 @@ button{padding:0;border:0;background:none;text-decoration:underline;cursor:point
     }
     linkTarget(all);
 
-    let links = []; // the link of each option, in order
+    let hrefs = []; // where each option leads, in order (null for an unsafe URL)
     let active = -1;
     let timer = 0;
     let controller = null;
 
     const expand = (open) => {
-      const show = open && links.length > 0;
+      const show = open && hrefs.length > 0;
       listbox.hidden = !show;
       input.setAttribute("aria-expanded", String(show));
       if (!show) activate(-1);
@@ -240,8 +247,15 @@ button{padding:0;border:0;background:none;text-decoration:underline;cursor:point
       status.textContent = text;
       status.classList.toggle("err", isError);
     };
+    // A detached link, clicked: the browser applies target and rel as for a link on the page.
+    const open = (index, newTab) => {
+      if (!hrefs[index]) return;
+      const link = make("a", { href: hrefs[index] });
+      linkTarget(link, newTab);
+      link.click();
+    };
     const clear = () => {
-      links = [];
+      hrefs = [];
       listbox.replaceChildren();
       expand(false);
       didYouMean.hidden = all.hidden = true;
@@ -252,29 +266,25 @@ button{padding:0;border:0;background:none;text-decoration:underline;cursor:point
       clear();
       const results = Array.isArray(body.results) ? body.results : [];
       results.slice(0, options.results).forEach((hit, i) => {
-        const href = safeUrl(options.link === "ctgov" ? hit.ctgov_url : hit.url);
-        const title = make("a", { id: `t${i}`, tabindex: "-1" },
-          ...highlighted(hit.highlights?.title, hit.title));
-        if (href) title.href = href;
-        linkTarget(title);
-        const meta = make("span", { id: `m${i}`, class: "meta" },
-          [hit.nct_id, humanize(hit.status), hit.sponsor].filter(Boolean).join(" · "));
+        const title = make("span", { class: "title" }, ...highlighted(hit.highlights?.title, hit.title));
+        const meta = make("span", { class: "meta" },
+          [hit.nct_id, humanize(hit.status) || t.nostatus, hit.sponsor].filter(Boolean).join(" · "));
         const summary = make("span", { class: "sum" }, ...highlighted(hit.highlights?.summary, ""));
-        listbox.append(make("li", {
-          id: `o${i}`, role: "option", "aria-selected": "false", "aria-labelledby": `t${i} m${i}`,
-        }, title, meta, summary));
-        links.push(title);
+        // Named by its whole text (no aria-labelledby): the name then says what the option shows.
+        listbox.append(make("li", { id: `o${i}`, role: "option", "aria-selected": "false" },
+          title, meta, summary));
+        hrefs.push(safeUrl(options.link === "ctgov" ? hit.ctgov_url : hit.url));
       });
       const total = Number(body.total) || 0;
       const found = fill(t.found[Math.min(total, 2)], { n: total.toLocaleString(options.lang) });
-      const more = total > links.length && links.length;
-      say(more ? `${found}; ${fill(t.top, { k: links.length })}.` : `${found}.`);
+      const more = total > hrefs.length && hrefs.length;
+      say(more ? `${found}; ${fill(t.top, { k: hrefs.length })}.` : `${found}.`);
       if (body.suggestion) {
         suggestion.textContent = body.suggestion;
         didYouMean.hidden = false;
       }
       notes.textContent = [notice, ...(Array.isArray(body.notices) ? body.notices : [])].join(" ").trim();
-      if (total > links.length) {
+      if (total > hrefs.length) {
         all.href = `${base.href}?${searchParams(q)}`;
         all.hidden = false;
       }
@@ -330,7 +340,7 @@ button{padding:0;border:0;background:none;text-decoration:underline;cursor:point
     });
     input.addEventListener("keydown", (event) => {
       if (event.isComposing) return; // keys that belong to an input method (CJK and others)
-      const n = links.length;
+      const n = hrefs.length;
       if (event.key === "ArrowDown" || event.key === "ArrowUp") {
         if (!n) return;
         event.preventDefault();
@@ -341,7 +351,7 @@ button{padding:0;border:0;background:none;text-decoration:underline;cursor:point
         }
       } else if (event.key === "Enter") {
         event.preventDefault();
-        if (active >= 0) links[active].click();
+        if (active >= 0) open(active);
         else search();
       } else if (event.key === "Escape") {
         event.preventDefault();
@@ -353,14 +363,18 @@ button{padding:0;border:0;background:none;text-decoration:underline;cursor:point
       }
     });
     input.addEventListener("focus", () => expand(true));
-    // Keep the focus in the input when an option is pressed, and make the whole option a target.
+    // Keep the focus in the input when an option is pressed. A click opens the option, in a new
+    // tab with Ctrl or Cmd held or with the middle button, as a link would.
     listbox.addEventListener("mousedown", (event) => event.preventDefault());
-    listbox.addEventListener("click", (event) => {
+    const choose = (event) => {
       const option = event.target.closest("li");
-      if (option && !event.target.closest("a")) {
-        links[[...listbox.children].indexOf(option)].click();
+      if (option && event.button < 2) {
+        open([...listbox.children].indexOf(option),
+          options.newTab || event.button === 1 || event.ctrlKey || event.metaKey);
       }
-    });
+    };
+    listbox.addEventListener("click", choose);
+    listbox.addEventListener("auxclick", choose);
     suggestion.addEventListener("click", () => {
       input.value = suggestion.textContent;
       input.focus();
