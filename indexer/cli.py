@@ -8,9 +8,11 @@ from __future__ import annotations
 import html
 import importlib
 import json
+import os
 import re
 import sys
 from pathlib import Path
+from typing import Iterable
 
 import click
 from tqdm import tqdm
@@ -82,6 +84,19 @@ def main():
     """
 
 
+def plural(count: int, noun: str, nouns: str | None = None) -> str:
+    """The count and the noun in the right number: `1 study`, `2 studies` (default: noun + s)."""
+    return f"{count} {noun if count == 1 else nouns or noun + 's'}"
+
+
+def require_existing(sources: Iterable[str]) -> None:
+    """Refuse, before any work, a SOURCE that does not exist (a typo would otherwise surface
+    as 'no valid study record', or not at all in an update)."""
+    for source in sources:
+        if not os.path.exists(source):
+            raise FatalError(f"no such file or folder: {source}")
+
+
 def _progress(quiet: bool, desc: str) -> tqdm:
     # disable=None: tqdm shows the bar only on a terminal.
     return tqdm(desc=desc, unit=" records", disable=quiet or None, file=sys.stderr,
@@ -89,16 +104,22 @@ def _progress(quiet: bool, desc: str) -> tqdm:
 
 
 def print_report(report: IndexReport, verb: str, as_json: bool, strict: bool) -> None:
-    """Print what a build/update/delete did (or its JSON); exit 1 on skips under --strict."""
+    """Print what a build or update did (or its JSON); exit 1 on skips under --strict."""
+    rate = report.indexed / report.seconds if report.seconds else 0.0
+    _print_outcome(report, f"{verb} {plural(report.indexed, 'study', 'studies')} in "
+                           f"{report.seconds:.2f} s ({rate:,.0f} records/s) into "
+                           f"{report.generation}.", as_json, strict)
+
+
+def _print_outcome(report: IndexReport, summary: str, as_json: bool, strict: bool,
+                   skipped: str = "Skipped") -> None:
+    """Print `summary` and the problems, the lost ones headed `skipped` (or the report as
+    JSON); exit 1 on those under --strict."""
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:
-        rate = report.indexed / report.seconds if report.seconds else 0.0
-        click.echo(f"{verb} {report.indexed} studies in {report.seconds:.2f} s "
-                   f"({rate:,.0f} records/s) into {report.generation}.")
-        if report.deleted:
-            click.echo(f"Deleted {report.deleted} studies.")
-        for title, problems in (("Skipped", report.skipped), ("Ignored", report.ignored)):
+        click.echo(summary)
+        for title, problems in ((skipped, report.skipped), ("Ignored", report.ignored)):
             if problems:
                 click.echo(f"{title} {len(problems)}:", err=True)
                 for problem in problems[:MAX_LISTED_PROBLEMS]:
@@ -125,13 +146,15 @@ def build(sources, index_path, procs, synonyms, strict, wait, quiet, as_json):
     """Rebuild the index from SOURCES (files or folders, any supported format).
 
     The new index is written beside the live one and switched in only when complete; a failed
-    build leaves the old index serving. Without SOURCES, builds the bundled sample corpus.
+    build leaves the old index serving. Without SOURCES, builds the bundled sample (about 300
+    real ClinicalTrials.gov studies).
 
     \b
     Example:
         trialsearch build ../shared/data --index index_data
     """
     sources = sources or (str(SAMPLE_DATA),)
+    require_existing(sources)
     with _progress(quiet or as_json, "Indexing") as bar:
         report = build_index(sources, index_path, procs=procs, progress=bar.update, wait=wait,
                              synonyms=synonyms)
@@ -152,6 +175,7 @@ def update(sources, index_path, strict, wait, quiet, as_json):
     Example:
         trialsearch update new_records/NCT05871463.json
     """
+    require_existing(sources)
     with _progress(quiet or as_json, "Updating") as bar:
         report = update_index(sources, index_path, progress=bar.update, wait=wait)
     print_report(report, "Updated", as_json, strict)
@@ -164,14 +188,15 @@ def update(sources, index_path, strict, wait, quiet, as_json):
 @wait_option
 @json_option
 def delete(nct_ids, index_path, strict, wait, as_json):
-    """Remove studies by NCT ID.
+    """Remove studies by NCT ID (IDs not in the index are listed; exit 1 for them under --strict).
 
     \b
     Example:
         trialsearch delete NCT05871463
     """
     report = delete_studies(nct_ids, index_path, wait=wait)
-    print_report(report, "Kept", as_json, strict)
+    _print_outcome(report, f"Deleted {plural(report.deleted, 'study', 'studies')} from "
+                           f"{report.generation}.", as_json, strict, skipped="Not deleted")
 
 
 _MARK = re.compile(r"<mark[^>]*>(.*?)</mark>", re.S)
@@ -220,14 +245,15 @@ def search(query, index_path, limit, page, fields, filters, sort, as_json):
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return
-    click.echo(f"{result.total} studies match ({result.took_ms:.1f} ms).")
+    click.echo(f"{plural(result.total, 'study matches', 'studies match')} "
+               f"({result.took_ms:.1f} ms).")
     for notice in result.notices:
         click.echo(f"Note: {notice}", err=True)
     if result.suggestion:
         click.echo(f"Did you mean: {result.suggestion}")
     for rank, hit in enumerate(result.hits, start=(page - 1) * limit + 1):
         click.echo()
-        click.echo(f"{rank}. {hit.nct_id}  [{hit.status or 'status unknown'}]  "
+        click.echo(f"{rank}. {hit.nct_id}  [{hit.status or 'status not given'}]  "
                    f"{_terminal_snippet(hit.highlights.get('title', hit.title))}")
         if hit.sponsor:
             click.echo(f"   {hit.sponsor}")
@@ -276,4 +302,4 @@ def synonyms(short_forms, index_path, as_json):
         return
     for short, forms in pairs.items():
         click.echo(f"{short}\t{' | '.join(forms)}")
-    click.echo(f"{len(pairs)} abbreviations.", err=True)
+    click.echo(f"{plural(len(pairs), 'abbreviation')}.", err=True)

@@ -181,6 +181,14 @@ def _write_error(root: Path, exc: OSError) -> IndexWriteError:
     )
 
 
+def _listed(problems: list[Problem], limit: int = 5) -> str:
+    """': a: why; b: why' for an error message (the first few), or '' when there are none."""
+    if not problems:
+        return ""
+    more = f"; and {len(problems) - limit} more" if len(problems) > limit else ""
+    return ": " + "; ".join(str(p) for p in problems[:limit]) + more
+
+
 def build_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, *,
                 procs: int = 1, limitmb: int = 256, progress: Progress | None = None,
                 wait: float = 0.0, synonyms: str | os.PathLike | None = None) -> IndexReport:
@@ -220,8 +228,8 @@ def build_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, *
             if report.indexed == 0:
                 writer.cancel()
                 raise NoRecordsError(
-                    f"no valid study record in {', '.join(sources) or 'the sources'}; "
-                    f"the index at {root} was not changed"
+                    f"no valid study record in {', '.join(sources) or 'the sources'}"
+                    f"{_listed(report.problems)}; the index at {root} was not changed"
                 )
             writer.commit()
             _write_atomically(temp / ABBREVIATIONS_FILE, abbreviations.to_json())
@@ -293,7 +301,8 @@ def _commit_live(writer, generation: Path) -> None:
 
 def delete_studies(nct_ids: Iterable[str], path: str | os.PathLike, *,
                    wait: float = 0.0) -> IndexReport:
-    """Remove studies by NCT ID; IDs not in the index are reported as problems."""
+    """Remove studies by NCT ID; IDs not in the index are reported as problems. When nothing
+    was deleted the index (and its update time) is left untouched."""
     root = Path(path)
     started = time.perf_counter()
     with write_lock(root, wait):
@@ -301,15 +310,23 @@ def delete_studies(nct_ids: Iterable[str], path: str | os.PathLike, *,
         report = IndexReport(generation=generation.name)
         try:
             writer = whoosh_index.open_dir(str(generation)).writer(compound=False)
+            asked: set[str] = set()
             for raw in nct_ids:
                 nct_id = normalize_nct_id(raw)
                 if nct_id is None:
                     report.problems.append(Problem(str(raw), "", "not a valid NCT ID"))
-                elif writer.delete_by_term("nct_id", nct_id):
+                    continue
+                if nct_id in asked:
+                    continue  # Whoosh would count a second delete of the same document again
+                asked.add(nct_id)
+                if writer.delete_by_term("nct_id", nct_id):
                     report.deleted += 1
                 else:
                     report.problems.append(Problem(nct_id, "", "not in the index"))
-            _commit_live(writer, generation)
+            if report.deleted:
+                _commit_live(writer, generation)
+            else:
+                writer.cancel()
         except OSError as exc:
             raise _write_error(root, exc) from exc
     report.seconds = time.perf_counter() - started

@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 
 from indexer import build_index
-from indexer.cli import SAMPLE_DATA
 from indexer.store import generation_path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+# 36 invented studies (NCT99000001-36) whose content tests rely on; the bundled sample is real
+# registry data that may be refreshed, so tests of search behaviour use these instead.
+INVENTED_DATA = PROJECT_ROOT / "tests" / "fixtures" / "invented"
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 SEED_RECORD = SHARED_DATA / "seed_format" / "NCT05871463.txt"
 XSS_NCT_ID = "NCT99999999"
@@ -47,9 +49,10 @@ def shared_data() -> Path:
 
 @pytest.fixture(scope="session")
 def corpus_dir(tmp_path_factory) -> Path:
-    """The bundled sample corpus, the seed record (when ../shared exists) and one XSS record."""
+    """The invented corpus (in `sample/`), the seed record (when ../shared exists) and one XSS
+    record."""
     corpus = tmp_path_factory.mktemp("corpus")
-    shutil.copytree(SAMPLE_DATA, corpus / "sample")
+    shutil.copytree(INVENTED_DATA, corpus / "sample")
     if SEED_RECORD.is_file():
         shutil.copy(SEED_RECORD, corpus / SEED_RECORD.name)
     (corpus / f"{XSS_NCT_ID}.txt").write_text(XSS_RECORD, encoding="utf-8")

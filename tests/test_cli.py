@@ -1,13 +1,19 @@
 """The `trialsearch` command line through click's CliRunner: output and exit codes."""
 
 import json
+import re
+import socket
+import time
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from indexer.cli import main
 
-from conftest import XSS_RECORD
+from conftest import INVENTED_DATA, XSS_RECORD
+
+INVENTED_TEXT = str(INVENTED_DATA / "text")  # 18 invented studies: a quick index to write to
 
 
 @pytest.fixture
@@ -20,17 +26,36 @@ def index_path(tmp_path):
     return str(tmp_path / "index")
 
 
-def test_build_with_no_sources_indexes_the_bundled_sample(runner, index_path):
-    result = runner.invoke(main, ["build", "--index", index_path, "--quiet"])
+@pytest.fixture(scope="module")
+def sample_index(tmp_path_factory):
+    """The bundled sample built with no SOURCE, once for the read-only tests; its JSON report."""
+    path = str(tmp_path_factory.mktemp("sample") / "index")
+    result = CliRunner().invoke(main, ["build", "--index", path, "--json"])
     assert result.exit_code == 0, result.output
-    assert "Indexed" in result.output and "records/s" in result.output
-    stats = json.loads(runner.invoke(main, ["stats", "--index", index_path, "--json"]).output)
-    assert stats["documents"] >= 36
+    return path, json.loads(result.stdout)
+
+
+def test_build_with_no_sources_indexes_the_real_bundled_sample(runner, sample_index):
+    index_path, report = sample_index
+    assert report["skipped"] == [] and report["indexed"] >= 250
+    assert [Path(line.split(": ")[0]).name for line in report["ignored"]] == ["README.md"]
+    seed = runner.invoke(main, ["search", "NCT05871463", "--json", "--index", index_path])
+    assert [hit["nct_id"] for hit in json.loads(seed.stdout)["results"]] == ["NCT05871463"]
+    everything = runner.invoke(main, ["search", "", "--json", "--index", index_path])
+    facets = {name: {f["value"] for f in values}
+              for name, values in json.loads(everything.stdout)["facets"].items()}
+    assert {"RECRUITING", "NOT_YET_RECRUITING", "ACTIVE_NOT_RECRUITING", "COMPLETED", "TERMINATED",
+            "WITHDRAWN", "UNKNOWN"} <= facets["status"]
+    assert {"EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4", "NA"} <= facets["phase"]
+    assert {"INTERVENTIONAL", "OBSERVATIONAL"} <= facets["type"]
 
 
 def test_index_location_comes_from_the_environment(runner, tmp_path):
-    result = runner.invoke(main, ["build", "--quiet"], env={"TRIALSEARCH_INDEX": str(tmp_path / "env")})
+    result = runner.invoke(main, ["build", INVENTED_TEXT, "--quiet"],
+                           env={"TRIALSEARCH_INDEX": str(tmp_path / "env")})
     assert result.exit_code == 0, result.output
+    assert re.fullmatch(r"Indexed 18 studies in \d+\.\d\d s \([\d,]+ records/s\) into gen-\S+\.\n",
+                        result.stdout)
     assert (tmp_path / "env" / "CURRENT").is_file()
 
 
@@ -65,7 +90,7 @@ def test_fatal_errors_exit_2_with_a_message_not_a_traceback(runner, index_path, 
     result = runner.invoke(main, ["search", "liver", "--index", index_path])
     assert result.exit_code == 2
     assert "Error: no index at" in result.output and "Traceback" not in result.output
-    runner.invoke(main, ["build", "--index", index_path, "--quiet"])
+    runner.invoke(main, ["build", INVENTED_TEXT, "--index", index_path, "--quiet"])
     bad_query = runner.invoke(main, ["search", '"unclosed', "--index", index_path])
     assert bad_query.exit_code == 2 and "unbalanced quotes" in bad_query.output
     empty = tmp_path / "empty"
@@ -79,8 +104,8 @@ def test_usage_errors_exit_2(runner):
     assert runner.invoke(main, ["search", "x", "--filter", "novalue"]).exit_code == 2
 
 
-def test_search_output_shows_snippets_filters_and_suggestions(runner, index_path):
-    runner.invoke(main, ["build", "--index", index_path, "--quiet"])
+def test_search_output_shows_snippets_filters_and_suggestions(runner, sample_index):
+    index_path, _ = sample_index
     result = runner.invoke(main, ["search", "exosomes", "--index", index_path, "--limit", "3"])
     assert result.exit_code == 0
     assert "studies match" in result.output and "1. NCT" in result.output
@@ -92,12 +117,81 @@ def test_search_output_shows_snippets_filters_and_suggestions(runner, index_path
 
 
 def test_update_delete_and_synonyms(runner, index_path, tmp_path):
-    runner.invoke(main, ["build", "--index", index_path, "--quiet"])
+    runner.invoke(main, ["build", INVENTED_TEXT, "--index", index_path, "--quiet"])
     record = tmp_path / "new.txt"
     record.write_text(XSS_RECORD, encoding="utf-8")
     updated = runner.invoke(main, ["update", str(record), "--index", index_path, "--quiet"])
-    assert updated.exit_code == 0 and "Updated 1 studies" in updated.output
+    assert updated.exit_code == 0 and "Updated 1 study in" in updated.output
     deleted = runner.invoke(main, ["delete", "NCT99999999", "--index", index_path])
     assert deleted.exit_code == 0 and "Deleted 1" in deleted.output
     listed = runner.invoke(main, ["synonyms", "--index", index_path, "--json"])
     assert listed.exit_code == 0 and "MSC" in json.loads(listed.stdout)
+
+
+# -- messages and exit codes -----------------------------------------------------------------
+
+def test_a_missing_source_is_refused_before_any_work(runner, index_path):
+    for sources in (["missing.json"], [INVENTED_TEXT, "missing.json"]):
+        result = runner.invoke(main, ["build", *sources, "--index", index_path, "--quiet"])
+        assert result.exit_code == 2
+        assert result.output == "Error: no such file or folder: missing.json\n"
+        assert not Path(index_path).exists(), "nothing was written"
+    runner.invoke(main, ["build", INVENTED_TEXT, "--index", index_path, "--quiet"])
+    result = runner.invoke(main, ["update", "missing.json", "--index", index_path, "--quiet"])
+    assert result.exit_code == 2
+    assert result.output == "Error: no such file or folder: missing.json\n"
+    stats = json.loads(runner.invoke(main, ["stats", "--index", index_path, "--json"]).stdout)
+    assert stats["updated_at"] is None
+
+
+@pytest.mark.parametrize("content, reason", [
+    (b"", "empty file"),
+    (b"\xff\xfe\x00binary", "not UTF-8 text (byte 0xff at offset 0)"),
+    (b"{not json", "line 1: malformed JSON: Expecting property name enclosed in double quotes"),
+])
+def test_a_lone_bad_source_says_what_is_wrong_with_it(runner, index_path, tmp_path, content,
+                                                      reason):
+    source = tmp_path / "x.json"
+    source.write_bytes(content)
+    result = runner.invoke(main, ["build", str(source), "--index", index_path, "--quiet"])
+    assert result.exit_code == 2
+    assert result.output.startswith(f"Error: no valid study record in {source}: {source}: {reason}")
+    assert result.output.endswith(f"; the index at {index_path} was not changed\n")
+
+
+def test_serve_on_a_port_in_use_is_one_line_at_once(runner, tmp_path):
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        started = time.monotonic()
+        # --no-build and no index: without the port check this exits 1 ("no index"), never serves.
+        result = runner.invoke(main, ["serve", "--port", str(port), "--no-build",
+                                      "--index", str(tmp_path / "none")])
+    assert (result.exit_code, result.output) == (2, f"Error: port {port} on 127.0.0.1 is in use\n")
+    assert time.monotonic() - started < 3  # gunicorn alone would retry for 5 s
+
+
+def test_delete_reports_what_it_deleted_and_what_was_not_there(runner, index_path):
+    runner.invoke(main, ["build", INVENTED_TEXT, "--index", index_path, "--quiet"])
+    one = runner.invoke(main, ["delete", "NCT99000001", "nct99000001", "NCT00000000", "bogus",
+                               "--index", index_path])
+    assert one.exit_code == 0
+    assert re.fullmatch(r"Deleted 1 study from gen-\S+\.\n", one.stdout)
+    assert one.stderr == ("Not deleted 2:\n  NCT00000000: not in the index\n"
+                          "  bogus: not a valid NCT ID\n")
+    two = runner.invoke(main, ["delete", "NCT99000002", "NCT99000003", "--index", index_path])
+    assert re.fullmatch(r"Deleted 2 studies from gen-\S+\.\n", two.output)
+    gone = runner.invoke(main, ["delete", "NCT99000002", "--index", index_path, "--strict"])
+    assert gone.exit_code == 1 and gone.stdout.startswith("Deleted 0 studies from gen-")
+
+
+def test_counts_use_the_right_number_and_a_missing_status_is_not_given(runner, index_path,
+                                                                       tmp_path):
+    record = tmp_path / "no-status.txt"
+    record.write_text(XSS_RECORD.replace("Status: RECRUITING\n", ""), encoding="utf-8")
+    built = runner.invoke(main, ["build", str(record), "--index", index_path, "--quiet"])
+    assert built.stdout.startswith("Indexed 1 study in ")
+    one = runner.invoke(main, ["search", "exosomes", "--index", index_path])
+    assert one.output.startswith("1 study matches (")
+    assert "1. NCT99999999  [status not given]  " in one.output
+    assert runner.invoke(main, ["search", "aspirin", "--index", index_path]).output.startswith(
+        "0 studies match (")

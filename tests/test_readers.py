@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from indexer.cli import SAMPLE_DATA
 from indexer.model import Problem, Study
 from indexer.readers import read_sources
+
+from conftest import INVENTED_DATA
 
 SEED = "NCT05871463"
 
@@ -445,10 +446,10 @@ def test_wrongly_typed_json_fields_do_not_raise(tmp_path):
     assert [p.location for p in problems] == ["line 2"]
 
 
-# --- the bundled sample corpus ------------------------------------------------------------------
+# --- the invented test corpus -------------------------------------------------------------------
 
-def test_sample_corpus_parses_cleanly():
-    studies, problems = read(SAMPLE_DATA)
+def test_invented_corpus_parses_cleanly():
+    studies, problems = read(INVENTED_DATA)
     # Its README is the only thing not read, and it is ignored rather than an error.
     assert [(Path(p.source).name, p.kind) for p in problems] == [("README.md", "ignored")]
     assert len(studies) >= 36

@@ -15,7 +15,7 @@ from indexer import (
     open_index,
     update_index,
 )
-from indexer.store import CURRENT_FILE, TEMP_PREFIX, generation_path, write_lock
+from indexer.store import CURRENT_FILE, TEMP_PREFIX, generation_path, read_meta, write_lock
 
 from conftest import XSS_RECORD
 
@@ -94,6 +94,35 @@ def test_delete_removes_and_reports_unknown_ids(records, tmp_path):
     assert report.deleted == 1
     assert [p.reason for p in report.problems] == ["not in the index", "not a valid NCT ID"]
     assert open_index(root).get("NCT10000001") is None
+
+
+def test_delete_counts_a_repeated_id_once_and_a_vain_delete_changes_nothing(records, tmp_path):
+    root = tmp_path / "index"
+    build_index([records], root)
+    report = delete_studies(["NCT10000001", "nct10000001 "], root)
+    assert report.deleted == 1 and report.problems == []
+    meta = read_meta(generation_path(root))
+    again = delete_studies(["NCT10000001"], root)
+    assert again.deleted == 0 and [p.reason for p in again.problems] == ["not in the index"]
+    assert read_meta(generation_path(root)) == meta  # not even its update time
+    assert open_index(root).stats()["documents"] == 1
+
+
+def test_a_build_with_no_valid_record_says_what_was_wrong_with_each_file(tmp_path):
+    folder = tmp_path / "bad"
+    folder.mkdir()
+    (folder / "a.json").write_text("{not json", encoding="utf-8")
+    (folder / "b.txt").write_text("", encoding="utf-8")
+    with pytest.raises(NoRecordsError) as caught:
+        build_index([folder], tmp_path / "index")
+    assert str(caught.value) == (
+        f"no valid study record in {folder}: {folder / 'a.json'}: line 1: malformed JSON: "
+        "Expecting property name enclosed in double quotes (column 2); "
+        f"{folder / 'b.txt'}: empty file; the index at {tmp_path / 'index'} was not changed")
+    for n in range(5):
+        (folder / f"c{n}.txt").write_text("", encoding="utf-8")
+    with pytest.raises(NoRecordsError, match=r"c2\.txt: empty file; and 2 more; the index at"):
+        build_index([folder], tmp_path / "index")
 
 
 def test_update_without_an_index_says_to_build_first(records, tmp_path):

@@ -14,12 +14,11 @@ import jsonschema
 import pytest
 
 from indexer import build_index
-from indexer.cli import SAMPLE_DATA
 from webapp import create_app, live_index
 from webapp.live_index import warm_in_background
 from webapp.openapi import SCHEMAS
 
-from conftest import SEED_RECORD, XSS_NCT_ID, XSS_TITLE
+from conftest import INVENTED_DATA, SEED_RECORD, XSS_NCT_ID, XSS_TITLE
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 
@@ -331,7 +330,7 @@ def test_a_running_app_serves_a_new_build_without_restart(writable_index, tmp_pa
     client = create_app(index_path=writable_index).test_client()
     assert api_search(client, q="exosomes")["total"] > 0
     only_text = tmp_path / "new-corpus"
-    shutil.copytree(SAMPLE_DATA / "text", only_text)
+    shutil.copytree(INVENTED_DATA / "text", only_text)
     build_index([only_text], writable_index)
     health = client.get("/api/health").get_json()
     assert health["documents"] == len(list(only_text.glob("*.txt")))

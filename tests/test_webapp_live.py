@@ -69,7 +69,7 @@ def test_serve_builds_the_sample_index_when_missing(tmp_path):
     index = tmp_path / "fresh_index"
     with gunicorn_server(index, build=True) as base_url:
         health = requests.get(base_url + "/api/health", timeout=10).json()
-    assert health["documents"] == 36
+    assert health["documents"] >= 250  # the bundled sample of real studies
 
 
 def test_a_running_server_switches_to_a_new_build(corpus_dir, tmp_path):

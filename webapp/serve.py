@@ -3,12 +3,14 @@ index first when there is none, so a fresh install serves the sample corpus in o
 
 from __future__ import annotations
 
+import errno
 import os
+import socket
 
 import click
 from gunicorn.app.base import BaseApplication
 
-from indexer.cli import index_option, print_report
+from indexer.cli import FatalError, index_option, print_report, require_existing
 from indexer.errors import IndexNotFoundError
 from indexer.search import open_index
 from indexer.store import build_index
@@ -46,6 +48,21 @@ def warm_worker(worker) -> None:
     warm_in_background(worker.wsgi)
 
 
+def require_free_port(host: str, port: int) -> None:
+    """Fail at once when `host:port` cannot be listened on: gunicorn would retry for 5 s,
+    logging an error each time, before giving up."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # as gunicorn chooses
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            # As gunicorn sets it: a port left in TIME_WAIT is free, one being listened on is not.
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise FatalError(f"port {port} on {host} is in use") from None
+        raise FatalError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
 def index_exists(index_path: str) -> bool:
     """Whether a built index is at `index_path`."""
     try:
@@ -77,11 +94,13 @@ def serve_command(index_path, host, port, workers, threads, timeout, build, acce
     Example:
       trialsearch serve --index index_data --port 8000
     """
+    require_free_port(host, port)  # before a build that may take minutes
     if not index_exists(index_path):
         if not build:
             raise click.ClickException(f"no index at {index_path}; run `trialsearch build` first")
         sources = config_from_env()["SOURCES"]
         click.echo(f"No index at {index_path}; building it from {', '.join(sources)} …", err=True)
+        require_existing(sources)
         print_report(build_index(sources, index_path), "Indexed", as_json=False, strict=False)
     click.echo(f"Serving {index_path} on http://{host}:{port}/ with {workers} workers", err=True)
     GunicornServer(str(index_path), {
