@@ -14,6 +14,7 @@ import jsonschema
 import pytest
 
 from indexer import build_index
+from indexer.store import write_lock
 from webapp import create_app, live_index
 from webapp.live_index import warm_in_background
 from webapp.openapi import SCHEMAS
@@ -239,6 +240,13 @@ def test_study_similar_health_and_error_shapes(client):
     ({"q": "x", "operator": "xor"}, "operator"),
     ({"q": "a" * 1001}, "q"),
     ({"q": "*"}, "q"),
+    ({"q": "!?"}, "q"),
+    ({"q": "x", "field": "Title"}, "field"),
+    ({"q": "x", "per_page": "²"}, "per_page"),
+    ({"q": "x", "year": "0000"}, "year"),
+    ({"q": "x", "year": " 2020"}, "year"),
+    ({"q": "x", "status": "bogus"}, "status"),
+    ({"q": "x", "phase": "7"}, "phase"),
 ])
 def test_bad_api_parameters_are_400_naming_the_parameter(client, params, param):
     response = client.get("/api/search", query_string=params)
@@ -246,6 +254,78 @@ def test_bad_api_parameters_are_400_naming_the_parameter(client, params, param):
     body = response.get_json()
     validate(body, "Error")
     assert body["param"] == param and len(body["error"]) < 300
+
+
+@pytest.fixture(scope="module")
+def spec(app):
+    return app.test_client().get("/api/openapi.json").get_json()
+
+
+def parameter(spec: dict, path: str, name: str) -> dict:
+    operation = next(iter(spec["paths"][path].values()))
+    return next(p for p in operation["parameters"] if p["name"] == name)
+
+
+def test_field_takes_exactly_the_documented_names(client, spec):
+    field = parameter(spec, "/api/search", "field")
+    assert {"keyword", "eligibility", "conditions", "nct"} <= set(field["schema"]["enum"])
+    for name in field["schema"]["enum"]:
+        response = client.get("/api/search", query_string={"q": "2021", "field": name})
+        # The name is taken; only the words may not suit the field (2021 is no status).
+        assert response.status_code == 200 or response.get_json()["param"] == "q", name
+    # Empty is documented as "all fields": the page's selector sends it.
+    assert field["allowEmptyValue"]
+    everywhere = api_search(client, q="exosomes")["total"]
+    assert api_search(client, q="exosomes", field="")["total"] == everywhere
+
+
+@pytest.mark.parametrize(("nct_id", "status"), [
+    ("NCT99000001", 200), ("nct99000001", 200), ("NCT12345678", 404),
+    ("0", 400), ("NCT9900000", 400), ("NCT990000011", 400), (" NCT99000001", 400),
+    ("NCT٩٩٠٠٠٠٠١", 400),  # Arabic-Indic digits: \d would take them
+])
+def test_study_ids_are_refused_exactly_where_the_document_says(client, spec, nct_id, status):
+    schema = parameter(spec, "/api/studies/{nct_id}", "nct_id")["schema"]
+    assert jsonschema.Draft202012Validator(schema).is_valid(nct_id) == (status != 400)
+    for url in (f"/api/studies/{nct_id}", f"/api/studies/{nct_id}/similar"):
+        response = client.get(url)
+        assert response.status_code == status, url
+        if status == 400:
+            assert response.get_json()["param"] == "nct_id"
+
+
+def test_similar_limit_is_a_whole_number(client):
+    response = client.get("/api/studies/NCT99000001/similar?limit=²")  # isdigit, but int() fails
+    assert response.status_code == 400 and response.get_json()["param"] == "limit"
+    assert client.get("/api/studies/NCT99000001/similar?limit=").status_code == 200  # the default
+
+
+def test_documented_filter_examples_are_accepted(client, spec):
+    for name in ("status", "phase", "type", "sponsor", "year"):
+        for example in parameter(spec, "/api/search", name)["schema"]["examples"]:
+            assert client.get("/api/search", query_string={name: example}).status_code == 200, name
+
+
+def test_every_operation_documents_what_it_answers(spec):
+    for path, operations in spec["paths"].items():
+        for method, operation in operations.items():
+            if operation.get("parameters"):  # any parameter can be bad
+                assert "400" in operation["responses"], (method, path)
+            for code, response in operation["responses"].items():
+                if code >= "400" and "content" in response:
+                    assert response["content"]["application/json"]["schema"] == \
+                        {"$ref": "#/components/schemas/Error"}, (method, path, code)
+
+
+@pytest.mark.parametrize(("method", "url", "allowed"), [
+    ("POST", "/api/search", "GET"), ("DELETE", "/api/studies/NCT99000001", "GET"),
+    ("TRACE", "/api/health", "GET"), ("GET", "/api/admin/reindex", "POST"),
+])
+def test_method_not_allowed_names_the_allowed_methods(client, method, url, allowed):
+    response = client.open(url, method=method)
+    assert response.status_code == 405
+    assert allowed in {m.strip() for m in response.headers["Allow"].split(",")}
+    validate(response.get_json(), "Error")
 
 
 def test_page_size_limit_comes_from_the_environment(built_index, monkeypatch):
@@ -318,6 +398,22 @@ def test_admin_reindex_needs_the_token_and_then_rebuilds(writable_index, corpus_
     while client.get("/api/health").get_json()["generation"] == after:
         assert time.monotonic() < deadline, "the background rebuild never switched generations"
         time.sleep(0.1)
+
+
+def test_admin_wait_is_true_or_false(client):
+    response = client.post("/api/admin/reindex?wait=yes",
+                           headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    assert response.status_code == 400 and response.get_json()["param"] == "wait"
+
+
+def test_admin_reindex_is_409_while_another_build_runs(writable_index, corpus_dir):
+    app = create_app(index_path=writable_index, ADMIN_TOKEN=ADMIN_TOKEN, SOURCES=[str(corpus_dir)])
+    client = app.test_client()
+    with write_lock(writable_index):
+        for url in ("/api/admin/reindex", "/api/admin/reindex?wait=true"):
+            response = client.post(url, headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+            assert response.status_code == 409, url
+            validate(response.get_json(), "Error")
 
 
 def test_admin_is_off_without_a_token(built_index):

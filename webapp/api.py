@@ -7,18 +7,21 @@ shapes returned here, and a test checks the two agree.
 from __future__ import annotations
 
 import threading
+from pathlib import Path
 from typing import Any
 
 from flask import Blueprint, current_app, jsonify, request, url_for
 
 from indexer import IndexLockedError, NoRecordsError, TrialsearchError, build_index
 from indexer.errors import QueryError
-from indexer.model import Study, normalize_nct_id
+from indexer.model import Study
+from indexer.search import MAX_PER_PAGE
+from indexer.store import write_lock
 
 from .errors import error_response
 from .live_index import get_index
 from .openapi import openapi_spec
-from .params import parse_search_args
+from .params import canonical_nct_id, parse_search_args, whole_number
 from .security import require_admin_token
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -50,13 +53,6 @@ def _cacheable(response):
     return response
 
 
-def _canonical_id(nct_id: str) -> str:
-    canonical = normalize_nct_id(nct_id)
-    if canonical is None:
-        raise QueryError("not an NCT ID (expected NCT followed by 8 digits)", param="nct_id")
-    return canonical
-
-
 @bp.get("/search")
 def search():
     """Ranked, highlighted, faceted results for `q` (see /api/openapi.json)."""
@@ -68,7 +64,7 @@ def search():
 @bp.get("/studies/<nct_id>")
 def study(nct_id: str):
     """The full record of one study; 404 when the index does not hold it."""
-    canonical = _canonical_id(nct_id)
+    canonical = canonical_nct_id(nct_id)
     record: Study | None = get_index().get(canonical)
     if record is None:
         return error_response(404, f"no study {canonical} in the index", "nct_id")
@@ -79,11 +75,9 @@ def study(nct_id: str):
 @bp.get("/studies/<nct_id>/similar")
 def similar(nct_id: str):
     """Studies most like this one ("more like this")."""
-    canonical = _canonical_id(nct_id)
-    raw_limit = request.args.get("limit", "10")
-    if not raw_limit.isdigit() or len(raw_limit) > 3:
-        raise QueryError("limit must be a whole number between 1 and 100", param="limit")
-    result = get_index().similar(canonical, limit=int(raw_limit))
+    canonical = canonical_nct_id(nct_id)
+    limit = whole_number(request.args, "limit", 10, 1, MAX_PER_PAGE)
+    result = get_index().similar(canonical, limit=limit)
     if result is None:
         return error_response(404, f"no study {canonical} in the index", "nct_id")
     return _cacheable(jsonify(_with_links(result)))
@@ -102,7 +96,7 @@ def health():
 @bp.get("/openapi.json")
 def openapi():
     """The OpenAPI 3.1 description of this API."""
-    return jsonify(openapi_spec(request.host_url.rstrip("/")))
+    return jsonify(openapi_spec(request.host_url.rstrip("/"), current_app.config["MAX_PER_PAGE"]))
 
 
 @bp.post("/admin/reindex")
@@ -113,7 +107,10 @@ def reindex():
     builds before answering, 200 with the build report. 409 while another write runs."""
     config = current_app.config
     sources, path = config["SOURCES"], config["INDEX_PATH"]
-    if request.args.get("wait", "").lower() in ("1", "true", "yes"):
+    wait = request.args.get("wait", "false")
+    if wait not in ("true", "false"):
+        raise QueryError("wait must be true or false", param="wait")
+    if wait == "true":
         try:
             report = build_index(sources, path)
         except IndexLockedError as exc:
@@ -121,6 +118,13 @@ def reindex():
         except NoRecordsError as exc:
             return error_response(422, str(exc))
         return jsonify(status="built", report=report.to_dict())
+    # While a build runs, say so now rather than start one that can only fail in the log (one
+    # starting between this check and the thread's still does).
+    try:
+        with write_lock(Path(path)):
+            pass
+    except IndexLockedError as exc:
+        return error_response(409, str(exc))
     logger = current_app.logger
 
     def rebuild() -> None:

@@ -5,10 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from indexer.schema import FACET_FIELDS
-from indexer.search import MAX_PER_PAGE, SORTS
+from indexer.query import MAX_QUERY_LENGTH
+from indexer.registry_values import ENUM_FACETS
+from indexer.schema import FIELD_ALIASES
+from indexer.search import MAX_PER_PAGE, MAX_RESULT_WINDOW, SORTS
 
-from .params import FIELD_CHOICES
+from .config import DEFAULT_PER_PAGE, MAX_REQUEST_BYTES
+from .params import MAX_FILTER_LENGTH, MAX_FILTER_VALUES, NCT_ID_PATTERN, YEAR_PATTERN
 
 _STR = {"type": "string"}
 _STR_LIST = {"type": "array", "items": _STR}
@@ -23,6 +26,11 @@ def _json(ref: str, description: str) -> dict[str, Any]:
 
 def _param(name: str, description: str, schema: dict, where: str = "query", **extra) -> dict:
     return {"name": name, "in": where, "description": description, "schema": schema, **extra}
+
+
+def _optional(name: str, description: str, schema: dict) -> dict:
+    """A query parameter whose empty value (`name=`, as a form sends it) means its default."""
+    return _param(name, description, schema, allowEmptyValue=True)
 
 
 SCHEMAS: dict[str, Any] = {
@@ -95,17 +103,73 @@ SCHEMAS: dict[str, Any] = {
                        "generation": _STR, "built_at": {"type": ["string", "null"]},
                        "updated_at": {"type": ["string", "null"]}},
     },
+    "BuildReport": {
+        "type": "object", "required": ["status", "report"],
+        "properties": {"status": {"const": "built"}, "report": {
+            "type": "object",
+            "required": ["indexed", "deleted", "skipped", "ignored", "seconds", "generation"],
+            "properties": {"indexed": {"type": "integer"}, "deleted": {"type": "integer"},
+                           "skipped": _STR_LIST, "ignored": _STR_LIST,
+                           "seconds": {"type": "number"}, "generation": _STR}}},
+    },
+    "BuildStarted": {
+        "type": "object", "required": ["status", "sources", "check"],
+        "properties": {"status": {"const": "started"}, "sources": {"type": "integer"},
+                       "check": {"type": "string", "format": "uri",
+                                 "description": "Health: its generation changes when built."}},
+    },
 }
 
 
-def openapi_spec(server_url: str) -> dict[str, Any]:
-    """The OpenAPI document, with `server_url` as its server."""
-    nct_param = _param("nct_id", "NCT ID, e.g. NCT05871463", {"type": "string"}, "path", required=True)
-    filters = [_param(facet, f"Only studies with this {facet} (repeat for any of several).",
-                      {"type": "array", "items": _STR}, style="form", explode=True)
-               for facet in FACET_FIELDS]
-    errors = {"400": _json("Error", "A bad parameter or query syntax; `param` names it."),
-              "503": _json("Error", "No index has been built yet.")}
+# How people write the registry's values, besides the values themselves (registry_values.py).
+_SPELLINGS = {
+    "status": "or as written: `recruiting`, `not yet recruiting`, `Active, not recruiting`",
+    "phase": "or `1`, `2`, `II`, `phase 2`, `early phase 1`, `n/a`; `1/2` names phases 1 and 2",
+    "type": "or as written: `interventional`, `expanded access`",
+}
+_FILTER_EXAMPLES = {"status": ["RECRUITING", "not yet recruiting"], "phase": ["PHASE2", "1/2"],
+                    "type": ["INTERVENTIONAL"], "sponsor": ["National Cancer Institute (NCI)"],
+                    "year": ["2023"]}
+
+
+def _filter(facet: str, description: str, items: dict) -> dict:
+    description += " Repeat for any of several; an empty value filters nothing."
+    return _param(facet, description,
+                  {"type": "array", "items": items, "maxItems": MAX_FILTER_VALUES,
+                   "examples": [_FILTER_EXAMPLES[facet]]}, style="form", explode=True)
+
+
+def _filters() -> list[dict]:
+    """The search filters, one per facet."""
+    text = {"type": "string", "maxLength": MAX_FILTER_LENGTH}
+    return [
+        *(_filter(facet, f"Only studies whose {facet} is one of {', '.join(values)}, "
+                         f"{_SPELLINGS[facet]}. Anything else is a 400 naming `{facet}`.", text)
+          for facet, values in ENUM_FACETS.items()),
+        _filter("sponsor", "Only studies of this lead sponsor, as the `sponsor` facet lists it.",
+                text),
+        _filter("year", "Only studies first posted in this year.",
+                {"type": "string", "pattern": f"^{YEAR_PATTERN}$"}),
+    ]
+
+
+def _errors(*codes: str) -> dict[str, Any]:
+    """The documented error responses among `codes`, all with the Error body."""
+    descriptions = {
+        "400": "A bad parameter or query syntax; `param` names it.",
+        "403": "The request's Origin is not among TRIALSEARCH_WIDGET_ORIGINS.",
+        "404": "Not in the index.",
+        "503": "No index has been built yet.",
+    }
+    return {code: _json("Error", descriptions[code]) for code in codes}
+
+
+def openapi_spec(server_url: str, max_per_page: int = MAX_PER_PAGE) -> dict[str, Any]:
+    """The OpenAPI document, with `server_url` as its server and `max_per_page` as the largest
+    page size (TRIALSEARCH_MAX_PER_PAGE)."""
+    nct_param = _param("nct_id", "NCT ID, e.g. NCT05871463 (any case).",
+                       {"type": "string", "pattern": f"^{NCT_ID_PATTERN}$",
+                        "examples": ["NCT05871463"]}, "path", required=True)
     return {
         "openapi": "3.1.0",
         "info": {"title": "trialsearch API", "version": "1",
@@ -115,44 +179,66 @@ def openapi_spec(server_url: str) -> dict[str, Any]:
             "/api/search": {"get": {
                 "summary": "Search studies",
                 "parameters": [
-                    _param("q", "Query: words, \"phrases\", field:value, OR, -not, prefix*, fuzzy~",
-                           {"type": "string", "maxLength": 1000}),
-                    _param("field", "Search only this field.",
-                           {"type": "string", "enum": [v for v, _ in FIELD_CHOICES if v]}),
-                    *filters,
-                    _param("sort", "Result order.", {"type": "string", "enum": list(SORTS)}),
-                    _param("operator", "How words combine.", {"type": "string", "enum": ["and", "or"]}),
-                    _param("page", "1-based page.", {"type": "integer", "minimum": 1}),
-                    _param("per_page", "Results per page.",
-                           {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 10}),
+                    _param("q", "Query: words, \"phrases\", field:value, OR, -not, prefix*, "
+                                "fuzzy~. Empty or absent: every study. A query that cannot be "
+                                "parsed, or has no searchable words, is a 400 naming `q`.",
+                           {"type": "string", "maxLength": MAX_QUERY_LENGTH}),
+                    _optional("field", "Search only this field. Empty or absent: all fields.",
+                              {"type": "string", "enum": list(FIELD_ALIASES)}),
+                    *_filters(),
+                    _optional("sort", "Result order.", {"type": "string", "enum": list(SORTS),
+                                                        "default": "relevance"}),
+                    _optional("operator", "How words combine.",
+                              {"type": "string", "enum": ["and", "or"], "default": "and"}),
+                    _optional("page", f"1-based page; page × per_page may not pass "
+                                      f"{MAX_RESULT_WINDOW:,} (a 400 naming `page`).",
+                              {"type": "integer", "minimum": 1, "maximum": MAX_RESULT_WINDOW,
+                               "default": 1}),
+                    _optional("per_page", "Results per page.",
+                              {"type": "integer", "minimum": 1, "maximum": max_per_page,
+                               "default": min(DEFAULT_PER_PAGE, max_per_page)}),
                 ],
-                "responses": {"200": _json("SearchResponse", "One page of results."), **errors},
+                "responses": {"200": _json("SearchResponse", "One page of results."),
+                              **_errors("400", "403", "503"),
+                              # gunicorn's page, not the app's: it refuses the request first.
+                              "414": {"description": "A URL over 8 KB (the server's request "
+                                                     "line limit); HTML, not JSON."}},
             }},
             "/api/studies/{nct_id}": {"get": {
                 "summary": "One study's full record", "parameters": [nct_param],
                 "responses": {"200": _json("Study", "The record."),
-                              "404": _json("Error", "Not in the index."), **errors},
+                              **_errors("400", "403", "404", "503")},
             }},
             "/api/studies/{nct_id}/similar": {"get": {
                 "summary": "Studies most like this one",
-                "parameters": [nct_param, _param("limit", "How many.",
-                                                 {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE})],
+                "parameters": [nct_param, _optional(
+                    "limit", "How many.",
+                    {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 10})],
                 "responses": {"200": _json("SearchResponse", "Similar studies."),
-                              "404": _json("Error", "Not in the index."), **errors},
+                              **_errors("400", "403", "404", "503")},
             }},
             "/api/health": {"get": {
                 "summary": "What is being served",
-                "responses": {"200": _json("Health", "The live index."), "503": errors["503"]},
+                "responses": {"200": _json("Health", "The live index."), **_errors("403", "503")},
             }},
             "/api/admin/reindex": {"post": {
                 "summary": "Rebuild the index from the configured sources",
                 "security": [{"bearer": []}],
-                "parameters": [_param("wait", "Build before answering.", {"type": "boolean"})],
-                "responses": {"200": {"description": "Built (with wait=true)."},
-                              "202": {"description": "Build started in the background."},
-                              "401": _json("Error", "No bearer token."),
-                              "403": _json("Error", "Wrong token, or admin disabled."),
-                              "409": _json("Error", "Another build or update is running.")},
+                "parameters": [_param("wait", "Build before answering.",
+                                      {"type": "boolean", "default": False})],
+                "responses": {
+                    "200": _json("BuildReport", "Built (with wait=true)."),
+                    "202": _json("BuildStarted", "Build started in the background."),
+                    "400": _json("Error", "`wait` is neither true nor false."),
+                    "401": {**_json("Error", "No bearer token."), "headers": {
+                        "WWW-Authenticate": {"schema": _STR, "required": True,
+                                             "description": "The Bearer scheme."}}},
+                    "403": _json("Error", "Wrong token, or admin disabled."),
+                    "409": _json("Error", "Another build or update is running."),
+                    "413": _json("Error", f"A request body over {MAX_REQUEST_BYTES:,} bytes."),
+                    "422": _json("Error", "The sources hold no valid record; the old index "
+                                          "still serves."),
+                },
             }},
         },
         "components": {"schemas": SCHEMAS,

@@ -15,7 +15,7 @@ from werkzeug.datastructures import MultiDict
 
 from indexer.errors import QueryError
 from indexer.query import MAX_QUERY_LENGTH, resolve_field
-from indexer.schema import FACET_FIELDS
+from indexer.schema import FACET_FIELDS, FIELD_ALIASES
 from indexer.search import MAX_RESULT_WINDOW, SORTS
 
 from .config import DEFAULT_PER_PAGE
@@ -28,6 +28,10 @@ SORT_CHOICES = [("relevance", "Relevance"), ("last_update", "Last update"),
                 ("first_posted", "First posted")]
 MAX_FILTER_VALUES = 20  # per facet; more is a crafted URL, not a person ticking boxes
 MAX_FILTER_LENGTH = 200
+# Patterns a whole value must match; the OpenAPI document states them too. A study ID: NCT and
+# 8 digits, in any case (nct05871463 is forgiven). A `year` filter: four digits but 0000, or empty.
+NCT_ID_PATTERN = "[Nn][Cc][Tt][0-9]{8}"
+YEAR_PATTERN = "((?!0000)[0-9]{4})?"
 
 
 @dataclass
@@ -78,11 +82,21 @@ def plain_words(text: str) -> str:
     return " ".join(w for w in words if w.upper() not in ("AND", "OR", "NOT", "TO"))
 
 
-def _whole_number(args: MultiDict, name: str, default: int, low: int, high: int) -> int:
+def canonical_nct_id(value: str) -> str:
+    """A study ID from a URL as `NCT########`; QueryError naming `nct_id` when it is none."""
+    if not re.fullmatch(NCT_ID_PATTERN, value):
+        raise QueryError("not an NCT ID (expected NCT followed by 8 digits)", param="nct_id")
+    return value.upper()
+
+
+def whole_number(args: MultiDict, name: str, default: int, low: int, high: int) -> int:
+    """The integer parameter `name` of `args` between `low` and `high`; `default` when it is
+    absent or empty."""
     raw = args.get(name, "")
     if raw == "":
         return default
-    if not raw.isdigit() or len(raw) > 9:
+    # isdigit alone admits digits int() refuses ("²") and other scripts' digits ("٣").
+    if not (raw.isascii() and raw.isdigit()) or len(raw) > 9:
         raise QueryError(f"{name} must be a whole number between {low} and {high}", param=name)
     value = int(raw)
     if not low <= value <= high:
@@ -102,26 +116,26 @@ def parse_search_args(args: MultiDict, *, max_per_page: int) -> SearchRequest:
     q = args.get("q", "")
     if len(q) > MAX_QUERY_LENGTH:
         raise QueryError(f"q is {len(q)} characters long; the limit is {MAX_QUERY_LENGTH}", param="q")
-    field_name = args.get("field", "").strip()
-    if field_name:
-        if len(field_name) > 40:
-            raise QueryError("field is not a known field name", param="field")
-        resolve_field(field_name)  # raises QueryError(param="field") for unknown names
+    field_name = args.get("field", "")
+    if field_name and field_name not in FIELD_ALIASES:  # exactly the documented names
+        resolve_field(field_name)  # an unknown name: QueryError(param="field") listing them
+        raise QueryError(f"field names are lower case: field={field_name.lower()}", param="field")
     filters = {}
     for facet in FACET_FIELDS:
-        values = [v.strip() for v in args.getlist(facet) if v.strip()]
-        if len(values) > MAX_FILTER_VALUES:
+        given = args.getlist(facet)
+        if len(given) > MAX_FILTER_VALUES:
             raise QueryError(f"at most {MAX_FILTER_VALUES} values of {facet} may be given", param=facet)
-        if any(len(v) > MAX_FILTER_LENGTH for v in values):
+        if any(len(v) > MAX_FILTER_LENGTH for v in given):
             raise QueryError(f"{facet} values are at most {MAX_FILTER_LENGTH} characters", param=facet)
-        if facet == "year" and not all(v.isdigit() and len(v) == 4 for v in values):
-            raise QueryError("year must be a four-digit year", param="year")
+        if facet == "year" and not all(re.fullmatch(YEAR_PATTERN, v) for v in given):
+            raise QueryError("year must be a four-digit year (0001 to 9999)", param="year")
+        values = [v.strip() for v in given if v.strip()]  # a form's empty field filters nothing
         if values:
             filters[facet] = list(dict.fromkeys(values))
-    per_page = _whole_number(args, "per_page", min(DEFAULT_PER_PAGE, max_per_page), 1, max_per_page)
-    page = _whole_number(args, "page", 1, 1, MAX_RESULT_WINDOW // per_page)
+    per_page = whole_number(args, "per_page", min(DEFAULT_PER_PAGE, max_per_page), 1, max_per_page)
+    page = whole_number(args, "page", 1, 1, MAX_RESULT_WINDOW // per_page)
     return SearchRequest(
-        q=q, field=field_name.lower(), filters=filters,
+        q=q, field=field_name, filters=filters,
         sort=_choice(args, "sort", "relevance", list(SORTS)),
         page=page, per_page=per_page,
         operator=_choice(args, "operator", "and", ["and", "or"]),
