@@ -28,11 +28,12 @@ import ir_measures
 from whoosh.classify import Bo1Model, Expander
 from ir_measures import RR, R, P, nDCG
 
+from . import fts5
 from .analysis import analyze, text_analyzer
 from .errors import QueryError, TrialsearchError
 from .model import Study
 from .query import parse_query
-from .schema import DEFAULT_FIELD_BOOSTS, study_to_document
+from .schema import DEFAULT_FIELD_BOOSTS
 from .search import MAX_PER_PAGE, MAX_RESULT_WINDOW, SearchIndex
 from .semantic import Encoder, reciprocal_rank_fusion, study_text
 
@@ -273,53 +274,44 @@ def feedback_ranker(index: SearchIndex, base: Ranker) -> Ranker:
 
 
 class Fts5Baseline:
-    """SQLite FTS5 over the same records and fields as the index, ranked by FTS5's bm25() with
-    the index's field weights: an outside baseline. FTS5 queries take no per-term boost, so it
-    gets the same key words, OR-ed, unweighted."""
-
-    COLUMNS = list(DEFAULT_FIELD_BOOSTS)
+    """SQLite FTS5 over the same records and fields as the index (`indexer.fts5`), ranked by
+    FTS5's bm25() with the index's field weights: an outside baseline. FTS5 queries take no
+    per-term boost, so it gets the same key words, OR-ed, unweighted, in the default fields."""
 
     def __init__(self, path: str | os.PathLike) -> None:
+        reason = fts5.unavailable()
+        if reason:
+            raise TrialsearchError(f"the SQLite baseline needs FTS5: {reason}")
         self.db = sqlite3.connect(str(path))
-        columns = ", ".join(self.COLUMNS)
-        try:
-            # porter on unicode61: English stemming and accent folding, the nearest to ours.
-            self.db.execute(f"CREATE VIRTUAL TABLE docs USING fts5(nct_id UNINDEXED, {columns}, "
-                            "tokenize = 'porter unicode61 remove_diacritics 2')")
-        except sqlite3.OperationalError as exc:
-            self.db.close()
-            raise TrialsearchError(f"the SQLite baseline needs FTS5, which this Python's SQLite "
-                                   f"{sqlite3.sqlite_version} lacks ({exc})") from exc
+        self.db.executescript(fts5.create_sql("docs"))
         self.ids: set[str] = set()
+        self.nct_ids: list[str] = []  # rowid - 1 -> NCT ID
 
     def add(self, studies: Iterator[Study]) -> None:
         """Index `studies`, each field as the Whoosh schema gets it."""
-        rows = []
+        insert, rows = fts5.insert_sql("docs"), []
         for study in studies:
-            document = study_to_document(study)
             self.ids.add(study.nct_id)
-            rows.append([study.nct_id, *(document.get(name, "") for name in self.COLUMNS)])
+            self.nct_ids.append(study.nct_id)
+            rows.append((len(self.nct_ids), *fts5.row(study)[0]))
             if len(rows) >= 1000:
-                self._insert(rows)
+                self.db.executemany(insert, rows)
                 rows = []
-        self._insert(rows)
+        self.db.executemany(insert, rows)
         self.db.commit()
 
-    def _insert(self, rows: list[list[str]]) -> None:
-        marks = ", ".join("?" * (len(self.COLUMNS) + 1))
-        self.db.executemany(f"INSERT INTO docs VALUES ({marks})", rows)
-
     def rank(self, key_query: KeyQuery, judged: set[str] | None) -> list[str]:
-        """NCT IDs best first (bm25() is lower for better matches)."""
+        """NCT IDs best first."""
         if not key_query.words:
             return []
-        match = " OR ".join('"' + word.replace('"', '""') + '"' for word in key_query.words)
-        weights = ", ".join(str(DEFAULT_FIELD_BOOSTS[name]) for name in self.COLUMNS)
-        sql = f"SELECT nct_id FROM docs WHERE docs MATCH ? ORDER BY bm25(docs, 0, {weights})"
+        words = " OR ".join('"' + word.replace('"', '""') + '"' for word in key_query.words)
+        match = f"{fts5.DEFAULT_SCOPE} : ({words})"
+        sql = "SELECT rowid FROM docs WHERE docs MATCH ? ORDER BY rank"
         if judged is None:
             rows = self.db.execute(f"{sql} LIMIT {FULL_DEPTH}", [match])
-            return [nct_id for (nct_id,) in rows]
-        return [nct_id for (nct_id,) in self.db.execute(sql, [match]) if nct_id in judged]
+            return [self.nct_ids[rowid - 1] for (rowid,) in rows]
+        ranked = (self.nct_ids[rowid - 1] for (rowid,) in self.db.execute(sql, [match]))
+        return [nct_id for nct_id in ranked if nct_id in judged]
 
     def close(self) -> None:
         """Close the database."""

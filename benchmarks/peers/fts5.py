@@ -1,10 +1,10 @@
 """SQLite FTS5 peer (Python's stdlib `sqlite3`): bm25 ranking with the app's field weights.
 
-One FTS5 table holds the prose fields (porter stemmer over unicode61, the closest stdlib
-match to our Snowball analyzer); a plain table keyed by the same rowid holds the NCT ID, the
-facet values and the stored record, as Whoosh stores it. A results page is three statements:
-the ranked page with a summary snippet, one GROUP BY over the low-cardinality facets (whose
-sum is the total) and one for the top sponsors.
+One FTS5 table holds the prose fields, as `indexer.fts5` defines it for `trialsearch eval` too;
+a plain table keyed by the same rowid holds the NCT ID, the facet values and the stored
+record, as Whoosh stores it. A results page is three statements: the ranked page with a
+summary snippet, one GROUP BY over the low-cardinality facets (whose sum is the total) and
+one for the top sponsors.
 """
 
 from __future__ import annotations
@@ -17,33 +17,23 @@ from pathlib import Path
 
 from nltk.stem.porter import PorterStemmer
 
-from indexer.schema import study_to_document
+from indexer import fts5
 
 from . import studies
-from ..queries import DEFAULT_FIELDS, FACET_LIMIT, PER_PAGE, QueryCase
+from ..queries import FACET_LIMIT, PER_PAGE, QueryCase
 
 NAME = "SQLite FTS5"
-COLUMNS = ("title", "summary", "description", "condition", "intervention", "keyword",
-           "eligibility", "sponsor")
-WEIGHTS = ", ".join(str(DEFAULT_FIELDS.get(c, 1.0)) for c in COLUMNS)
-DEFAULT_SCOPE = "{" + " ".join(DEFAULT_FIELDS) + "}"
+INSERT_FTS = fts5.insert_sql("fts")
+SNIPPET_COLUMN = fts5.COLUMNS.index("summary")
 DB_FILE = "index.sqlite"
 MAX_EXPANSIONS = 50  # fuzzy words expand to at most this many terms, as in trialsearch
 BATCH = 1000
 
-
-def available() -> str | None:
-    """None when this sqlite3 has FTS5, else why not."""
-    try:
-        sqlite3.connect(":memory:").execute("CREATE VIRTUAL TABLE t USING fts5(a)")
-    except sqlite3.OperationalError as exc:
-        return f"sqlite3 {sqlite3.sqlite_version} has no FTS5 ({exc})"
-    return None
+available = fts5.unavailable  # under the name every peer module answers to
 
 
 def _rows(study):
-    doc = study_to_document(study)
-    text = tuple(doc.get(c, "") for c in COLUMNS)
+    text, doc = fts5.row(study)
     year = study.first_posted.year if study.first_posted else None
     meta = (study.nct_id, study.brief_title or study.nct_id, study.status,
             " ".join(study.phases), study.study_type, study.sponsor, year, doc["record"])
@@ -67,9 +57,7 @@ class Engine:
             PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;
             CREATE TABLE docs(rowid INTEGER PRIMARY KEY, nct_id TEXT UNIQUE, title TEXT,
                 status TEXT, phase TEXT, study_type TEXT, sponsor TEXT, year INTEGER, record TEXT);
-            CREATE VIRTUAL TABLE fts USING fts5({', '.join(COLUMNS)},
-                tokenize='porter unicode61');
-            INSERT INTO fts(fts, rank) VALUES('rank', 'bm25({WEIGHTS})');
+            {fts5.create_sql("fts")}
         """)
         count = 0
         seen: set[str] = set()
@@ -95,9 +83,7 @@ class Engine:
         ids = range(first_rowid, first_rowid + len(batch))
         db.executemany("INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                        [(rowid, *meta) for rowid, (meta, _) in zip(ids, batch)])
-        db.executemany(f"INSERT INTO fts(rowid, {', '.join(COLUMNS)}) VALUES "
-                       f"(?, {', '.join('?' * len(COLUMNS))})",
-                       [(rowid, *text) for rowid, (_, text) in zip(ids, batch)])
+        db.executemany(INSERT_FTS, [(rowid, *text) for rowid, (_, text) in zip(ids, batch)])
 
     def update(self, files, index_dir) -> int:
         """Upsert `files` by NCT ID in one transaction; returns the number of studies."""
@@ -113,8 +99,7 @@ class Engine:
                     db.execute("DELETE FROM docs WHERE rowid = ?", row)
                 cursor = db.execute("INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                                     (row[0] if row else None, *meta))
-                db.execute(f"INSERT INTO fts(rowid, {', '.join(COLUMNS)}) VALUES "
-                           f"(?, {', '.join('?' * len(COLUMNS))})", (cursor.lastrowid, *text))
+                db.execute(INSERT_FTS, (cursor.lastrowid, *text))
                 count += 1
         db.close()
         return count
@@ -136,13 +121,13 @@ class Session:
     def match(self, case: QueryCase) -> str:
         """The FTS5 MATCH expression for `case`."""
         if case.phrase:
-            return f'{DEFAULT_SCOPE} : "{case.phrase}"'
+            return f'{fts5.DEFAULT_SCOPE} : "{case.phrase}"'
         if case.prefix:
-            return f"{DEFAULT_SCOPE} : {case.prefix}*"
+            return f"{fts5.DEFAULT_SCOPE} : {case.prefix}*"
         if case.fuzzy:
             terms = self._fuzzy_terms(case.fuzzy) or [case.fuzzy]
-            return f"{DEFAULT_SCOPE} : ({' OR '.join(map(_quoted, terms))})"
-        scope = case.field or DEFAULT_SCOPE
+            return f"{fts5.DEFAULT_SCOPE} : ({' OR '.join(map(_quoted, terms))})"
+        scope = case.field or fts5.DEFAULT_SCOPE
         return f"{scope} : ({' AND '.join(map(_quoted, case.words))})"
 
     def _fuzzy_terms(self, word: str) -> list[str]:
@@ -168,8 +153,8 @@ class Session:
             params += case.statuses
         source = f"fts JOIN docs d ON d.rowid = fts.rowid WHERE {where}"
         page = self.db.execute(
-            f"SELECT d.nct_id, d.record, snippet(fts, 1, '<mark>', '</mark>', ' … ', 24) "
-            f"FROM {source} ORDER BY rank LIMIT ? OFFSET ?",
+            f"SELECT d.nct_id, d.record, snippet(fts, {SNIPPET_COLUMN}, '<mark>', '</mark>', "
+            f"' … ', 24) FROM {source} ORDER BY rank LIMIT ? OFFSET ?",
             (*params, PER_PAGE, (case.page - 1) * PER_PAGE)).fetchall()
         for _, record, _ in page:
             json.loads(record)  # the app renders fields from the stored record
