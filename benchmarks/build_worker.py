@@ -41,9 +41,10 @@ def _own_peak_mb(usage) -> float:
     # ru_maxrss survives exec, so in a child of a big process it reports the parent's size;
     # VmHWM is this process's own high-water mark.
     try:
-        for line in open("/proc/self/status", encoding="ascii"):
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
     except OSError:
         pass
     return usage.ru_maxrss / 1024

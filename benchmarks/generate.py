@@ -19,10 +19,10 @@ import os
 import random
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Iterable, Iterator
 
 from indexer.model import Study
 from indexer.readers import read_sources

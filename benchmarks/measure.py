@@ -48,7 +48,8 @@ def _worker(action: str, engine: str, index_dir: Path, files: list[Path]) -> dic
     command = [sys.executable, "-m", "benchmarks.build_worker", action, engine, str(index_dir),
                *map(str, files)]
     root = Path(__file__).resolve().parent.parent
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    python_path = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "PYTHONPATH": python_path}
     load_before = load_average()
     done = subprocess.run(command, capture_output=True, text=True, env=env, cwd=root)
     if done.returncode != 0:

@@ -8,7 +8,7 @@ import os
 import platform
 import sqlite3
 import subprocess
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 
@@ -64,7 +64,7 @@ def machine_info() -> dict:
         "python": platform.python_version(), "platform": platform.platform(),
         "versions": versions, "git_commit": _git_commit(),
         "load_avg_1_5_15": [round(x, 2) for x in os.getloadavg()],
-        "at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "at": datetime.now(UTC).isoformat(timespec="seconds"),
     }
 
 
@@ -145,7 +145,8 @@ def per_query_table(result: dict) -> str:
              "| --- |" + " ---: |" * len(names)]
     first = engines[names[0]]["latency"]["per_query"]
     for i, q in enumerate(first):
-        label = f"{q['kind']}: `{q['query']}`" + (f" status={'/'.join(q['statuses'])}" if q["statuses"] else "") \
+        label = f"{q['kind']}: `{q['query']}`" \
+            + (f" status={'/'.join(q['statuses'])}" if q["statuses"] else "") \
             + (f" page {q['page']}" if q["page"] > 1 else "")
         cells = [f"{_fmt(e['latency']['per_query'][i]['p50_ms'])} ({e['latency']['per_query'][i]['total']:,})"
                  for e in engines.values()]
@@ -167,7 +168,8 @@ def markdown(results: list[dict]) -> str:
         parts += [f"## {result['scale']:,} studies" + (" (quick)" if result.get("quick") else ""), "",
                   scale_table(result), ""]
         notes = [f"{what}: {why}" for what, why in result.get("skipped", {}).items()]
-        loads = {phase: result.get("load_avg", {}).get(phase) for phase in ("build", "queries", "http", "update")}
+        loads = {phase: result.get("load_avg", {}).get(phase)
+                 for phase in ("build", "queries", "http", "update")}
         run = result["machine"]
         notes.append(f"measured {run.get('at', '?')} on {run['cpu_count']} CPUs ({run['cpu_model']}) "
                      f"at commit {run.get('git_commit') or '?'}")

@@ -144,7 +144,7 @@ class Study:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Study":
+    def from_dict(cls, data: dict[str, Any]) -> Study:
         """Inverse of `to_dict`."""
         known = {f.name: f for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in known}

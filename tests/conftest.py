@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from indexer import build_index
-from indexer.store import generation_path
+from indexer.index.layout import generation_path
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # 36 invented studies (NCT99000001-36) whose content tests rely on; the bundled sample is real

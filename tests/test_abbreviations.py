@@ -2,7 +2,7 @@
 
 import pytest
 
-from indexer.abbreviations import Abbreviations, mine_pairs
+from indexer.index.abbreviations import Abbreviations, mine_pairs
 from indexer.model import Study
 
 

@@ -15,7 +15,6 @@ Every browser wait is explicit and bounded.
 from __future__ import annotations
 
 import pytest
-
 from conftest import PROJECT_ROOT
 from live import chrome, gunicorn_server, static_server
 from selenium.webdriver.common.by import By

@@ -4,7 +4,7 @@ import pickle
 
 import pytest
 
-from indexer.analysis import analyze, split_compound, text_analyzer, vocabulary_analyzer
+from indexer.index.analysis import analyze, split_compound, text_analyzer, vocabulary_analyzer
 
 
 @pytest.mark.parametrize("variant", ["exosomes", "Exosome", "EXOSOMES", "exosome"])
@@ -61,7 +61,7 @@ def test_fused_filter_matches_whoosh_filter_chain_token_for_token(corpus_dir):
     from whoosh.analysis.filters import STOP_WORDS
     from whoosh.support.charset import accent_map
 
-    from indexer.analysis import BiomedicalTokenizer, text_analyzer, vocabulary_analyzer
+    from indexer.index.analysis import BiomedicalTokenizer, text_analyzer, vocabulary_analyzer
 
     folded = BiomedicalTokenizer() | LowercaseFilter() | CharsetFilter(accent_map)
     pairs = [

@@ -8,10 +8,9 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import INVENTED_DATA, XSS_RECORD
 
 from indexer.cli import main
-
-from conftest import INVENTED_DATA, XSS_RECORD
 
 INVENTED_TEXT = str(INVENTED_DATA / "text")  # 18 invented studies: a quick index to write to
 

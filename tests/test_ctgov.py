@@ -10,20 +10,20 @@ import json
 import shutil
 import socket
 import time
-from datetime import date, datetime, timedelta, timezone
-
-import pytest
-from click.testing import CliRunner
+from datetime import UTC, date, datetime, timedelta
 
 import ctgov_server
+import pytest
+from click.testing import CliRunner
 from conftest import SEED_RECORD
+
 from indexer import IndexLockedError, TrialsearchError, build_index, open_index
 from indexer.cli import main
-from indexer.ctgov import STATE_FILE, fetch_studies
-from indexer.ctgov_client import ApiError, OfflineError, RefusedError, RetryPolicy
+from indexer.index.layout import SYNC_FILE, generation_path, write_lock
 from indexer.readers import read_sources
-from indexer.store import generation_path, write_lock
-from indexer.sync import SYNC_FILE, SYNC_FOLDER, read_sync_point, sync_index
+from indexer.registry.client import ApiError, OfflineError, RefusedError, RetryPolicy
+from indexer.registry.fetch import STATE_FILE, fetch_studies
+from indexer.registry.sync import SYNC_FOLDER, read_sync_point, sync_index
 
 FAST = RetryPolicy(attempts=5, backoff=0.01, max_delay=0.05, timeout=0.3)
 NO_LIMIT = 600_000  # requests per minute: tests need no politeness
@@ -68,7 +68,7 @@ def nct_id(study: dict) -> str:
 
 
 def today() -> date:
-    return datetime.now(timezone.utc).date()
+    return datetime.now(UTC).date()
 
 
 # --- fetch ----------------------------------------------------------------------------------
@@ -304,9 +304,9 @@ def test_interrupted_sync_keeps_the_old_point_and_resumes(api, index):
     assert not (index / SYNC_FILE).exists()
 
     api.failing_page = None
-    with write_lock(index):  # a build is running: the update cannot happen yet
-        with pytest.raises(IndexLockedError):
-            sync(index, api, since=SINCE_2020)
+    # A build is running: the update cannot happen yet.
+    with write_lock(index), pytest.raises(IndexLockedError):
+        sync(index, api, since=SINCE_2020)
     assert not (index / SYNC_FILE).exists()
     assert api.served_pages() == [1, 2, 3]
 

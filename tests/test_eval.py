@@ -13,9 +13,9 @@ import pytest
 from click.testing import CliRunner
 
 from indexer import QueryError, build_index, open_index
-from indexer.analysis import analyze
 from indexer.cli import main
-from indexer.evaluate import (
+from indexer.evaluation.encoders import missing_packages, reciprocal_rank_fusion
+from indexer.evaluation.evaluate import (
     FEEDBACK_TERMS,
     FEEDBACK_WEIGHT,
     HYBRID,
@@ -29,8 +29,8 @@ from indexer.evaluate import (
     read_qrels,
     read_topics,
 )
-from indexer.query import parse_query
-from indexer.semantic import missing_packages, reciprocal_rank_fusion
+from indexer.index.analysis import analyze
+from indexer.search.query import parse_query
 
 TRIALSEARCH = Path(sys.executable).with_name("trialsearch")
 CONFIGURATIONS = ["BM25F", "BM25F + abbreviations", "BM25F + abbreviations + feedback (default)",

@@ -4,17 +4,16 @@ counting, on the whole shared corpus and after an update (deleted documents must
 from __future__ import annotations
 
 import pytest
-from whoosh import query as wq
 from whoosh import sorting
 
 from indexer import build_index, open_index, update_index
-from indexer.query import parse_query
-from indexer.schema import FACET_FIELDS
-from indexer.expansion import expand_multiterms
-from indexer.filters import filter_query
-from indexer.query import expand_abbreviations as _expand_abbreviations
-from indexer.results import _display_value
-from indexer.vocabulary import Vocabulary
+from indexer.index.schema import FACET_FIELDS
+from indexer.search.expansion import expand_multiterms
+from indexer.search.filters import filter_query
+from indexer.search.query import expand_abbreviations as _expand_abbreviations
+from indexer.search.query import parse_query
+from indexer.search.results import _display_value
+from indexer.search.vocabulary import Vocabulary
 
 QUERIES = ["", "cirrhosis", "liver cirrhosis", '"stem cells"', "cancer OR tumour", "transplant*",
            "status:recruiting", "title:exosomes", "diabetes -insulin", "nonexistentword"]

@@ -38,11 +38,11 @@ from whoosh.filedb.filestore import RamStorage
 
 from indexer import open_index
 from indexer.errors import QueryError
+from indexer.index.schema import FACET_FIELDS, FIELD_ALIASES, build_schema, study_to_document
 from indexer.model import NCT_ID_RE, Problem, Study
-from indexer.query import parse_query
 from indexer.readers import read_sources
-from indexer.schema import FACET_FIELDS, FIELD_ALIASES, build_schema, study_to_document
 from indexer.search import SearchResult
+from indexer.search.query import parse_query
 
 SCHEMA = build_schema()
 SCALE = float(os.environ.get("HOSTILE_SCALE", "1"))

@@ -11,8 +11,8 @@ import re
 import xml.etree.ElementTree as ET
 
 import pytest
-
 from conftest import PROJECT_ROOT
+
 from indexer import build_index
 
 webapp = pytest.importorskip("webapp")

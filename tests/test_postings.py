@@ -10,7 +10,7 @@ import pytest
 from whoosh import query as wq
 
 from indexer import build_index, open_index, update_index
-from indexer.postings import SegmentCache
+from indexer.search.postings import SegmentCache
 
 QUERIES = [("covid", {}), ("liver cirrhosis", {"status": ["RECRUITING"]}), ('"stem cells"', {}),
            ("status:recruiting vaccine", {}), ("", {"phase": ["PHASE2"]}), ("transplant*", {})]

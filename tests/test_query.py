@@ -4,8 +4,8 @@ import pytest
 from whoosh import query
 
 from indexer.errors import QueryError
-from indexer.query import MAX_QUERY_LENGTH, MAX_TERMS, parse_query, resolve_field
-from indexer.schema import build_schema
+from indexer.index.schema import build_schema
+from indexer.search.query import MAX_QUERY_LENGTH, MAX_TERMS, parse_query, resolve_field
 
 SCHEMA = build_schema()
 

@@ -12,11 +12,10 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from conftest import INVENTED_DATA
 
 from indexer.model import Problem, Study
 from indexer.readers import read_sources
-
-from conftest import INVENTED_DATA
 
 SEED = "NCT05871463"
 

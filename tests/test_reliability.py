@@ -40,13 +40,12 @@ from pathlib import Path
 
 import pytest
 import requests
+from live import gunicorn_server
 
 from indexer import open_index
+from indexer.index.layout import CURRENT_FILE, GENERATION_PREFIX, TEMP_PREFIX, generation_path, write_lock
 from indexer.model import Study
 from indexer.readers import read_sources
-from indexer.store import (CURRENT_FILE, GENERATION_PREFIX, TEMP_PREFIX, generation_path,
-                           write_lock)
-from live import gunicorn_server
 
 TRIALSEARCH = str(Path(sys.executable).with_name("trialsearch"))
 CLI_TIMEOUT = 120  # seconds for any one CLI run; a hang is a failure, not a stuck CI job
@@ -372,7 +371,7 @@ def test_sigkill_during_build_and_update_leaves_a_working_index(corpora, tmp_pat
         if run == 0:
             # One kill for certain in the middle of writing the new generation, whatever the
             # machine's speed: as soon as its temp directory appears.
-            wait_for(lambda: set(leftovers(root)) - stale or process.poll() is not None, 60)
+            wait_for(lambda: set(leftovers(root)) - stale or process.poll() is not None, 60)  # noqa: B023 - called here
             delay = time.monotonic() - t0
         else:
             time.sleep(delay)

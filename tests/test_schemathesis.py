@@ -15,11 +15,10 @@ from pathlib import Path
 
 import pytest
 import schemathesis
+from live import gunicorn_server
 from schemathesis.specs.openapi.checks import positive_data_acceptance  # the built-in check
 
 from indexer import build_index
-
-from live import gunicorn_server
 
 ADMIN_TOKEN = "schemathesis-admin-token"
 SEED = 20240601

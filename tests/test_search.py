@@ -2,12 +2,11 @@
 spelling, similar studies, and bounds."""
 
 import pytest
+from conftest import XSS_NCT_ID
 
 from indexer import QueryError, open_index
-from indexer import expansion as expansion_module
 from indexer.search import MAX_RESULT_WINDOW
-
-from conftest import XSS_NCT_ID
+from indexer.search import expansion as expansion_module
 
 SEED = "NCT05871463"
 

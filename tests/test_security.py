@@ -33,15 +33,14 @@ from urllib.parse import urlsplit
 
 import pytest
 import requests
+from conftest import XSS_NCT_ID
+from live import chrome, gunicorn_server, static_server
 from selenium.webdriver.support.ui import WebDriverWait
 
 from indexer import QueryError, build_index, open_index
-from indexer.query import MAX_FUZZY_DISTANCE, MAX_QUERY_LENGTH, MAX_TERMS
-from indexer.expansion import MAX_EXPANSIONS
 from indexer.search import DEFAULT_TIME_BUDGET, MAX_PER_PAGE, MAX_RESULT_WINDOW
-
-from conftest import XSS_NCT_ID
-from live import chrome, gunicorn_server, static_server
+from indexer.search.expansion import MAX_EXPANSIONS
+from indexer.search.query import MAX_FUZZY_DISTANCE, MAX_QUERY_LENGTH, MAX_TERMS
 
 TRIALSEARCH = str(Path(sys.executable).with_name("trialsearch"))
 # Wall-clock allowance for one whole search (parse, expand, collect, highlight, facets): the

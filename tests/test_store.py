@@ -4,6 +4,7 @@ import json
 import os
 
 import pytest
+from conftest import XSS_RECORD
 
 from indexer import (
     IndexLockedError,
@@ -15,9 +16,7 @@ from indexer import (
     open_index,
     update_index,
 )
-from indexer.store import CURRENT_FILE, TEMP_PREFIX, generation_path, read_meta, write_lock
-
-from conftest import XSS_RECORD
+from indexer.index.layout import CURRENT_FILE, TEMP_PREFIX, generation_path, read_meta, write_lock
 
 
 def record(nct_id, title, summary="A study.", status="RECRUITING"):

@@ -6,13 +6,12 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
+from conftest import SEED_RECORD
 
 from indexer import open_index
 from indexer.cli import main
 from indexer.errors import QueryError
 from webapp import create_app
-
-from conftest import SEED_RECORD
 
 INVENTED_IDS = ["NCT99000005", "NCT99000001", "NCT99000024"]  # in the test corpus
 

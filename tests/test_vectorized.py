@@ -10,11 +10,11 @@ import pytest
 from whoosh import query as wq
 
 from indexer import build_index, open_index, update_index
-from indexer.query import parse_query
-from indexer.expansion import expand_multiterms
-from indexer.query import expand_abbreviations as _expand_abbreviations
-from indexer.vectorized import _LENGTH_OF_BYTE, OverBudget, VectorScorer, top
-from indexer.vocabulary import Vocabulary
+from indexer.search.expansion import expand_multiterms
+from indexer.search.query import expand_abbreviations as _expand_abbreviations
+from indexer.search.query import parse_query
+from indexer.search.scoring import _LENGTH_OF_BYTE, OverBudget, VectorScorer, top
+from indexer.search.vocabulary import Vocabulary
 
 QUERIES = ["cirrhosis", "liver cirrhosis", "exosomes", '"stem cells"', "covid", "msc",
            "mesenchymal stem cells", "cancer OR tumour", "transplant*", "diabet~", "status:recruiting",

@@ -6,7 +6,7 @@ from __future__ import annotations
 from whoosh.support.levenshtein import distance as whoosh_distance
 
 from indexer import open_index
-from indexer.vocabulary import Vocabulary, VocabularyCorrector
+from indexer.search.vocabulary import Vocabulary, VocabularyCorrector
 
 TYPED = ["exosome", "exosme", "vacine", "diabetis", "cancr", "pneumonia", "stm", "covid",
          "transplantation", "mesenchymal", "msc", "zzzz", "cel", "ä"]

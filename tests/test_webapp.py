@@ -12,14 +12,13 @@ from html.parser import HTMLParser
 
 import jsonschema
 import pytest
+from conftest import INVENTED_DATA, SEED_RECORD, XSS_NCT_ID, XSS_TITLE
 
 from indexer import build_index
-from indexer.store import write_lock
+from indexer.index.layout import write_lock
 from webapp import create_app, live_index
 from webapp.live_index import warm_in_background
 from webapp.openapi import SCHEMAS
-
-from conftest import INVENTED_DATA, SEED_RECORD, XSS_NCT_ID, XSS_TITLE
 
 ADMIN_TOKEN = "test-admin-token-0123456789"
 

@@ -8,11 +8,10 @@ import time
 
 import pytest
 import requests
-
-from indexer import build_index
-
 from conftest import SEED_RECORD, XSS_NCT_ID
 from live import chrome, gunicorn_server
+
+from indexer import build_index
 
 LATENCY_QUERIES = ["exosomes", "liver cirrhosis", "title:cirrhosis status:recruiting", "MSC",
                    '"stem cells"', "asthma OR copd", "transplant*", "diabetes -insulin"]
@@ -52,15 +51,14 @@ def test_api_latency_through_gunicorn(server):
 
 
 def test_every_worker_warms_its_index_as_it_starts(built_index, tmp_path):
-    with open(tmp_path / "server.log", "w+") as log:
-        with gunicorn_server(built_index, workers=2, log=log):
-            deadline = time.monotonic() + 20
-            while time.monotonic() < deadline:
-                log.seek(0)
-                output = log.read()
-                if output.count("index warmed in") == 2:
-                    break
-                time.sleep(0.2)
+    with open(tmp_path / "server.log", "w+") as log, gunicorn_server(built_index, workers=2, log=log):
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            log.seek(0)
+            output = log.read()
+            if output.count("index warmed in") == 2:
+                break
+            time.sleep(0.2)
     assert output.count("index warmed in") == 2, output[-2000:]
     assert "Traceback" not in output
 
@@ -111,7 +109,7 @@ def test_browser_search_finds_the_seed_study_with_highlights(server, tmp_path):
         # The hostile record is listed as text, and nothing ran.
         assert "<script>alert(1)</script>" in driver.find_element(By.TAG_NAME, "body").text
         with pytest.raises(NoAlertPresentException):
-            driver.switch_to.alert.text
+            driver.switch_to.alert.text  # noqa: B018 - reading it raises when there is no alert
         link.click()
         WebDriverWait(driver, 15).until(expected_conditions.url_contains("/study/NCT05871463"))
         assert "NCT05871463" in driver.find_element(By.TAG_NAME, "h1").text + driver.page_source

@@ -9,8 +9,8 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.codec import whoosh3
 
-from indexer import whoosh_storage
-from indexer.store import generation_path
+from indexer.index.layout import generation_path
+from indexer.search import whoosh_storage
 
 ADAPTER = "indexer/whoosh_storage.py"
 

@@ -26,7 +26,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-
 from conftest import PROJECT_ROOT, XSS_NCT_ID, XSS_TITLE
 from live import chrome, gunicorn_server, static_server
 from selenium.common.exceptions import NoAlertPresentException
@@ -410,7 +409,7 @@ def test_hostile_page_css_does_not_change_the_widget_layout(driver, host):
     for page in ("snippet", "hostile"):
         driver.get(f"{host.url}/{page}.html")
         root, box = search(driver, "exosomes")
-        WebDriverWait(driver, WAIT).until(lambda _: len(options(root)) >= 2)
+        WebDriverWait(driver, WAIT).until(lambda _: len(options(root)) >= 2)  # noqa: B023 - waited on here
         box.send_keys(Keys.ARROW_DOWN)
         layouts[page] = driver.execute_script(LAYOUT_JS)
     # The hostile rules do apply to the host page itself ...
@@ -456,7 +455,7 @@ def test_record_markup_is_shown_as_text(driver, host):
     assert set(tags) <= {"span", "mark"}, set(tags)
     assert driver.execute_script("return document.querySelectorAll('img, b, i').length") == 0
     with pytest.raises(NoAlertPresentException):
-        driver.switch_to.alert.text
+        driver.switch_to.alert.text  # noqa: B018 - reading it raises when there is no alert
 
 
 def test_embed_works_in_an_iframe_with_its_options(driver, host):

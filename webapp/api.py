@@ -14,9 +14,9 @@ from flask import Blueprint, current_app, jsonify, request, url_for
 
 from indexer import IndexLockedError, NoRecordsError, TrialsearchError, build_index
 from indexer.errors import QueryError
+from indexer.index.layout import write_lock
 from indexer.model import Study
 from indexer.search import MAX_PER_PAGE
-from indexer.store import write_lock
 
 from .errors import error_response
 from .live_index import get_index

@@ -16,7 +16,7 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from indexer.cli import DEFAULT_INDEX, SAMPLE_DATA
+from indexer import DEFAULT_INDEX, SAMPLE_DATA
 from indexer.search import MAX_PER_PAGE
 
 DEFAULT_PER_PAGE = 10

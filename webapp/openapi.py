@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from indexer.query import MAX_QUERY_LENGTH
-from indexer.registry_values import ENUM_FACETS
-from indexer.schema import FIELD_ALIASES
+from indexer.enums import ENUM_FACETS
+from indexer.index.schema import FIELD_ALIASES
 from indexer.search import MAX_PER_PAGE, MAX_RESULT_WINDOW, SORTS
+from indexer.search.query import MAX_QUERY_LENGTH
 
 from .config import DEFAULT_PER_PAGE, MAX_REQUEST_BYTES
 from .params import MAX_FILTER_LENGTH, MAX_FILTER_VALUES, NCT_ID_PATTERN, YEAR_PATTERN

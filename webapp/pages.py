@@ -6,12 +6,11 @@ from __future__ import annotations
 import re
 from urllib.parse import urlencode
 
-from flask import (Blueprint, abort, current_app, render_template, request, send_from_directory,
-                   url_for)
+from flask import Blueprint, abort, current_app, render_template, request, send_from_directory, url_for
 
 from indexer.errors import QueryError
+from indexer.index.schema import FACET_FIELDS
 from indexer.model import normalize_nct_id
-from indexer.schema import FACET_FIELDS
 from indexer.search import MAX_RESULT_WINDOW
 
 from .api import CTGOV_STUDY_URL

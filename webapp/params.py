@@ -14,9 +14,9 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from indexer.errors import QueryError
-from indexer.query import MAX_QUERY_LENGTH, resolve_field
-from indexer.schema import FACET_FIELDS, FIELD_ALIASES
+from indexer.index.schema import FACET_FIELDS, FIELD_ALIASES
 from indexer.search import MAX_RESULT_WINDOW, SORTS
+from indexer.search.query import MAX_QUERY_LENGTH, resolve_field
 
 from .config import DEFAULT_PER_PAGE
 

@@ -13,12 +13,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from flask import (Blueprint, abort, current_app, render_template, request, send_from_directory,
-                   url_for)
+from flask import Blueprint, abort, current_app, render_template, request, send_from_directory, url_for
 from werkzeug.datastructures import MultiDict
 
 from indexer.errors import QueryError
-from indexer.query import MAX_QUERY_LENGTH, resolve_field
+from indexer.search.query import MAX_QUERY_LENGTH, resolve_field
 
 from .params import MAX_FILTER_VALUES
 

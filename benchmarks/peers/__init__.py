@@ -10,7 +10,7 @@ total and the facet counts) and whose `refresh()` makes it see an update, as a s
 from __future__ import annotations
 
 import importlib
-from typing import Iterator
+from collections.abc import Iterator
 
 from indexer.model import Study
 from indexer.readers import read_sources

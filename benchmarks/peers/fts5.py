@@ -17,10 +17,10 @@ from pathlib import Path
 
 from nltk.stem.porter import PorterStemmer
 
-from indexer import fts5
+from indexer.evaluation import fts5
 
-from . import studies
 from ..queries import FACET_LIMIT, PER_PAGE, QueryCase
+from . import studies
 
 NAME = "SQLite FTS5"
 INSERT_FTS = fts5.insert_sql("fts")
@@ -104,7 +104,7 @@ class Engine:
         db.close()
         return count
 
-    def open(self, index_dir) -> "Session":
+    def open(self, index_dir) -> Session:
         """A read connection over `index_dir`."""
         return Session(Path(index_dir) / DB_FILE)
 

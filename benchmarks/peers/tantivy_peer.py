@@ -13,10 +13,10 @@ from pathlib import Path
 
 from nltk.stem.snowball import SnowballStemmer
 
-from indexer.schema import study_to_document
+from indexer.index.schema import study_to_document
 
-from . import studies
 from ..queries import DEFAULT_FIELDS, FACET_LIMIT, PER_PAGE, QueryCase
+from . import studies
 
 try:
     import tantivy
@@ -56,7 +56,7 @@ def _schema():
     return builder.build()
 
 
-def _document(study) -> "tantivy.Document":
+def _document(study) -> tantivy.Document:
     doc = study_to_document(study)
     out = tantivy.Document()
     out.add_text("nct_id", study.nct_id)
@@ -109,7 +109,7 @@ class Engine:
         writer.wait_merging_threads()
         return count
 
-    def open(self, index_dir) -> "Session":
+    def open(self, index_dir) -> Session:
         """A searcher over `index_dir`."""
         return Session(tantivy.Index.open(str(index_dir)))
 

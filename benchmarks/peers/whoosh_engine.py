@@ -29,7 +29,7 @@ class Engine:
         """Upsert `files` by NCT ID into the live index; returns the number of studies."""
         return update_index([str(f) for f in files], index_dir).indexed
 
-    def open(self, index_dir) -> "Session":
+    def open(self, index_dir) -> Session:
         """A searcher over `index_dir`."""
         return Session(index_dir)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 import zipfile
 import zlib
-from typing import Iterable, Iterator
+from collections.abc import Iterable, Iterator
 
 from ..model import Problem, Study
 from . import sniff

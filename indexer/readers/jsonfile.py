@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import itertools
 import json
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from ..model import Problem, Study
 from . import api_v1, api_v2, trec

@@ -7,8 +7,9 @@ type simply yields nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterator
+from typing import Any
 
 from ..model import Study
 from .records import build_study, intervention_label, location_label

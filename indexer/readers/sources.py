@@ -9,10 +9,11 @@ from __future__ import annotations
 import gzip
 import os
 import zipfile
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterable, Iterator
+from typing import BinaryIO
 
 from ..model import Problem
 
@@ -137,7 +138,7 @@ def _file_documents(path: Path) -> Iterator[Document | Problem]:
     if magic in ZIP_MAGICS:
         yield from _zip_documents(path)
     else:
-        yield Document(str(path), lambda: open(path, "rb"))
+        yield Document(str(path), lambda: open(path, "rb"))  # noqa: SIM115 - the reader closes it
 
 
 def _zip_documents(path: Path) -> Iterator[Document | Problem]:

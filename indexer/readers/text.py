@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from ..model import Problem, Study, clean_text
 from .records import Found, RecordError, Where, build_study

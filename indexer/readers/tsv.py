@@ -10,7 +10,7 @@ from __future__ import annotations
 import csv
 import itertools
 import re
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..model import Problem, Study
 from .records import Found, RecordError, Where, build_study
@@ -94,7 +94,7 @@ class _NumberedLines:
         self._lines = doc.lines()
         self.number = 0
 
-    def __iter__(self) -> "_NumberedLines":
+    def __iter__(self) -> _NumberedLines:
         return self
 
     def __next__(self) -> str:

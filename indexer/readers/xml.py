@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from typing import Iterator
+from collections.abc import Iterator
 
 from ..model import Problem, Study
 from .records import Found, RecordError, Where, build_study, intervention_label, location_label

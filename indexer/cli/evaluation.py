@@ -9,8 +9,8 @@ from pathlib import Path
 import click
 from click.core import ParameterSource
 
-from .cli import index_option, json_option
-from .evaluate import (
+from ..evaluation.encoders import Encoder
+from ..evaluation.evaluate import (
     DEFAULT_KEY_TERMS,
     MEASURES,
     REFERENCE_NOTE,
@@ -20,9 +20,9 @@ from .evaluate import (
     read_qrels,
     read_topics,
 )
-from .search import open_index
-from .semantic import Encoder
-from .store import build_index
+from ..index.store import build_index
+from ..search import open_index
+from .main import index_option, json_option
 
 _input_file = click.Path(exists=True, dir_okay=False)
 

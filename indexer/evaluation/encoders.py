@@ -12,8 +12,8 @@ from __future__ import annotations
 import importlib.util
 import os
 
-from .errors import TrialsearchError
-from .model import Study
+from ..errors import TrialsearchError
+from ..model import Study
 
 MODEL_NAME = "all-MiniLM-L6-v2"
 REQUIRED_MODULES = {"sentence_transformers": "sentence-transformers",

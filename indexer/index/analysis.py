@@ -13,8 +13,9 @@ punctuation-stripped spelling (`UC-MSC` finds "UC MSC"), while each part is find
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from functools import lru_cache
-from typing import Any, Iterator
+from typing import Any
 
 from nltk.stem.snowball import EnglishStemmer
 from nltk.tokenize import RegexpTokenizer
@@ -82,7 +83,7 @@ class BiomedicalTokenizer(Tokenizer):
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self)
 
-    def __call__(  # noqa: PLR0913 - Whoosh's tokenizer protocol
+    def __call__(  # Whoosh's tokenizer protocol
         self,
         value: str,
         positions: bool = False,

@@ -16,7 +16,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 import requests
 
-from .errors import TrialsearchError
+from ..errors import TrialsearchError
 
 DEFAULT_API_URL = "https://clinicaltrials.gov/api/v2"
 API_URL_ENV = "TRIALSEARCH_API_URL"

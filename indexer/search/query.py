@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import re
 import traceback
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 from whoosh import qparser, query
 from whoosh.qparser.dateparse import DateParserPlugin
 
-from .analysis import analyze
-from .errors import QueryError
-from .model import normalize_nct_id
-from .registry_values import ENUM_FIELDS, canonical_values
-from .schema import DEFAULT_FIELD_BOOSTS, FIELD_ALIASES, PROSE_FIELDS
+from ..enums import ENUM_FIELDS, canonical_values
+from ..errors import QueryError
+from ..index.analysis import analyze
+from ..index.schema import DEFAULT_FIELD_BOOSTS, FIELD_ALIASES, PROSE_FIELDS
+from ..model import normalize_nct_id
 
 MAX_QUERY_LENGTH = 1000
 MAX_TERMS = 100
@@ -331,7 +331,7 @@ class ExpansionMap:
     long_to_short: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
 
     @classmethod
-    def from_pairs(cls, pairs: dict[str, list[str]]) -> "ExpansionMap":
+    def from_pairs(cls, pairs: dict[str, list[str]]) -> ExpansionMap:
         """Analyze `{"MSC": ["mesenchymal stem cell"], ...}` as the index analyzed the text."""
         emap = cls()
         for short, long_forms in pairs.items():

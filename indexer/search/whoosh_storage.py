@@ -10,7 +10,7 @@ a change in Whoosh's internals breaks one module, and `tests/test_whoosh_storage
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield

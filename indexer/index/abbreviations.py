@@ -23,15 +23,15 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Iterator
 
+from ..errors import TrialsearchError
+from ..model import Study
 from .analysis import analyze
-from .errors import TrialsearchError
-from .model import Study
+from .layout import ABBREVIATIONS_FILE
 
-ABBREVIATIONS_FILE = "abbreviations.json"
 MAX_LONG_FORMS = 3  # per short form, most frequent first: keeps expansions cheap and precise
 
 _PAREN = re.compile(r"\(\s*([A-Za-z][A-Za-z0-9\-]{1,9})\s*\)")
@@ -119,7 +119,7 @@ class Abbreviations:
         forms = self.pairs.setdefault(_canonical_short(short), {})
         forms[long_form] = forms.get(long_form, 0) + count
 
-    def merge(self, other: "Abbreviations") -> None:
+    def merge(self, other: Abbreviations) -> None:
         """Add another map's pairs (used when an update mines new records)."""
         for short, forms in other.pairs.items():
             for long_form, count in forms.items():
@@ -174,7 +174,7 @@ class Abbreviations:
                           indent=1, sort_keys=True)
 
     @classmethod
-    def load(cls, directory: Path) -> "Abbreviations":
+    def load(cls, directory: Path) -> Abbreviations:
         """Read the pairs of an index generation ({} when it has none)."""
         try:
             data = json.loads((directory / ABBREVIATIONS_FILE).read_text(encoding="utf-8"))
@@ -184,7 +184,7 @@ class Abbreviations:
                    stored_effective=data.get("effective"))
 
     @classmethod
-    def from_studies(cls, studies: Iterable[Study]) -> "Abbreviations":
+    def from_studies(cls, studies: Iterable[Study]) -> Abbreviations:
         """Mine a collection of studies."""
         abbreviations = cls()
         for study in studies:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 from whoosh import fields, query
 
-from .analysis import stem
-from .schema import PROSE_FIELDS
+from ..index.analysis import stem
+from ..index.schema import PROSE_FIELDS
 from .vocabulary import Vocabulary
 from .whoosh_storage import expansion_terms
 
@@ -38,8 +38,9 @@ def expand_multiterms(q: query.Query, vocabulary: Vocabulary, notices: list[str]
 def _fuzzy_matches(q: query.FuzzyTerm, vocabulary: Vocabulary) -> dict[str, int]:
     """The terms of `q`'s field a fuzzy word matches, each with its fewest edits. In prose
     fields the word as typed is compared with the records' unstemmed words (the `vocab`
-    field), whose stems are then searched, and with the field's stems: `exosomes~2` finds "exosome" and "exosomal", not
-    "economic" (whose stem `econom` is two edits from `exosom`)."""
+    field), whose stems are then searched, and with the field's stems: `exosomes~2` finds
+    "exosome" and "exosomal", not "economic" (whose stem `econom` is two edits from
+    `exosom`)."""
     fieldname, typed = q.field(), getattr(q, "typed", None)
     if typed is None or fieldname not in PROSE_FIELDS or "vocab" not in vocabulary.reader.schema:
         return dict(vocabulary.distances(fieldname, q.text, q.maxdist, q.prefixlength))

@@ -24,13 +24,12 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
-from .ctgov import FetchProgress, FetchReport, fetch_studies, write_atomically
-from .ctgov_client import DEFAULT_API_URL, DEFAULT_RATE, MAX_PAGE_SIZE, RetryPolicy
-from .errors import IndexLockedError, IndexNotFoundError, TrialsearchError
-from .store import IndexReport, Progress, generation_path, read_meta, update_index, write_lock
+from ..errors import IndexLockedError, TrialsearchError
+from ..index.layout import SYNC_FILE, SYNC_FOLDER, read_meta, require_generation, write_atomically, write_lock
+from ..index.store import IndexReport, Progress, update_index
+from .client import DEFAULT_API_URL, DEFAULT_RATE, MAX_PAGE_SIZE, RetryPolicy
+from .fetch import FetchProgress, FetchReport, fetch_studies
 
-SYNC_FILE = "sync.json"
-SYNC_FOLDER = "sync"
 # LastUpdatePostDate has day granularity and the registry's day is not ours; re-asking for
 # one day costs little because upserts are idempotent.
 OVERLAP = timedelta(days=1)
@@ -106,9 +105,7 @@ def sync_index(index_path: str | os.PathLike, *, since: date | None = None,
     """
     started = time.perf_counter()
     root = Path(index_path)
-    generation = generation_path(root)
-    if generation is None:
-        raise IndexNotFoundError(f"no index at {root}; run `trialsearch build SOURCE` first")
+    generation = require_generation(root)
     since, since_from = (since, "--since") if since else _default_since(root, generation)
     folder = root / SYNC_FOLDER / f"since-{since.isoformat()}"
     with _sync_lock(root):

@@ -10,19 +10,20 @@ Whoosh's own `Searcher.refresh()` returns a new searcher instead of changing the
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from whoosh import index as whoosh_index
 
-from .abbreviations import Abbreviations
+from ..index.abbreviations import Abbreviations
+from ..index.layout import read_meta
+from ..index.schema import DEFAULT_FIELD_BOOSTS
 from .facets import DocSets
 from .postings import SegmentCache
 from .query import ExpansionMap
-from .schema import DEFAULT_FIELD_BOOSTS
-from .store import read_meta
-from .vectorized import VectorScorer
+from .scoring import VectorScorer
 from .vocabulary import Vocabulary
 
 MEMO_SIZE = 2048  # prepared queries, expansions and spelling suggestions kept per generation
@@ -63,7 +64,7 @@ class Snapshot:
     memo: Memo = field(default_factory=Memo)
 
     @classmethod
-    def open(cls, folder: Path, stamp: tuple | None, segments: SegmentCache) -> "Snapshot":
+    def open(cls, folder: Path, stamp: tuple | None, segments: SegmentCache) -> Snapshot:
         """Open generation `folder`; `segments` (decoded segment data) is shared across
         generations, since an update leaves every earlier segment as it was."""
         # A fresh searcher, not Searcher.refresh(): reusing segment readers can miss

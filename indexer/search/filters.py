@@ -7,9 +7,9 @@ from typing import Any
 
 from whoosh import query
 
-from .errors import QueryError
-from .registry_values import ENUM_FACETS, canonical_values
-from .schema import FACET_FIELDS
+from ..enums import ENUM_FACETS, canonical_values
+from ..errors import QueryError
+from ..index.schema import FACET_FIELDS
 
 
 def filter_key(filters: dict[str, Any]) -> tuple:

@@ -170,7 +170,7 @@ class VectorScorer:
                 # and the intersection above keeps the live ones.
                 in_a_row = self.segments.phrase(
                     leaf, fieldname, words,
-                    lambda: _in_a_row(leaf, fieldname, words, inside, deadline, q))
+                    lambda leaf=leaf, inside=inside: _in_a_row(leaf, fieldname, words, inside, deadline, q))
                 found.append(in_a_row.astype(np.int64) + offset)
         keep = np.isin(ids, np.concatenate(found), assume_unique=True) if found \
             else np.zeros(len(ids), dtype=bool)

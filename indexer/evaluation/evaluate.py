@@ -20,22 +20,22 @@ import os
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Iterator
 
 import ir_measures
+from ir_measures import RR, P, R, nDCG
 from whoosh.classify import Bo1Model, Expander
-from ir_measures import RR, R, P, nDCG
 
+from ..errors import QueryError, TrialsearchError
+from ..index.analysis import analyze, text_analyzer
+from ..index.schema import DEFAULT_FIELD_BOOSTS
+from ..model import Study
+from ..search import MAX_PER_PAGE, MAX_RESULT_WINDOW, SearchIndex
+from ..search.query import parse_query
 from . import fts5
-from .analysis import analyze, text_analyzer
-from .errors import QueryError, TrialsearchError
-from .model import Study
-from .query import parse_query
-from .schema import DEFAULT_FIELD_BOOSTS
-from .search import MAX_PER_PAGE, MAX_RESULT_WINDOW, SearchIndex
-from .semantic import Encoder, reciprocal_rank_fusion, study_text
+from .encoders import Encoder, reciprocal_rank_fusion, study_text
 
 ELIGIBLE = 2  # qrels grades: 2 eligible, 1 excluded, 0 not relevant
 FULL_DEPTH = 100  # results kept per topic in full-corpus mode (enough for recall@100)

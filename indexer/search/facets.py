@@ -13,14 +13,15 @@ from __future__ import annotations
 import itertools
 import time
 from collections import OrderedDict
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 from whoosh import query
 
-from .schema import FACET_FIELDS
+from ..index.schema import FACET_FIELDS
 from .postings import SegmentCache
-from .vectorized import VectorScorer
+from .scoring import VectorScorer
 
 FACET_LIMIT = 20  # values returned per facet, most frequent first
 FILTER_CACHE_SIZE = 64  # distinct filter combinations kept per reader

@@ -8,10 +8,10 @@ import sys
 import click
 from tqdm import tqdm
 
-from .cli import print_report, index_option, json_option, quiet_option, strict_option, wait_option
-from .ctgov import FetchReport, fetch_studies
-from .ctgov_client import API_URL_ENV, DEFAULT_API_URL, DEFAULT_RATE, MAX_PAGE_SIZE, STATUSES
-from .sync import sync_index
+from ..registry.client import API_URL_ENV, DEFAULT_API_URL, DEFAULT_RATE, MAX_PAGE_SIZE, STATUSES
+from ..registry.fetch import FetchReport, fetch_studies
+from ..registry.sync import sync_index
+from .main import index_option, json_option, print_report, quiet_option, strict_option, wait_option
 
 api_url_option = click.option(
     "--api-url", envvar=API_URL_ENV, default=DEFAULT_API_URL, show_default=True,

@@ -13,7 +13,7 @@ repeated edits of a substring) is computed by rapidfuzz in C.
 from __future__ import annotations
 
 from bisect import bisect_left
-from typing import Iterator
+from collections.abc import Iterator
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA

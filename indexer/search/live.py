@@ -16,23 +16,24 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Collection
 from pathlib import Path
-from typing import Any, Collection
+from typing import Any
 
 from whoosh import query
 from whoosh.qparser import QueryParser
 
-from .errors import IndexNotFoundError, QueryError
+from ..errors import QueryError
+from ..index.layout import CURRENT_FILE, require_generation
+from ..model import Study, normalize_nct_id
 from .expansion import expand_multiterms
 from .filters import filter_key, filter_query
-from .model import Study, normalize_nct_id
 from .postings import SegmentCache
 from .query import expand_abbreviations as _expand_abbreviations
 from .query import parse_query, split_nct_ids
 from .ranking import rank
 from .results import Hit, SearchResult, facet_dicts, make_hit
 from .snapshot import Snapshot
-from .store import CURRENT_FILE, generation_path
 from .vocabulary import VocabularyCorrector
 
 MAX_PER_PAGE = 100
@@ -128,10 +129,7 @@ class SearchIndex:
             old = self._snapshot
             if old is not None and old.is_current(stamp):
                 return old
-            folder = generation_path(self.path)
-            if folder is None:
-                raise IndexNotFoundError(
-                    f"no index at {self.path}; run `trialsearch build SOURCE --index {self.path}`")
+            folder = require_generation(self.path)
             self._snapshot = Snapshot.open(folder, stamp, self._segments)
             if old is not None:
                 old.close()

@@ -12,8 +12,8 @@ from whoosh import query
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.searching import Results
 
+from .scoring import OverBudget, top
 from .snapshot import Snapshot
-from .vectorized import OverBudget, top
 
 
 @dataclass

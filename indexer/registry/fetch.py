@@ -19,16 +19,23 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Callable
 
-from .ctgov_client import (
-    DEFAULT_API_URL, DEFAULT_RATE, MAX_PAGE_SIZE, ApiError, CtgovClient, RefusedError,
-    RetryPolicy, search_params,
+from ..errors import TrialsearchError
+from ..index.layout import write_atomically
+from .client import (
+    DEFAULT_API_URL,
+    DEFAULT_RATE,
+    MAX_PAGE_SIZE,
+    ApiError,
+    CtgovClient,
+    RefusedError,
+    RetryPolicy,
+    search_params,
 )
-from .errors import TrialsearchError
 
 STATE_FILE = ".fetch-state.json"
 PAGE_FILE = "studies-{:04d}.jsonl"
@@ -57,16 +64,6 @@ class FetchReport:
         return {**asdict(self), "seconds": round(self.seconds, 3)}
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace `path` with `text` in one step, through a hidden temp file beside it."""
-    temp = path.with_name(f".{path.name}.tmp")
-    with open(temp, "w", encoding="utf-8") as handle:
-        handle.write(text)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temp, path)
-
-
 def _load_state(out: Path, search: dict) -> dict:
     """The saved state of this search in `out`, or a fresh one. Refuses a folder that holds
     pages of a different search, or page files of unknown origin, which a fetch would
@@ -91,7 +88,7 @@ def _load_state(out: Path, search: dict) -> dict:
     # first page file its crash may have left.
     for leftover in out.glob("studies-*.jsonl"):
         leftover.unlink()
-    state = {"search": search, "started_at": datetime.now(timezone.utc).isoformat(
+    state = {"search": search, "started_at": datetime.now(UTC).isoformat(
         timespec="seconds"), "next_page_token": None, "pages": 0, "studies": 0,
         "files": [], "expected": None, "done": False}
     _save_state(out, state)  # claims the folder before its first page file appears

@@ -12,8 +12,8 @@ from datetime import datetime, time
 
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
+from ..model import Study
 from .analysis import text_analyzer, vocabulary_analyzer
-from .model import Study
 
 SCHEMA_VERSION = 1
 

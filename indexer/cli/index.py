@@ -1,0 +1,134 @@
+"""Commands that write or describe the index: build, update, delete, stats, synonyms."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from .. import SAMPLE_DATA
+from ..index.store import build_index, delete_studies, update_index
+from ..search import open_index
+from .main import (
+    index_option,
+    json_option,
+    plural,
+    print_outcome,
+    print_report,
+    progress_bar,
+    quiet_option,
+    require_existing,
+    strict_option,
+    wait_option,
+)
+
+
+@click.command()
+@click.argument("sources", nargs=-1, type=click.Path())
+@index_option
+@click.option("--procs", default=1, show_default=True, type=click.IntRange(1, 16),
+              help="Writer processes (Whoosh parallel segment writing).")
+@click.option("--synonyms", type=click.Path(exists=True, dir_okay=False),
+              help="Synonym file adding or vetoing abbreviation pairs (see `synonyms --help`).")
+@strict_option
+@wait_option
+@quiet_option
+@json_option
+def build(sources, index_path, procs, synonyms, strict, wait, quiet, as_json):
+    """Rebuild the index from SOURCES (files or folders, any supported format).
+
+    The new index is written beside the live one and switched in only when complete; a failed
+    build leaves the old index serving. Without SOURCES, builds the bundled sample (about 300
+    real ClinicalTrials.gov studies).
+
+    \b
+    Example:
+        trialsearch build ../shared/data --index index_data
+    """
+    sources = sources or (str(SAMPLE_DATA),)
+    require_existing(sources)
+    with progress_bar(quiet or as_json, "Indexing") as bar:
+        report = build_index(sources, index_path, procs=procs, progress=bar.update, wait=wait,
+                             synonyms=synonyms)
+    print_report(report, "Indexed", as_json, strict)
+
+
+@click.command()
+@click.argument("sources", nargs=-1, required=True, type=click.Path())
+@index_option
+@strict_option
+@wait_option
+@quiet_option
+@json_option
+def update(sources, index_path, strict, wait, quiet, as_json):
+    """Add or replace (by NCT ID) the studies in SOURCES in the live index.
+
+    \b
+    Example:
+        trialsearch update new_records/NCT05871463.json
+    """
+    require_existing(sources)
+    with progress_bar(quiet or as_json, "Updating") as bar:
+        report = update_index(sources, index_path, progress=bar.update, wait=wait)
+    print_report(report, "Updated", as_json, strict)
+
+
+@click.command()
+@click.argument("nct_ids", nargs=-1, required=True)
+@index_option
+@strict_option
+@wait_option
+@json_option
+def delete(nct_ids, index_path, strict, wait, as_json):
+    """Remove studies by NCT ID (IDs not in the index are listed; exit 1 for them under --strict).
+
+    \b
+    Example:
+        trialsearch delete NCT05871463
+    """
+    report = delete_studies(nct_ids, index_path, wait=wait)
+    print_outcome(report, f"Deleted {plural(report.deleted, 'study', 'studies')} from "
+                           f"{report.generation}.", as_json, strict, skipped="Not deleted")
+
+
+@click.command()
+@index_option
+@json_option
+def stats(index_path, as_json):
+    """Show document count, fields, last build and size on disk."""
+    info = open_index(index_path).stats()
+    if as_json:
+        click.echo(json.dumps(info, indent=2))
+        return
+    click.echo(f"Index:      {info['path']} ({info['generation']})")
+    click.echo(f"Documents:  {info['documents']}")
+    click.echo(f"Built:      {info['built_at']}")
+    click.echo(f"Updated:    {info['updated_at'] or 'never'}")
+    click.echo(f"Size:       {info['size_bytes'] / 1e6:.1f} MB")
+    click.echo(f"Fields:     {', '.join(info['fields'])}")
+
+
+@click.command()
+@click.argument("short_forms", nargs=-1)
+@index_option
+@json_option
+def synonyms(short_forms, index_path, as_json):
+    """List the abbreviation pairs the index expands (mined at build time, plus the
+    `build --synonyms FILE` additions and vetoes). Give SHORT_FORMS to list only those.
+
+    \b
+    Synonym file format (one pair per line, # starts a comment):
+        MSC = mesenchymal stem cell     add a pair
+        !LC = lung cancer               veto one pair
+        !CT                             veto every pair for CT
+    """
+    pairs = open_index(index_path).abbreviations
+    if short_forms:
+        wanted = {s.upper() for s in short_forms}
+        pairs = {short: forms for short, forms in pairs.items() if short in wanted}
+    if as_json:
+        click.echo(json.dumps(pairs, indent=2, ensure_ascii=False))
+        return
+    for short, forms in pairs.items():
+        click.echo(f"{short}\t{' | '.join(forms)}")
+    click.echo(f"{plural(len(pairs), 'abbreviation')}.", err=True)

@@ -1,0 +1,74 @@
+"""`trialsearch search`: ranked results with highlighted snippets in the terminal, or JSON."""
+
+from __future__ import annotations
+
+import html
+import json
+import re
+
+import click
+
+from ..search import open_index
+from .main import index_option, json_option, plural
+
+_MARK = re.compile(r"<mark[^>]*>(.*?)</mark>", re.S)
+
+
+def _terminal_snippet(marked_html: str) -> str:
+    """Highlights are HTML; show them on a terminal in bold."""
+    bolded = _MARK.sub(lambda m: click.style(m.group(1), bold=True, fg="yellow"), marked_html)
+    return html.unescape(bolded)
+
+
+@click.command()
+@click.argument("query", default="")
+@index_option
+@click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(1, 100),
+              help="Number of results.")
+@click.option("--page", default=1, show_default=True, type=click.IntRange(min=1))
+@click.option("--field", "fields", multiple=True,
+              help="Search only this field (repeatable): title, summary, condition, ...")
+@click.option("--filter", "filters", multiple=True, metavar="FACET=VALUE",
+              help="Filter by facet, e.g. status=RECRUITING, phase=PHASE2, year=2023.")
+@click.option("--sort", type=click.Choice(["relevance", "last_update", "first_posted"]),
+              default="relevance", show_default=True)
+@json_option
+def search(query, index_path, limit, page, fields, filters, sort, as_json):
+    """Search the index and print ranked results with highlighted snippets.
+
+    \b
+    Query syntax:
+        exosomes                         words in title, conditions, summary, ...
+        title:cirrhosis status:recruiting   field scopes
+        "mesenchymal stem cells"         phrase
+        exo*   exosme~   -mice   A OR B  prefix, fuzzy, exclusion, boolean
+        first_posted:[2020 to 2022]      date range
+    """
+    filter_map: dict[str, list[str]] = {}
+    for item in filters:
+        name, sep, value = item.partition("=")
+        if not sep or not value:
+            raise click.BadParameter(f"expected FACET=VALUE, got {item!r}", param_hint="--filter")
+        filter_map.setdefault(name.strip(), []).append(value.strip())
+    result = open_index(index_path).search(
+        query, fields=list(fields) or None, filters=filter_map, sort=sort, page=page,
+        per_page=limit,
+    )
+    if as_json:
+        click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
+        return
+    click.echo(f"{plural(result.total, 'study matches', 'studies match')} "
+               f"({result.took_ms:.1f} ms).")
+    for notice in result.notices:
+        click.echo(f"Note: {notice}", err=True)
+    if result.suggestion:
+        click.echo(f"Did you mean: {result.suggestion}")
+    for rank, hit in enumerate(result.hits, start=(page - 1) * limit + 1):
+        click.echo()
+        click.echo(f"{rank}. {hit.nct_id}  [{hit.status or 'status not given'}]  "
+                   f"{_terminal_snippet(hit.highlights.get('title', hit.title))}")
+        if hit.sponsor:
+            click.echo(f"   {hit.sponsor}")
+        summary = hit.highlights.get("summary")
+        if summary:
+            click.echo(f"   {_terminal_snippet(summary)}")

@@ -1,0 +1,2 @@
+"""Writing the index: text analysis, the Whoosh schema, mined abbreviations, the folder layout,
+and builds, updates and deletes (`store`)."""

@@ -1,0 +1,56 @@
+"""The web app under gunicorn (never Flask's debug server): what `trialsearch serve` runs."""
+
+from __future__ import annotations
+
+import os
+
+from gunicorn.app.base import BaseApplication
+
+from . import create_app
+from .live_index import warm_in_background
+
+DEFAULT_WORKERS = min(2 * (os.cpu_count() or 1) + 1, 8)  # gunicorn's rule of thumb, capped
+
+
+class GunicornServer(BaseApplication):
+    """gunicorn running `create_app(index_path)` with the given settings."""
+
+    def __init__(self, index_path: str, options: dict):
+        self.index_path = index_path
+        self.options = options
+        super().__init__()
+
+    def load_config(self):
+        for key, value in self.options.items():
+            self.cfg.set(key, value)
+        # gunicorn >= 25.1 opens a control socket at one fixed path per user; two servers (or
+        # a server and a test run) would fight over it, and nothing here uses it.
+        if "control_socket_disable" in self.cfg.settings:
+            self.cfg.set("control_socket_disable", True)
+
+    def load(self):
+        return create_app(index_path=self.index_path)
+
+
+def warm_worker(worker) -> None:
+    """gunicorn's post_worker_init hook: each worker reads its caches as it starts, not when
+    its first visitor searches."""
+    warm_in_background(worker.wsgi)
+
+
+def run_server(index_path: str, *, host: str, port: int, workers: int = DEFAULT_WORKERS,
+               threads: int = 1, timeout: int = 60, access_log: bool = True) -> None:
+    """Serve the index at `index_path` on `host:port` until stopped; each worker warms its
+    index as it starts."""
+    GunicornServer(str(index_path), {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "threads": threads,
+        "worker_class": "gthread" if threads > 1 else "sync",
+        "timeout": timeout,
+        "graceful_timeout": 10,
+        "accesslog": "-" if access_log else None,
+        "errorlog": "-",
+        "limit_request_line": 8190,  # gunicorn's maximum; longer URLs get 414
+        "post_worker_init": warm_worker,
+    }).run()
