@@ -26,8 +26,6 @@ STUDY_TYPES = ("INTERVENTIONAL", "OBSERVATIONAL", "EXPANDED_ACCESS")
 ENUM_FACETS: dict[str, tuple[str, ...]] = {
     "status": STATUSES, "phase": PHASES, "type": STUDY_TYPES,
 }
-# Index field -> facet name, for field scopes in the query language (`type:` is `study_type`).
-ENUM_FIELDS = {"status": "status", "phase": "phase", "study_type": "type"}
 
 # Other spellings of a value, after `_key` (upper case, `_` between words).
 _ALIASES = {

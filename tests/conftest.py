@@ -1,4 +1,10 @@
-"""Shared fixtures: the real data beside the project, small real indexes in temp dirs."""
+"""Shared fixtures: the real data beside the project, small real indexes in temp dirs, the web
+app over the test index; and the `shared_data` marker, put on every test that needs ../shared.
+
+The tests are arranged like the code (readers/, index/, search/, registry/, evaluation/, cli/,
+webapp/, benchmarks/), without `__init__.py` files: pytest puts this folder on sys.path, so the
+helpers here (`conftest`, `live`) are imported as top-level modules.
+"""
 
 from __future__ import annotations
 
@@ -86,3 +92,38 @@ def shared_index(shared_data, tmp_path_factory) -> Path:
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return path
+
+
+@pytest.fixture(scope="module")
+def app_config() -> dict:
+    """Settings for `app` beyond the index (create_app's keyword arguments, Flask config keys).
+    A module that needs them overrides this fixture, e.g. to give the app an admin token."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+def app(built_index, app_config):
+    """The web app over the read-only test index, one per module. A module that needs another
+    index or a production-like app defines its own `app`, saying why."""
+    from webapp import create_app  # here, so tests below the web layer never import it
+
+    return create_app(index_path=built_index, **app_config)
+
+
+@pytest.fixture
+def client(app):
+    """A Flask test client of `app`, new for each test (no cookies carried over)."""
+    return app.test_client()
+
+
+# -- markers ----------------------------------------------------------------------------------
+
+SHARED_FIXTURES = {"shared_data", "shared_index"}
+
+
+def pytest_collection_modifyitems(config, items):
+    """Mark `shared_data` every test that needs ../shared/data: those using the `shared_data` or
+    `shared_index` fixture, directly or through another fixture."""
+    for item in items:
+        if SHARED_FIXTURES.intersection(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.shared_data)

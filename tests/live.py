@@ -1,6 +1,6 @@
 """Real processes for tests: a gunicorn server on 127.0.0.1 and headless Chromium.
 
-Used by the web, widget, reliability and benchmark tests::
+Used by the web app tests (tests/webapp/) and the reliability tests (tests/index/)::
 
     with gunicorn_server(index_path, env={"TRIALSEARCH_ADMIN_TOKEN": "x"}) as base_url:
         requests.get(f"{base_url}/api/search", params={"q": "exosomes"})

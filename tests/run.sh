@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The one test command: install what the tests need (Debian's Chromium for the browser tests,
-# npm for axe-core, the project with its test extras in .venv), then run every test on both cores.
+# npm for axe-core, the project with its test and eval extras in .venv), then lint and run
+# every test on both cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,9 +15,16 @@ if [ ${#packages[@]} -gt 0 ]; then
 fi
 
 python3 -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check -e '.[test]'
-# axe-core for tests/test_accessibility.py, inside .venv (ignored by git), unless 4.14 is there.
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test,eval]'
+# axe-core for tests/webapp/test_accessibility.py, inside .venv (ignored by git), unless 4.14 is there.
 if ! grep -qs '"version": "4\.14\.' .venv/axe/node_modules/axe-core/package.json; then
   npm install --no-save --no-audit --no-fund --silent --prefix .venv/axe axe-core@4.14
 fi
-exec .venv/bin/python -m pytest -n 2 "$@"
+.venv/bin/ruff check indexer webapp tests benchmarks  # lint; the rules are in pyproject.toml
+if [ $# -gt 0 ]; then  # arguments: just those tests
+  exec .venv/bin/python -m pytest -n 2 "$@"
+fi
+# Everything, in two passes: the quick tests first (about a minute; a broken layer fails
+# fast), then the slow, browser and live-server ones.
+.venv/bin/python -m pytest -n 2 -m "not slow and not browser"
+exec .venv/bin/python -m pytest -n 2 -m "slow or browser"

@@ -26,6 +26,8 @@ from .security import require_admin_token
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 CACHE_SECONDS = 30  # search and record responses: short, so a rebuild shows within half a minute
+# The library's lock message suggests --wait, which an API caller has no use for.
+INDEX_BUSY = "another build or update is writing the index; try again when it finishes"
 CTGOV_STUDY_URL = "https://clinicaltrials.gov/study/{}"
 
 
@@ -113,8 +115,8 @@ def reindex():
     if wait == "true":
         try:
             report = build_index(sources, path)
-        except IndexLockedError as exc:
-            return error_response(409, str(exc))
+        except IndexLockedError:
+            return error_response(409, INDEX_BUSY)
         except NoRecordsError as exc:
             return error_response(422, str(exc))
         return jsonify(status="built", report=report.to_dict())
@@ -123,8 +125,8 @@ def reindex():
     try:
         with write_lock(Path(path)):
             pass
-    except IndexLockedError as exc:
-        return error_response(409, str(exc))
+    except IndexLockedError:
+        return error_response(409, INDEX_BUSY)
     logger = current_app.logger
 
     def rebuild() -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from indexer.enums import ENUM_FACETS
-from indexer.index.schema import FIELD_ALIASES
+from indexer.index.schema import FACETS, FIELD_ALIASES, Facet
 from indexer.search import MAX_PER_PAGE, MAX_RESULT_WINDOW, SORTS
 from indexer.search.query import MAX_QUERY_LENGTH
 
@@ -127,30 +127,28 @@ _SPELLINGS = {
     "phase": "or `1`, `2`, `II`, `phase 2`, `early phase 1`, `n/a`; `1/2` names phases 1 and 2",
     "type": "or as written: `interventional`, `expanded access`",
 }
-_FILTER_EXAMPLES = {"status": ["RECRUITING", "not yet recruiting"], "phase": ["PHASE2", "1/2"],
-                    "type": ["INTERVENTIONAL"], "sponsor": ["National Cancer Institute (NCI)"],
-                    "year": ["2023"]}
-
-
-def _filter(facet: str, description: str, items: dict) -> dict:
+def _filter(facet: Facet) -> dict:
+    """The search parameter that filters by `facet`, made from its declaration."""
+    items: dict[str, Any] = {"type": "string", "maxLength": MAX_FILTER_LENGTH}
+    if facet.kind == "enum":
+        description = (f"Only studies whose {facet.name} is one of "
+                       f"{', '.join(ENUM_FACETS[facet.name])}, {_SPELLINGS[facet.name]}. "
+                       f"Anything else is a 400 naming `{facet.name}`.")
+    elif facet.kind == "year":
+        description = f"Only studies with these {facet.noun}."
+        items = {"type": "string", "pattern": f"^{YEAR_PATTERN}$"}
+    else:
+        description = (f"Only studies of this {facet.label.lower()}, as the `{facet.name}` "
+                       "facet lists it.")
     description += " Repeat for any of several; an empty value filters nothing."
-    return _param(facet, description,
+    return _param(facet.name, description,
                   {"type": "array", "items": items, "maxItems": MAX_FILTER_VALUES,
-                   "examples": [_FILTER_EXAMPLES[facet]]}, style="form", explode=True)
+                   "examples": [facet.example.split(",")]}, style="form", explode=True)
 
 
 def _filters() -> list[dict]:
     """The search filters, one per facet."""
-    text = {"type": "string", "maxLength": MAX_FILTER_LENGTH}
-    return [
-        *(_filter(facet, f"Only studies whose {facet} is one of {', '.join(values)}, "
-                         f"{_SPELLINGS[facet]}. Anything else is a 400 naming `{facet}`.", text)
-          for facet, values in ENUM_FACETS.items()),
-        _filter("sponsor", "Only studies of this lead sponsor, as the `sponsor` facet lists it.",
-                text),
-        _filter("year", "Only studies first posted in this year.",
-                {"type": "string", "pattern": f"^{YEAR_PATTERN}$"}),
-    ]
+    return [_filter(facet) for facet in FACETS]
 
 
 def _errors(*codes: str) -> dict[str, Any]:

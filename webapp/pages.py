@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from flask import Blueprint, abort, current_app, render_template, request, send_from_directory, url_for
 
 from indexer.errors import QueryError
-from indexer.index.schema import FACET_FIELDS
+from indexer.index.schema import FACETS
 from indexer.model import normalize_nct_id
 from indexer.search import MAX_RESULT_WINDOW
 
@@ -30,8 +30,6 @@ EXAMPLES = [
     ("transplant*", "a star matches word endings"),
     ("first_posted:>2023-01-01", "dates compare with > and <"),
 ]
-FACET_LABELS = {"status": "Status", "phase": "Phase", "type": "Study type", "sponsor": "Sponsor",
-                "year": "First posted"}
 # Study page rows: (label, Study attribute), in the order the registry shows them.
 STUDY_FIELDS = [
     ("Official title", "official_title"), ("Acronym", "acronym"), ("Status", "status"),
@@ -99,8 +97,7 @@ def search():
         "search.html", request_=search_request, result=result, error=error,
         searched_words=searched_words, pages_around=PAGES_AROUND, result_window=MAX_RESULT_WINDOW,
         last_page=last_page(result.total, result.per_page) if result else 1,
-        field_choices=FIELD_CHOICES, sort_choices=SORT_CHOICES, facet_labels=FACET_LABELS,
-        facet_names=list(FACET_FIELDS), examples=EXAMPLES,
+        field_choices=FIELD_CHOICES, sort_choices=SORT_CHOICES, facets=FACETS, examples=EXAMPLES,
     )
 
 

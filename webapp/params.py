@@ -14,7 +14,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from indexer.errors import QueryError
-from indexer.index.schema import FACET_FIELDS, FIELD_ALIASES
+from indexer.index.schema import FACETS, FACETS_BY_NAME, FIELD_ALIASES
 from indexer.search import MAX_RESULT_WINDOW, SORTS
 from indexer.search.query import MAX_QUERY_LENGTH, resolve_field
 
@@ -121,14 +121,15 @@ def parse_search_args(args: MultiDict, *, max_per_page: int) -> SearchRequest:
         resolve_field(field_name)  # an unknown name: QueryError(param="field") listing them
         raise QueryError(f"field names are lower case: field={field_name.lower()}", param="field")
     filters = {}
-    for facet in FACET_FIELDS:
+    for facet in (facet.name for facet in FACETS):
         given = args.getlist(facet)
         if len(given) > MAX_FILTER_VALUES:
             raise QueryError(f"at most {MAX_FILTER_VALUES} values of {facet} may be given", param=facet)
         if any(len(v) > MAX_FILTER_LENGTH for v in given):
             raise QueryError(f"{facet} values are at most {MAX_FILTER_LENGTH} characters", param=facet)
-        if facet == "year" and not all(re.fullmatch(YEAR_PATTERN, v) for v in given):
-            raise QueryError("year must be a four-digit year (0001 to 9999)", param="year")
+        if FACETS_BY_NAME[facet].kind == "year" and not all(re.fullmatch(YEAR_PATTERN, v)
+                                                            for v in given):
+            raise QueryError(f"{facet} must be a four-digit year (0001 to 9999)", param=facet)
         values = [v.strip() for v in given if v.strip()]  # a form's empty field filters nothing
         if values:
             filters[facet] = list(dict.fromkeys(values))

@@ -17,6 +17,7 @@ from flask import Blueprint, abort, current_app, render_template, request, send_
 from werkzeug.datastructures import MultiDict
 
 from indexer.errors import QueryError
+from indexer.index.schema import FACETS, Facet
 from indexer.search.query import MAX_QUERY_LENGTH, resolve_field
 
 from .params import MAX_FILTER_VALUES
@@ -90,6 +91,10 @@ def _results(values: list[str]) -> str:
     return str(int(value))
 
 
+YEARS = re.compile(r"\d{4}", re.ASCII)
+MAX_TEXT_FILTER = 200
+
+
 @dataclass(frozen=True)
 class Option:
     """One widget option: `data-NAME` on the script tag, `NAME=` on /embed."""
@@ -103,6 +108,19 @@ class Option:
     example: str = ""
 
 
+def _facet_option(facet: Facet) -> Option:
+    """The widget option that filters by `facet`, made from its declaration."""
+    if facet.kind == "text":  # one value: names such as sponsors' hold commas
+        return Option(facet.name, f"one {facet.label.lower()}, up to {MAX_TEXT_FILTER} characters",
+                      "any", f"Only studies of this {facet.label.lower()} (exactly as shown on the "
+                      "study page).", _text(MAX_TEXT_FILTER), facet.example.split(",")[0])
+    pattern, what = (YEARS, "four-digit years") if facet.kind == "year" else \
+        (ENUM_VALUE, f"{facet.noun} such as {facet.example.split(',')[0]}")
+    described = f"ClinicalTrials.gov {facet.noun}" if facet.kind == "enum" else facet.noun
+    return Option(facet.name, f"comma-separated {what}", "any",
+                  f"Only studies with these {described}.", _values(pattern, what), facet.example)
+
+
 OPTIONS = [
     Option("q", "text", "empty", "A query to run as soon as the widget loads.",
            _text(MAX_QUERY_LENGTH), "exosomes"),
@@ -112,19 +130,7 @@ OPTIONS = [
     Option("field", "all, title, summary, description, condition, intervention, sponsor, "
            "keyword, eligibility", "all", "The field typed words are searched in.", _field,
            "condition"),
-    Option("status", "comma-separated statuses", "any",
-           "Only studies with these statuses (ClinicalTrials.gov values).",
-           _values(ENUM_VALUE, "statuses such as RECRUITING"), "RECRUITING,NOT_YET_RECRUITING"),
-    Option("phase", "comma-separated phases", "any", "Only studies in these phases.",
-           _values(ENUM_VALUE, "phases such as PHASE2"), "PHASE2,PHASE3"),
-    Option("type", "comma-separated study types", "any", "Only studies of these types.",
-           _values(ENUM_VALUE, "study types such as INTERVENTIONAL"), "INTERVENTIONAL"),
-    Option("sponsor", "one sponsor name, up to 200 characters", "any",
-           "Only studies of this sponsor (the exact name, as shown on the study page).",
-           _text(200), "Northbridge University Hospital"),
-    Option("year", "comma-separated four-digit years", "any",
-           "Only studies first posted in these years.",
-           _values(re.compile(r"\d{4}", re.ASCII), "four-digit years"), "2024,2025"),
+    *(_facet_option(facet) for facet in FACETS),
     Option("results", f"1 to {MAX_RESULTS}", "5", "How many results the widget lists; a link "
            "leads to all of them on this server.", _results, "8"),
     Option("theme", "light, dark, auto", "light",

@@ -1,4 +1,4 @@
-"""The `eval` command: a thin click layer over `indexer.evaluate`."""
+"""The `eval` command: a thin click layer over `indexer.evaluation.evaluate`."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from ..evaluation.evaluate import (
     evaluate,
     read_qrels,
     read_topics,
+    require_ir_measures,
 )
 from ..index.store import build_index
 from ..search import open_index
@@ -104,7 +105,8 @@ def eval_command(topic_files, qrels_files, index_path, records, pool, key_term_l
                                "--index (evaluate on that index), not both")
     topics = _read_all(read_topics, topic_files)
     qrels = _read_all(read_qrels, qrels_files)
-    encoder = Encoder() if hybrid else None  # says at once when the extra is missing
+    require_ir_measures()  # says at once when the `eval` extra is missing
+    encoder = Encoder() if hybrid else None  # likewise for the `semantic` extra
     pool = bool(records) if pool is None else pool
     with tempfile.TemporaryDirectory(prefix="trialsearch-eval-") as workdir:
         if records:

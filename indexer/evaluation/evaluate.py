@@ -24,8 +24,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-import ir_measures
-from ir_measures import RR, P, R, nDCG
 from whoosh.classify import Bo1Model, Expander
 
 from ..errors import QueryError, TrialsearchError
@@ -54,11 +52,11 @@ FEEDBACK_WEIGHT = 0.3
 
 # nDCG@10 uses the grades as gains (eligible 2, excluded 1), as the TREC CT overviews do; the
 # others count only eligible trials as relevant, as `trec_eval -l 2` (Pyserini's P@10 and RR).
-MEASURES = {
-    "nDCG@10": nDCG @ 10,
-    "P@10": P(rel=ELIGIBLE) @ 10,
-    "RR": RR(rel=ELIGIBLE),
-    "R@100": R(rel=ELIGIBLE) @ 100,
+MEASURES = {  # name -> ir-measures' spelling
+    "nDCG@10": "nDCG@10",
+    "P@10": f"P(rel={ELIGIBLE})@10",
+    "RR": f"RR(rel={ELIGIBLE})",
+    "R@100": f"R(rel={ELIGIBLE})@100",
 }
 RELEVANCE_NOTE = ("nDCG@10 uses graded gains (eligible 2, excluded 1, not relevant 0); "
                   "P@10, RR and R@100 count only eligible (2) trials as relevant (trec_eval -l 2).")
@@ -355,12 +353,24 @@ def score_run(qrels: dict[str, dict[str, int]], run: dict[str, list[str]]
     # Scores from ranks, so ties cannot reorder what the system ranked.
     scored = {topic: {nct_id: float(len(ids) - rank) for rank, nct_id in enumerate(ids)}
               for topic, ids in run.items() if ids}
-    names = {measure: name for name, measure in MEASURES.items()}
+    ir_measures = require_ir_measures()
+    names = {ir_measures.parse_measure(spec): name for name, spec in MEASURES.items()}
     per_topic = {topic: dict.fromkeys(MEASURES, 0.0) for topic in run}
     wanted = {topic: qrels[topic] for topic in run}
-    for metric in ir_measures.iter_calc(list(MEASURES.values()), wanted, scored):
+    for metric in ir_measures.iter_calc(list(names), wanted, scored):
         per_topic[metric.query_id][names[metric.measure]] = metric.value
     return per_topic
+
+
+def require_ir_measures():
+    """The ir-measures module. Raises TrialsearchError saying how to install it: only
+    evaluation needs it, so it is an extra, not a dependency of every install."""
+    try:
+        import ir_measures
+    except ImportError:
+        raise TrialsearchError("scoring needs ir-measures, which is not installed: "
+                               "pip install 'trialsearch[eval]'") from None
+    return ir_measures
 
 
 def mean_scores(per_topic: dict[str, dict[str, float]]) -> dict[str, float]:
@@ -432,6 +442,7 @@ def evaluate(index: SearchIndex, topics: dict[str, str], qrels: dict[str, dict[s
     (BM25F with abbreviations fused with vector similarity).
     """
     started = time.perf_counter()
+    require_ir_measures()  # before minutes of ranking, not after
     fts = Fts5Baseline(Path(workdir) / "fts5.sqlite")
     try:
         fts.add(indexed_studies(index))

@@ -8,6 +8,7 @@ The whole record is stored as JSON so `get(nct_id)` returns every field without 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, time
 
 from whoosh.fields import DATETIME, ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
@@ -58,14 +59,34 @@ FIELD_ALIASES = {
     "year": "year",
 }
 
-# Facets the search core counts: name -> (index field, multi-valued?).
-FACET_FIELDS = {
-    "status": ("status", False),
-    "phase": ("phase", True),
-    "type": ("study_type", False),
-    "sponsor": ("sponsor_name", False),
-    "year": ("year", False),
-}
+
+
+@dataclass(frozen=True)
+class Facet:
+    """A field people filter and count by, declared once: the search core's columns and
+    filters, the API's parameters and OpenAPI document, the page's filter list and the
+    widget's options are all made from `FACETS`."""
+
+    name: str  # the filter parameter (`status=`), the `--filter` key and the facet's key
+    field: str  # the index field that holds its values
+    label: str  # its heading on the search page
+    noun: str  # its values, in the plural, for documentation: "statuses"
+    # "enum": the registry's values (see indexer.enums), spellings mapped, shown in capitals;
+    # "text": one exact value (a sponsor's name); "year": a four-digit year.
+    kind: str
+    example: str  # values for documentation, comma-separated
+    multi: bool = False  # a study may hold several values (a phase 1/2 study is in both)
+
+
+FACETS = (
+    Facet("status", "status", "Status", "statuses", "enum", "RECRUITING,NOT_YET_RECRUITING"),
+    Facet("phase", "phase", "Phase", "phases", "enum", "PHASE2,PHASE3", multi=True),
+    Facet("type", "study_type", "Study type", "study types", "enum", "INTERVENTIONAL"),
+    Facet("sponsor", "sponsor_name", "Sponsor", "sponsors", "text",
+          "National Cancer Institute (NCI)"),
+    Facet("year", "year", "First posted", "years first posted", "year", "2023,2024"),
+)
+FACETS_BY_NAME = {facet.name: facet for facet in FACETS}
 
 
 def _prose(boost: float = 1.0) -> TEXT:

@@ -4,7 +4,7 @@ Whoosh's own grouping (`groupedby=`) categorizes every matching document in Pyth
 search, and keeps the collector from skipping low-scoring blocks. Instead, once per index
 reader, each facet's value of every document is put into a numpy array (one ordinal per
 document, or a mask per value for the multi-valued phase) from the facet postings, which are
-decoded once per segment (see `indexer.postings`); a search then counts facets with one
+decoded once per segment (see `indexer.search.postings`); a search then counts facets with one
 `bincount` over the matching document numbers, and filters become cached document sets.
 """
 
@@ -19,9 +19,9 @@ from typing import Any
 import numpy as np
 from whoosh import query
 
-from ..index.schema import FACET_FIELDS
+from ..index.schema import FACETS, FACETS_BY_NAME
 from .postings import SegmentCache
-from .scoring import VectorScorer
+from .scoring import ArrayScorer
 
 FACET_LIMIT = 20  # values returned per facet, most frequent first
 FILTER_CACHE_SIZE = 64  # distinct filter combinations kept per reader
@@ -35,7 +35,8 @@ class FacetColumns:
         self.size = reader.doc_count_all()
         self.single: dict[str, tuple[np.ndarray, list[Any]]] = {}
         self.multi: dict[str, list[tuple[Any, np.ndarray]]] = {}
-        for name, (fieldname, multi) in FACET_FIELDS.items():
+        for facet in FACETS:
+            name, fieldname, multi = facet.name, facet.field, facet.multi
             if fieldname not in reader.schema:
                 continue
             field = reader.schema[fieldname]
@@ -61,7 +62,7 @@ class FacetColumns:
     def counts(self, docnums: np.ndarray, limit: int = FACET_LIMIT) -> dict[str, list[tuple[Any, int]]]:
         """(value, count) pairs per facet over `docnums`, most frequent first (ties by value)."""
         out: dict[str, list[tuple[Any, int]]] = {}
-        for name in FACET_FIELDS:
+        for name in FACETS_BY_NAME:
             if name in self.single:
                 ordinals, values = self.single[name]
                 picked = ordinals[docnums]
@@ -81,7 +82,7 @@ class FacetColumns:
 class DocSets:
     """Per-reader caches: facet columns (built on first use) and filter document sets."""
 
-    def __init__(self, searcher, scorer: VectorScorer):
+    def __init__(self, searcher, scorer: ArrayScorer):
         self.searcher = searcher
         self.scorer = scorer
         self._columns: FacetColumns | None = None

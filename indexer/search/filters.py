@@ -7,9 +7,9 @@ from typing import Any
 
 from whoosh import query
 
-from ..enums import ENUM_FACETS, canonical_values
+from ..enums import canonical_values
 from ..errors import QueryError
-from ..index.schema import FACET_FIELDS
+from ..index.schema import FACETS_BY_NAME
 
 
 def filter_key(filters: dict[str, Any]) -> tuple:
@@ -18,19 +18,19 @@ def filter_key(filters: dict[str, Any]) -> tuple:
                         for facet, v in filters.items() if v not in (None, "", [])))
 
 
-def _filter_terms(facet: str, values: list[str]) -> query.Query:
-    fieldname = FACET_FIELDS[facet][0]
-    if facet == "year":
+def _filter_terms(name: str, values: list[str]) -> query.Query:
+    facet = FACETS_BY_NAME[name]
+    if facet.kind == "year":
         try:
             years = [int(v) for v in values]
         except ValueError:
             raise QueryError(f"year must be a number, got {values!r}", param="year") from None
         if not all(1 <= y <= 9999 for y in years):
             raise QueryError(f"year must be between 1 and 9999, got {values!r}", param="year")
-        return query.Or([query.NumericRange("year", y, y) for y in years])
-    if facet in ENUM_FACETS:  # `not yet recruiting`, `phase 2`, `II` name registry values
-        values = [value.lower() for text in values for value in canonical_values(facet, text)]
-    return query.Or([query.Term(fieldname, v) for v in dict.fromkeys(values)])
+        return query.Or([query.NumericRange(facet.field, y, y) for y in years])
+    if facet.kind == "enum":  # `not yet recruiting`, `phase 2`, `II` name registry values
+        values = [value.lower() for text in values for value in canonical_values(name, text)]
+    return query.Or([query.Term(facet.field, v) for v in dict.fromkeys(values)])
 
 
 def filter_query(filters: dict[str, Any]) -> query.Query | None:
@@ -40,8 +40,8 @@ def filter_query(filters: dict[str, Any]) -> query.Query | None:
     for facet, value in filters.items():
         if value in (None, "", []):
             continue
-        if facet not in FACET_FIELDS:
-            raise QueryError(f"unknown filter '{facet}'; filters: {', '.join(FACET_FIELDS)}",
+        if facet not in FACETS_BY_NAME:
+            raise QueryError(f"unknown filter '{facet}'; filters: {', '.join(FACETS_BY_NAME)}",
                              param=facet)
         values = value if isinstance(value, (list, tuple)) else [value]
         clauses.append(_filter_terms(facet, [str(v) for v in values]))

@@ -2,7 +2,7 @@
 render the `SearchResult` it returns.
 
 A `SearchIndex` is the live handle on an index folder. It holds one `Snapshot` (a generation's
-searcher and caches, see `indexer.snapshot`) and checks, cheaply on every call, whether a build
+searcher and caches, see `indexer.search.snapshot`) and checks, cheaply on every call, whether a build
 has switched generations (a stat of CURRENT) or an update has committed (Whoosh's TOC
 generation); only then does it open a new snapshot and swap it in whole, so servers pick up
 new indexes without a restart.
@@ -10,7 +10,6 @@ new indexes without a restart.
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import os
@@ -32,7 +31,8 @@ from .postings import SegmentCache
 from .query import expand_abbreviations as _expand_abbreviations
 from .query import parse_query, split_nct_ids
 from .ranking import rank
-from .results import Hit, SearchResult, facet_dicts, make_hit
+from .results import Hit, SearchResult, facet_dicts, page_of_hits
+from .similar import similar_query
 from .snapshot import Snapshot
 from .vocabulary import VocabularyCorrector
 
@@ -40,8 +40,6 @@ MAX_PER_PAGE = 100
 MAX_RESULT_WINDOW = 10_000  # page * per_page, as Elasticsearch's index.max_result_window
 DEFAULT_TIME_BUDGET = 5.0  # seconds; a slower search returns what it found, marked timed_out
 SORTS = {"relevance": None, "last_update": "last_update", "first_posted": "first_posted"}
-# What makes two studies alike: shared conditions and title words more than summary words.
-SIMILAR_FIELD_WEIGHTS = {"title": 2.0, "condition": 2.0, "intervention": 1.5, "summary": 1.0}
 log = logging.getLogger(__name__)
 
 __all__ = ["Hit", "SearchIndex", "SearchResult", "open_index"]
@@ -143,11 +141,6 @@ class SearchIndex:
         return self.snapshot().generation
 
     @property
-    def meta(self) -> dict:
-        """The live generation's build and update record (`meta.json`)."""
-        return self.snapshot().meta
-
-    @property
     def abbreviations(self) -> dict[str, list[str]]:
         """The abbreviation pairs the live generation expands (short -> long forms)."""
         return self.snapshot().abbreviations
@@ -197,7 +190,7 @@ class SearchIndex:
                per_page: int = 10, operator: str = "and", facets: bool = True,
                highlights: bool = True, expand_abbreviations: bool = True,
                only: Collection[str] | None = None) -> SearchResult:
-        """Run a query (see `indexer.query` for the language) and return one page of hits with
+        """Run a query (see `indexer.search.query` for the language) and return one page of hits with
         highlights, total, facet counts and a spelling suggestion. Abbreviations mined from the
         corpus also match their long forms and back, ranked lower. `only` restricts the results
         to these NCT IDs (scores are unchanged: statistics stay index-wide). Raises QueryError
@@ -215,7 +208,7 @@ class SearchIndex:
                 snap.docsets.filter(restrict_key, restrict)
             ranked = rank(snap, q, allowed, allowed_mask, limit=page * per_page,
                           sortedby=SORTS[sort], deadline=deadline, time_budget=self.time_budget)
-            hits = self._page(ranked.results, page, per_page, highlights)
+            hits = page_of_hits(ranked.results, page, per_page, highlights)
             facet_counts = facet_dicts(snap.docsets.columns.counts(ranked.matched)) if facets else {}
             suggestion = snap.memo(("suggest", query_text), lambda: _suggest(snap, query_text))
         notices = list(notices)
@@ -229,15 +222,6 @@ class SearchIndex:
             timed_out=ranked.timed_out,
         )
 
-    @staticmethod
-    def _page(results, page: int, per_page: int, highlights: bool) -> list[Hit]:
-        # Whoosh's highlighter asks the query for its terms again for every hit and field,
-        # a walk over every leaf (thousands for an OR of fuzzy words); ask once per field.
-        results.query_terms = functools.lru_cache(maxsize=None)(results.query_terms)
-        first = (page - 1) * per_page
-        return [make_hit(results, i, highlights)
-                for i in range(first, min(first + per_page, results.scored_length()))]
-
     def similar(self, nct_id: str, *, limit: int = 10) -> SearchResult | None:
         """Studies most like `nct_id` ("more like this"): its key terms in title, conditions,
         interventions and summary (Bo1 weighting) run as one weighted OR query. None when the
@@ -248,22 +232,11 @@ class SearchIndex:
         study = self.get(nct_id)
         if study is None:
             return None
-        texts = {
-            "title": " ".join([study.brief_title, study.official_title]),
-            "condition": " ; ".join(study.conditions),
-            "intervention": " ; ".join(study.interventions),
-            "summary": study.brief_summary,
-        }
         with self._lock:
             searcher = self.searcher()
-            terms = [
-                query.Term(fieldname, word, boost=weight * SIMILAR_FIELD_WEIGHTS[fieldname])
-                for fieldname, text in texts.items() if text.strip()
-                for word, weight in searcher.key_terms_from_text(fieldname, text, numterms=8)
-            ]
-            results = searcher.search(query.Or(terms), limit=limit,
+            results = searcher.search(similar_query(searcher, study), limit=limit,
                                       mask=query.Term("nct_id", study.nct_id))
-            hits = [make_hit(results, i, False) for i in range(results.scored_length())]
+            hits = page_of_hits(results, 1, limit, highlights=False)
         return SearchResult(
             query=f"similar:{study.nct_id}", total=len(hits), page=1, per_page=limit,
             took_ms=round((time.perf_counter() - started) * 1000, 2), hits=hits, facets={},
@@ -282,17 +255,7 @@ class SearchIndex:
     def stats(self) -> dict[str, Any]:
         """Document count, fields, build/update times and size on disk of the live index."""
         with self._lock:
-            snap = self.snapshot()
-            size = sum(f.stat().st_size for f in snap.folder.iterdir() if f.is_file())
-            return {
-                "path": str(self.path),
-                "generation": snap.generation,
-                "documents": snap.searcher.doc_count(),
-                "fields": sorted(snap.searcher.schema.names()),
-                "built_at": snap.meta.get("built_at"),
-                "updated_at": snap.meta.get("updated_at"),
-                "size_bytes": size,
-            }
+            return {"path": str(self.path), **self.snapshot().stats()}
 
 
 def open_index(path: str | os.PathLike, **options) -> SearchIndex:

@@ -31,13 +31,13 @@ def rank(snapshot: Snapshot, q: query.Query, allowed, allowed_mask, *, limit: in
     if allowed is not None and not allowed:
         q = query.NullQuery  # Whoosh reads an empty filter set as no filter at all
     if sortedby is None and snapshot.scorer.supports(q):
-        return _vectorized(snapshot, q, allowed_mask, limit, deadline)
+        return _scored_by_arrays(snapshot, q, allowed_mask, limit, deadline)
     return _collected(snapshot, q, allowed, allowed_mask, limit, sortedby, deadline, time_budget)
 
 
-def _vectorized(snapshot: Snapshot, q: query.Query, allowed_mask, limit: int,
+def _scored_by_arrays(snapshot: Snapshot, q: query.Query, allowed_mask, limit: int,
                 deadline: float) -> Ranked:
-    """Every match scored with numpy (see `indexer.vectorized`)."""
+    """Every match scored with numpy (see `indexer.search.scoring`)."""
     searcher = snapshot.searcher
     try:
         ids, scores = snapshot.scorer.evaluate(q, deadline)
@@ -51,7 +51,7 @@ def _vectorized(snapshot: Snapshot, q: query.Query, allowed_mask, limit: int,
 
 def _collected(snapshot: Snapshot, q: query.Query, allowed, allowed_mask, limit: int,
                sortedby: str | None, deadline: float, time_budget: float) -> Ranked:
-    """Whoosh's own collector, for sorts and query shapes `_vectorized` does not handle."""
+    """Whoosh's own collector, for sorts and query shapes `_scored_by_arrays` does not handle."""
     searcher = snapshot.searcher
     # Only the top `limit` are scored in full: with no grouping and no matched-term
     # tracking, Whoosh may skip blocks that cannot reach the top.

@@ -3,12 +3,15 @@ as every front end (CLI, page, API, widget) renders them."""
 
 from __future__ import annotations
 
+import functools
 import html
 import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from whoosh import highlight
+
+from ..index.schema import FACETS_BY_NAME
 
 _TITLE_HIGHLIGHTER = highlight.Highlighter(
     fragmenter=highlight.WholeFragmenter(),
@@ -62,13 +65,23 @@ class SearchResult:
 
 def _display_value(facet: str, value: Any) -> Any:
     # Enums are indexed lowercased for forgiving queries; show them as the registry does.
-    return value.upper() if facet in ("status", "phase", "type") else value
+    return value.upper() if FACETS_BY_NAME[facet].kind == "enum" else value
 
 
 def facet_dicts(counts: dict[str, list[tuple[Any, int]]]) -> dict[str, list[dict[str, Any]]]:
     """Facet counts as `{name: [{"value", "count"}]}`, values spelled as the registry does."""
     return {name: [{"value": _display_value(name, v), "count": c} for v, c in pairs]
             for name, pairs in counts.items()}
+
+
+def page_of_hits(results, page: int, per_page: int, highlights: bool) -> list[Hit]:
+    """Page `page` of Whoosh `results` (ranked at least that deep) as hits."""
+    # Whoosh's highlighter asks the query for its terms again for every hit and field,
+    # a walk over every leaf (thousands for an OR of fuzzy words); ask once per field.
+    results.query_terms = functools.lru_cache(maxsize=None)(results.query_terms)
+    first = (page - 1) * per_page
+    return [make_hit(results, i, highlights)
+            for i in range(first, min(first + per_page, results.scored_length()))]
 
 
 def make_hit(results, rank: int, with_highlights: bool) -> Hit:

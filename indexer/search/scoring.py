@@ -4,8 +4,8 @@ Python loop.
 Whoosh scores a query by walking every posting of every term through a tree of matcher objects,
 a few microseconds of Python per posting per field; a common word over six fields of a
 registry-sized index is millions of steps, and the search then walks them again to count
-facets. `VectorScorer` takes each term's postings as arrays (decoded once per segment, see
-`indexer.postings`), turns them into BM25F scores (cached per reader, bounded by bytes), and
+facets. `ArrayScorer` takes each term's postings as arrays (decoded once per segment, see
+`indexer.search.postings`), turns them into BM25F scores (cached per reader, bounded by bytes), and
 evaluates the query tree with array operations: OR sums scores over the union, AND over the
 intersection, NOT removes; a phrase decodes positions only for the documents holding all its
 words. Other leaves (date and number ranges, sloppy phrases) run through Whoosh's own
@@ -40,7 +40,31 @@ class OverBudget(Exception):
     """A leaf took longer than the search's time budget to read."""
 
 
-class VectorScorer:
+class ScoreCache:
+    """Scored leaves of one reader, least recently used dropped past `max_bytes`."""
+
+    def __init__(self, max_bytes: int = CACHE_BYTES):
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[Any, Scored] = OrderedDict()
+        self._bytes = 0
+
+    def get(self, key: Any) -> Scored | None:
+        """The leaf scored under `key`, or None."""
+        scored = self._entries.get(key)
+        if scored is not None:
+            self._entries.move_to_end(key)
+        return scored
+
+    def put(self, key: Any, scored: Scored) -> None:
+        """Remember `scored` under `key`."""
+        self._entries[key] = scored
+        self._bytes += scored[0].nbytes + scored[1].nbytes
+        while self._bytes > self.max_bytes and len(self._entries) > 1:
+            _, (ids, scores) = self._entries.popitem(last=False)
+            self._bytes -= ids.nbytes + scores.nbytes
+
+
+class ArrayScorer:
     """Per-searcher caches and the array evaluation of a query (see the module docstring)."""
 
     def __init__(self, searcher, cache_bytes: int = CACHE_BYTES,
@@ -50,13 +74,11 @@ class VectorScorer:
         self.segments = segments if segments is not None else SegmentCache()
         self.size = searcher.doc_count_all()
         self.weighting = searcher.weighting
-        self.cache_bytes = cache_bytes
         reader = searcher.reader()
         self._leaf_readers = reader.leaf_readers()
         self.live = live_mask(reader)
         self._length_bytes: dict[str, np.ndarray] = {}
-        self._leaves: OrderedDict[Any, Scored] = OrderedDict()
-        self._cached_bytes = 0
+        self._leaves = ScoreCache(cache_bytes)
 
     def supports(self, q: query.Query) -> bool:
         """Whether `evaluate` can score `q` (else use Whoosh's collector)."""
@@ -108,10 +130,8 @@ class VectorScorer:
         # A term is cached unboosted: one word runs at several weights (per field, expanded).
         is_term = type(q) is query.Term and q.fieldname in self.searcher.schema
         key = (query.Term, q.fieldname, q.text) if is_term else (type(q), q)
-        if key in self._leaves:
-            self._leaves.move_to_end(key)
-            scored = self._leaves[key]
-        else:
+        scored = self._leaves.get(key)
+        if scored is None:
             if deadline is not None and time.monotonic() > deadline:
                 raise OverBudget(str(q))
             if isinstance(q, query.Every):
@@ -122,8 +142,8 @@ class VectorScorer:
             elif self._is_plain_phrase(q):
                 scored = self._phrase(q, deadline)
             else:
-                scored = self._matched(q, deadline)
-            self._remember(key, scored)
+                scored = _whoosh_scores(self.searcher, q, deadline)
+            self._leaves.put(key, scored)
         if is_term and q.boost != 1.0:
             return scored[0], scored[1] * q.boost
         return scored
@@ -177,21 +197,6 @@ class VectorScorer:
         ids, scores = ids[keep], scores[keep]
         return ids, scores * q.boost if q.boost != 1.0 else scores
 
-    def _matched(self, q: query.Query, deadline: float | None) -> Scored:
-        """Any other leaf (a phrase, a range, ...), scored by Whoosh's own matcher."""
-        matcher = q.matcher(self.searcher, self.searcher.context())
-        ids, scores = [], []
-        while matcher.is_active():
-            ids.append(matcher.id())
-            scores.append(matcher.score())
-            matcher.next()
-            if deadline is not None and len(ids) % _DEADLINE_EVERY == 0 \
-                    and time.monotonic() > deadline:
-                raise OverBudget(str(q))
-        order = np.argsort(np.asarray(ids, dtype=np.int64), kind="stable")
-        return (np.asarray(ids, dtype=np.int64)[order],
-                np.asarray(scores, dtype=np.float64)[order])
-
     def _postings(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
         """A term's postings in every segment, numbered index-wide; deleted ones included."""
         id_parts, weight_parts = [], []
@@ -211,12 +216,20 @@ class VectorScorer:
                 [self.segments.lengths(leaf, fieldname) for leaf, _ in self._leaf_readers])
         return self._length_bytes[fieldname]
 
-    def _remember(self, key: Any, scored: Scored) -> None:
-        self._leaves[key] = scored
-        self._cached_bytes += scored[0].nbytes + scored[1].nbytes
-        while self._cached_bytes > self.cache_bytes and len(self._leaves) > 1:
-            _, (ids, scores) = self._leaves.popitem(last=False)
-            self._cached_bytes -= ids.nbytes + scores.nbytes
+def _whoosh_scores(searcher, q: query.Query, deadline: float | None) -> Scored:
+    """Any other leaf (a sloppy phrase, a range, ...), scored by Whoosh's own matcher."""
+    matcher = q.matcher(searcher, searcher.context())
+    ids, scores = [], []
+    while matcher.is_active():
+        ids.append(matcher.id())
+        scores.append(matcher.score())
+        matcher.next()
+        if deadline is not None and len(ids) % _DEADLINE_EVERY == 0 \
+                and time.monotonic() > deadline:
+            raise OverBudget(str(q))
+    order = np.argsort(np.asarray(ids, dtype=np.int64), kind="stable")
+    return (np.asarray(ids, dtype=np.int64)[order],
+            np.asarray(scores, dtype=np.float64)[order])
 
 
 def _in_a_row(leaf, fieldname: str, words: tuple, ids: np.ndarray, deadline: float | None,

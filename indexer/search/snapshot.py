@@ -23,7 +23,7 @@ from ..index.schema import DEFAULT_FIELD_BOOSTS
 from .facets import DocSets
 from .postings import SegmentCache
 from .query import ExpansionMap
-from .scoring import VectorScorer
+from .scoring import ArrayScorer
 from .vocabulary import Vocabulary
 
 MEMO_SIZE = 2048  # prepared queries, expansions and spelling suggestions kept per generation
@@ -55,7 +55,7 @@ class Snapshot:
     folder: Path
     stamp: tuple | None  # the CURRENT pointer's (inode, mtime, size) when opened
     searcher: Any
-    scorer: VectorScorer
+    scorer: ArrayScorer
     docsets: DocSets
     vocabulary: Vocabulary
     meta: dict
@@ -71,7 +71,7 @@ class Snapshot:
         # deletions committed by an update.
         searcher = whoosh_index.open_dir(str(folder)).searcher()
         segments.keep_only(leaf for leaf, _ in searcher.reader().leaf_readers())
-        scorer = VectorScorer(searcher, segments=segments)
+        scorer = ArrayScorer(searcher, segments=segments)
         abbreviations = Abbreviations.load(folder).effective()
         return cls(folder=folder, stamp=stamp, searcher=searcher, scorer=scorer,
                    docsets=DocSets(searcher, scorer),
@@ -98,6 +98,17 @@ class Snapshot:
         steps += [lambda name=name: self.vocabulary.segment_words(name)
                   for name in ["vocab", *DEFAULT_FIELD_BOOSTS] if name in schema]
         return steps
+
+    def stats(self) -> dict[str, Any]:
+        """Generation, document count, fields, build/update times and size on disk."""
+        return {
+            "generation": self.generation,
+            "documents": self.searcher.doc_count(),
+            "fields": sorted(self.searcher.schema.names()),
+            "built_at": self.meta.get("built_at"),
+            "updated_at": self.meta.get("updated_at"),
+            "size_bytes": sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file()),
+        }
 
     def close(self) -> None:
         """Release the searcher's files."""

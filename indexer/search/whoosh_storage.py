@@ -4,7 +4,8 @@ The array search core needs what Whoosh's public API gives only one posting at a
 term's posting blocks, a field's length bytes, a field's term table in order. Every read of
 Whoosh's private internals (its `whoosh3` codec's block matcher, a segment's term table and
 per-document columns, BM25F's per-field B) is here and nowhere else, with one block walker, so
-a change in Whoosh's internals breaks one module, and `tests/test_whoosh_storage.py` names it.
+a change in Whoosh's internals breaks one module, and `tests/search/test_whoosh_storage.py`
+names it.
 `pyproject.toml` pins the Whoosh release these reads were written against (`whoosh3~=3.54`).
 """
 

@@ -103,6 +103,8 @@ button{padding:0;border:0;background:none;text-decoration:underline;cursor:point
     if (value) warn(name, value);
     return fallback;
   };
+  // The server's filters and their kinds (indexer.index.schema.FACETS; a test keeps them equal).
+  const FILTERS = {"status": "enum", "phase": "enum", "type": "enum", "sponsor": "text", "year": "year"};
   const list = (name, pattern) => (data[name] || "").split(",").map((v) => v.trim()).filter((v) => {
     if (v && !pattern.test(v)) warn(name, v);
     return v && pattern.test(v);
@@ -120,11 +122,9 @@ button{padding:0;border:0;background:none;text-decoration:underline;cursor:point
   const options = {
     placeholder: data.placeholder,
     field: field !== "all" && /^[a-z_]{1,40}$/.test(field) ? field : "", // the API checks the name
-    filters: {
-      status: list("status", /^\w{1,40}$/), phase: list("phase", /^\w{1,40}$/),
-      type: list("type", /^\w{1,40}$/), year: list("year", /^\d{4}$/),
-      sponsor: data.sponsor ? [data.sponsor.trim()] : [], // one name: sponsor names contain commas
-    },
+    filters: Object.fromEntries(Object.entries(FILTERS).map(([name, kind]) => [name,
+      kind === "text" ? (data[name] ? [data[name].trim()] : []) // one value: names hold commas
+        : list(name, kind === "year" ? /^\d{4}$/ : /^\w{1,40}$/)])),
     results: whole("results", 1, MAX_RESULTS, 5),
     theme: choice("theme", ["light", "dark", "auto"], "light"),
     lang: choice("lang", Object.keys(LABELS), LABELS[pageLang] ? pageLang : "en"),

@@ -217,12 +217,10 @@ def test_offline_is_one_clear_error_at_once(api, tmp_path):
 # --- sync -----------------------------------------------------------------------------------
 
 @pytest.fixture
-def index(tmp_path):
-    """A real index of the seed record, in a folder of its own."""
+def index(tmp_path, shared_data):
+    """A real index of the seed record (from ../shared/data), in a folder of its own."""
     records = tmp_path / "records"
     records.mkdir()
-    if not SEED_RECORD.is_file():
-        pytest.skip("the seed record is not beside the project")
     shutil.copy(SEED_RECORD, records)
     path = tmp_path / "index_data"
     build_index([records], path)

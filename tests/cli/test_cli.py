@@ -58,6 +58,7 @@ def test_index_location_comes_from_the_environment(runner, tmp_path):
     assert (tmp_path / "env" / "CURRENT").is_file()
 
 
+@pytest.mark.slow
 def test_shared_corpus_build_reports_problems_and_search_ranks_the_seed_first(
         runner, index_path, shared_data):
     result = runner.invoke(main, ["build", str(shared_data), "--index", index_path, "--json"])

@@ -37,7 +37,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 webapp = pytest.importorskip("webapp")
 from webapp.widget import LANGUAGES, MAX_RESULTS, OPTIONS, SCRIPT_MAX_AGE  # noqa: E402
 
-SEED_ID = "NCT05871463"
+SEED_ID = "NCT05871463"  # in built_index only with ../shared: tests finding it take shared_data
 STATIC = PROJECT_ROOT / "webapp" / "static"
 WIDGET_JS = STATIC / "widget.js"
 SCREENSHOT = STATIC / "widget-screenshot.png"
@@ -88,12 +88,7 @@ def assert_csp_clean(markup: Markup) -> None:
             assert not name.startswith("on") and name != "style", f"<{tag} {name}=...>"
 
 
-# -- Flask test client -------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def client(built_index):
-    return webapp.create_app(index_path=built_index).test_client()
-
+# -- Flask test client (the conftest `client`) -----------------------------------------------
 
 def test_script_is_cacheable_javascript_any_site_may_load(client):
     response = client.get("/widget.js")
@@ -304,7 +299,9 @@ def options(root) -> list:
     return root.find_elements(By.CSS_SELECTOR, "[role=option]")
 
 
-def test_snippet_on_another_origin_finds_and_opens_a_study_by_keyboard(driver, server, host):
+@pytest.mark.browser
+@pytest.mark.live_server
+def test_snippet_on_another_origin_finds_and_opens_a_study_by_keyboard(driver, server, host, shared_data):
     driver.get(f"{host.url}/snippet.html")
     root, box = search(driver, "exosomes")
     listbox = root.find_element(By.CSS_SELECTOR, "[role=listbox]")
@@ -342,7 +339,9 @@ def test_snippet_on_another_origin_finds_and_opens_a_study_by_keyboard(driver, s
     assert SEED_ID in driver.find_element(By.TAG_NAME, "body").text
 
 
-def test_a_click_opens_a_result_and_ctrl_click_a_new_tab(driver, server, host):
+@pytest.mark.browser
+@pytest.mark.live_server
+def test_a_click_opens_a_result_and_ctrl_click_a_new_tab(driver, server, host, shared_data):
     # The options hold no links (a link in an option nests controls): the widget navigates,
     # keeping what a link click does.
     driver.get(f"{host.url}/snippet.html")
@@ -364,7 +363,9 @@ def test_a_click_opens_a_result_and_ctrl_click_a_new_tab(driver, server, host):
     assert driver.window_handles == [page]
 
 
-def test_a_syntax_slip_is_explained_and_the_plain_words_searched(driver, host):
+@pytest.mark.browser
+@pytest.mark.live_server
+def test_a_syntax_slip_is_explained_and_the_plain_words_searched(driver, host, shared_data):
     driver.get(f"{host.url}/snippet.html")
     root, _ = search(driver, '"exosomes')  # a phrase being typed: its quote is not closed yet
     WebDriverWait(driver, WAIT).until(lambda _: any(SEED_ID in o.text for o in options(root)))
@@ -372,7 +373,9 @@ def test_a_syntax_slip_is_explained_and_the_plain_words_searched(driver, host):
     assert notes.startswith("unbalanced quotes") and notes.endswith("Showing results for: exosomes")
 
 
-def test_stale_answers_are_ignored(driver, host):
+@pytest.mark.browser
+@pytest.mark.live_server
+def test_stale_answers_are_ignored(driver, host, shared_data):
     driver.get(f"{host.url}/slow.html")
     box = widget(driver).find_element(By.CSS_SELECTOR, "input")
     box.send_keys("cirrhosis")
@@ -404,6 +407,8 @@ return layout;
 """
 
 
+@pytest.mark.browser
+@pytest.mark.live_server
 def test_hostile_page_css_does_not_change_the_widget_layout(driver, host):
     layouts = {}
     for page in ("snippet", "hostile"):
@@ -422,7 +427,10 @@ def test_hostile_page_css_does_not_change_the_widget_layout(driver, host):
     assert layouts["hostile"]["host"][2] == "block"
 
 
-def test_restricted_origins_get_a_clear_message_and_no_data(driver, built_index, host):
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.live_server
+def test_restricted_origins_get_a_clear_message_and_no_data(driver, built_index, host, shared_data):
     env = {"TRIALSEARCH_WIDGET_ORIGINS": "https://partner.example"}
     with gunicorn_server(built_index, env=env, workers=1) as restricted:
         (host.folder / "restricted.html").write_text(
@@ -441,6 +449,8 @@ def test_restricted_origins_get_a_clear_message_and_no_data(driver, built_index,
         WebDriverWait(driver, WAIT).until(lambda _: any(SEED_ID in o.text for o in options(root)))
 
 
+@pytest.mark.browser
+@pytest.mark.live_server
 def test_record_markup_is_shown_as_text(driver, host):
     driver.get(f"{host.url}/snippet.html")
     root, _ = search(driver, "exosomes")
@@ -458,7 +468,9 @@ def test_record_markup_is_shown_as_text(driver, host):
         driver.switch_to.alert.text  # noqa: B018 - reading it raises when there is no alert
 
 
-def test_embed_works_in_an_iframe_with_its_options(driver, host):
+@pytest.mark.browser
+@pytest.mark.live_server
+def test_embed_works_in_an_iframe_with_its_options(driver, host, shared_data):
     driver.get(f"{host.url}/iframe.html")
     driver.switch_to.frame(driver.find_element(By.TAG_NAME, "iframe"))
     try:
@@ -484,6 +496,8 @@ def test_embed_works_in_an_iframe_with_its_options(driver, host):
         driver.switch_to.default_content()
 
 
+@pytest.mark.browser
+@pytest.mark.live_server
 def test_docs_page_demo_runs_under_the_site_csp(driver, server):
     driver.get_log("browser")  # drop earlier pages' messages
     driver.get(f"{server}/widget")
@@ -501,6 +515,8 @@ def test_docs_page_demo_runs_under_the_site_csp(driver, server):
     assert violations == []
 
 
+@pytest.mark.browser
+@pytest.mark.live_server
 def test_screenshot_of_the_widget_on_a_host_page(driver, host, tmp_path):
     driver.get(f"{host.url}/showcase.html")
     root, box = search(driver, "cirrhosis")

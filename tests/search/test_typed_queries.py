@@ -6,12 +6,10 @@ from __future__ import annotations
 
 import pytest
 from click.testing import CliRunner
-from conftest import SEED_RECORD
 
 from indexer import open_index
 from indexer.cli import main
 from indexer.errors import QueryError
-from webapp import create_app
 
 INVENTED_IDS = ["NCT99000005", "NCT99000001", "NCT99000024"]  # in the test corpus
 
@@ -19,11 +17,6 @@ INVENTED_IDS = ["NCT99000005", "NCT99000001", "NCT99000024"]  # in the test corp
 @pytest.fixture(scope="module")
 def index(built_index):
     return open_index(built_index)
-
-
-@pytest.fixture(scope="module")
-def client(built_index):
-    return create_app(index_path=built_index).test_client()
 
 
 def _statuses(result) -> set[str]:
@@ -113,8 +106,7 @@ def test_an_nct_id_among_words_comes_first_then_the_words_results(index):
     assert result.total == words.total + 1
 
 
-@pytest.mark.skipif(not SEED_RECORD.is_file(), reason="../shared/data is not beside the project")
-def test_the_founding_record_by_its_id(index):
+def test_the_founding_record_by_its_id(index, shared_data):  # the seed record is in the index
     assert index.search("NCT05871463").hits[0].nct_id == "NCT05871463"
 
 

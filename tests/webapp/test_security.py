@@ -189,16 +189,13 @@ def make_app(index_path: Path, **overrides):
 
 @pytest.fixture(scope="module")
 def app(payload_index):
-    # The admin token from the environment, as documented.
+    """Not the conftest `app`: this one serves the hostile payload index, runs as production
+    does (make_app: errors go through the handlers) and takes the admin token from the
+    environment, as documented. The conftest `client` is its test client."""
     with pytest.MonkeyPatch.context() as mp:
         mp.setenv("TRIALSEARCH_ADMIN_TOKEN", ADMIN_TOKEN)
         mp.delenv("TRIALSEARCH_WIDGET_ORIGINS", raising=False)
         yield make_app(payload_index)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def html_routes(app) -> list[str]:
@@ -486,6 +483,9 @@ def test_many_repeated_parameters_are_refused(client):
 
 # -- through a real server and a real browser -------------------------------------------------
 
+@pytest.mark.slow
+@pytest.mark.browser
+@pytest.mark.live_server
 def test_widget_and_embed_render_hostile_records_inert_in_chromium(payload_index, tmp_path):
     host_page = tmp_path / "site"
     host_page.mkdir()
@@ -613,6 +613,7 @@ def test_a_search_past_its_time_budget_is_marked_timed_out(shared_index):
     assert any("incomplete" in notice for notice in result.notices), result.notices
 
 
+@pytest.mark.slow
 def test_cli_refuses_expensive_queries_with_exit_2_and_no_traceback(shared_index):
     cases = [("*osomes", "at least 2 letters"), ("*", "'*' alone"),
              (_words(MAX_TERMS + 1), "too many terms"), ("first_posted:[x to y]", "not a date")]

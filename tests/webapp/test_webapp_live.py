@@ -8,10 +8,12 @@ import time
 
 import pytest
 import requests
-from conftest import SEED_RECORD, XSS_NCT_ID
+from conftest import XSS_NCT_ID
 from live import chrome, gunicorn_server
 
 from indexer import build_index
+
+pytestmark = pytest.mark.live_server
 
 LATENCY_QUERIES = ["exosomes", "liver cirrhosis", "title:cirrhosis status:recruiting", "MSC",
                    '"stem cells"', "asthma OR copd", "transplant*", "diabetes -insulin"]
@@ -50,6 +52,7 @@ def test_api_latency_through_gunicorn(server):
     assert p95 < 1000
 
 
+@pytest.mark.slow
 def test_every_worker_warms_its_index_as_it_starts(built_index, tmp_path):
     with open(tmp_path / "server.log", "w+") as log, gunicorn_server(built_index, workers=2, log=log):
         deadline = time.monotonic() + 20
@@ -63,6 +66,7 @@ def test_every_worker_warms_its_index_as_it_starts(built_index, tmp_path):
     assert "Traceback" not in output
 
 
+@pytest.mark.slow
 def test_serve_builds_the_sample_index_when_missing(tmp_path):
     index = tmp_path / "fresh_index"
     with gunicorn_server(index, build=True) as base_url:
@@ -70,6 +74,7 @@ def test_serve_builds_the_sample_index_when_missing(tmp_path):
     assert health["documents"] >= 250  # the bundled sample of real studies
 
 
+@pytest.mark.slow
 def test_a_running_server_switches_to_a_new_build(corpus_dir, tmp_path):
     index = tmp_path / "index_data"
     build_index([corpus_dir / "sample" / "text"], index)
@@ -84,9 +89,8 @@ def test_a_running_server_switches_to_a_new_build(corpus_dir, tmp_path):
             assert health["documents"] > before["documents"]
 
 
-def test_browser_search_finds_the_seed_study_with_highlights(server, tmp_path):
-    if not SEED_RECORD.is_file():
-        pytest.skip("../shared/data is not beside the project")
+@pytest.mark.browser
+def test_browser_search_finds_the_seed_study_with_highlights(server, tmp_path, shared_data):
     from selenium.common.exceptions import NoAlertPresentException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys

@@ -158,6 +158,7 @@ def test_trec_corpus_sample(shared_data):
     assert study.detailed_description == ""
 
 
+@pytest.mark.slow
 def test_whole_shared_folder_ignores_non_record_files(shared_data):
     studies, problems = read(shared_data)
     ignored = {Path(p.source).name for p in problems if p.kind == "ignored"}

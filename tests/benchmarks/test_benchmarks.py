@@ -8,9 +8,9 @@ import json
 import statistics
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from conftest import PROJECT_ROOT
 
 from benchmarks import peers
 from benchmarks.generate import Generator, corpus_files, field_mix, fit, update_file, write_jsonl
@@ -20,7 +20,7 @@ from benchmarks.report import ENGINE_ORDER
 from indexer.model import Study
 from indexer.readers import read_sources
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+pytestmark = [pytest.mark.benchmark, pytest.mark.slow]
 
 QUICK_TIMEOUT = 900  # seconds; the quick mode takes about 2 minutes on 2 idle cores
 

@@ -62,9 +62,10 @@ def index_with_extra_records(corpus_dir, tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def client(corpus_dir, tmp_path_factory):
-    index = index_with_extra_records(corpus_dir, tmp_path_factory)
-    return webapp.create_app(index_path=index).test_client()
+def app(corpus_dir, tmp_path_factory):
+    """Not the conftest `app`: this one serves an index with EXTRA_RECORDS too (long facet
+    values, a missing status, an Unknown one). The conftest `client` is its test client."""
+    return webapp.create_app(index_path=index_with_extra_records(corpus_dir, tmp_path_factory))
 
 
 def page_text(client, url: str) -> str:

@@ -47,6 +47,8 @@ from indexer.index.layout import CURRENT_FILE, GENERATION_PREFIX, TEMP_PREFIX, g
 from indexer.model import Study
 from indexer.readers import read_sources
 
+pytestmark = pytest.mark.slow  # each test runs real processes for 10-90 s
+
 TRIALSEARCH = str(Path(sys.executable).with_name("trialsearch"))
 CLI_TIMEOUT = 120  # seconds for any one CLI run; a hang is a failure, not a stuck CI job
 
@@ -277,6 +279,7 @@ def client_loop(url: str, done: threading.Event, report: LoadReport, seed: int) 
             report.latencies.append(elapsed)
 
 
+@pytest.mark.live_server
 def test_rebuild_and_update_under_load_never_fail_or_mix_generations(corpora, tmp_path,
                                                                      record_property):
     root = tmp_path / "index"

@@ -7,7 +7,7 @@ import pytest
 from whoosh import sorting
 
 from indexer import build_index, open_index, update_index
-from indexer.index.schema import FACET_FIELDS
+from indexer.index.schema import FACETS, FACETS_BY_NAME
 from indexer.search.expansion import expand_multiterms
 from indexer.search.filters import filter_query
 from indexer.search.query import expand_abbreviations as _expand_abbreviations
@@ -27,12 +27,12 @@ def whoosh_reference(index, text: str, filters: dict) -> tuple[int, dict]:
     parsed = parse_query(text, searcher.schema)
     q = expand_multiterms(_expand_abbreviations(parsed.query, index.snapshot().expansions), Vocabulary(searcher.reader()), [])
     facets = sorting.Facets()
-    for name, (fieldname, multi) in FACET_FIELDS.items():
-        facets.add_facet(name, sorting.FieldFacet(fieldname, allow_overlap=multi))
+    for facet in FACETS:
+        facets.add_facet(facet.name, sorting.FieldFacet(facet.field, allow_overlap=facet.multi))
     results = searcher.search(q, limit=None, groupedby=facets, maptype=sorting.Count,
                               filter=filter_query(filters))
     counts = {}
-    for name in FACET_FIELDS:
+    for name in FACETS_BY_NAME:
         counts[name] = {_display_value(name, v): c for v, c in results.groups(name).items()
                         if v not in (None, "", b"") and not (name == "year" and v > 9999)}
     return len(results), counts

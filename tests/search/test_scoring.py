@@ -13,7 +13,7 @@ from indexer import build_index, open_index, update_index
 from indexer.search.expansion import expand_multiterms
 from indexer.search.query import expand_abbreviations as _expand_abbreviations
 from indexer.search.query import parse_query
-from indexer.search.scoring import _LENGTH_OF_BYTE, OverBudget, VectorScorer, top
+from indexer.search.scoring import _LENGTH_OF_BYTE, ArrayScorer, OverBudget, top
 from indexer.search.vocabulary import Vocabulary
 
 QUERIES = ["cirrhosis", "liver cirrhosis", "exosomes", '"stem cells"', "covid", "msc",
@@ -36,7 +36,7 @@ def whoosh_query(searcher, index, text: str, **options):
 def assert_same_as_whoosh(index, text: str, limit: int = 30, **options) -> None:
     searcher = index.searcher()
     q = whoosh_query(searcher, index, text, **options)
-    scorer = VectorScorer(searcher)
+    scorer = ArrayScorer(searcher)
     assert scorer.supports(q), (text, q)
     ids, scores = scorer.evaluate(q)
     expected_ids = sorted(searcher.docs_for_query(q))
@@ -61,6 +61,7 @@ def test_matches_scores_and_order_equal_whoosh_on_the_shared_corpus(shared_index
     assert_same_as_whoosh(index, "liver cirrhosis ascites", operator="or")
 
 
+@pytest.mark.slow
 def test_deleted_documents_and_several_segments(corpus_dir, tmp_path):
     path = tmp_path / "index"
     build_index([corpus_dir / "sample" / "text"], path)
@@ -78,7 +79,7 @@ def test_deleted_documents_and_several_segments(corpus_dir, tmp_path):
 
 def test_length_bytes_equal_whooshs_per_document_lengths(shared_index):
     searcher = open_index(shared_index).searcher()
-    scorer = VectorScorer(searcher)
+    scorer = ArrayScorer(searcher)
     reader = searcher.reader()
     for fieldname in ("title", "summary", "eligibility", "sponsor"):
         length_bytes = scorer.lengths(fieldname)
@@ -90,7 +91,7 @@ def test_length_bytes_equal_whooshs_per_document_lengths(shared_index):
 def test_what_it_does_not_score_goes_to_whooshs_collector(shared_index):
     index = open_index(shared_index)
     searcher = index.searcher()
-    scorer = VectorScorer(searcher)
+    scorer = ArrayScorer(searcher)
     # OR with a coordination bonus is CoordMatcher's arithmetic, not a sum.
     or_query = wq.Or([wq.Term("title", "liver"), wq.Term("title", "cirrhosi")], scale=0.9)
     assert not scorer.supports(or_query)
@@ -104,17 +105,17 @@ def test_what_it_does_not_score_goes_to_whooshs_collector(shared_index):
 
 def test_cache_stays_within_its_byte_bound(shared_index):
     searcher = open_index(shared_index).searcher()
-    scorer = VectorScorer(searcher, cache_bytes=50_000)
+    scorer = ArrayScorer(searcher, cache_bytes=50_000)
     for word in ["patient", "studi", "treatment", "covid", "cancer", "diseas", "trial", "care"]:
         scorer.evaluate(wq.Or([wq.Term(f, word) for f in ("title", "summary", "description")]))
-        assert scorer._cached_bytes <= 50_000 or len(scorer._leaves) == 1
-    assert 0 < len(scorer._leaves) < 24
+        assert scorer._leaves._bytes <= 50_000 or len(scorer._leaves._entries) == 1
+    assert 0 < len(scorer._leaves._entries) < 24
 
 
 def test_a_leaf_past_the_deadline_marks_the_search_timed_out(shared_index):
     searcher = open_index(shared_index).searcher()
     with pytest.raises(OverBudget):
-        VectorScorer(searcher).evaluate(wq.Phrase("summary", ["stem", "cell"]), deadline=time.monotonic() - 1)
+        ArrayScorer(searcher).evaluate(wq.Phrase("summary", ["stem", "cell"]), deadline=time.monotonic() - 1)
     index = open_index(shared_index, time_budget=0.0)
     result = index.search('"stem cells"')
     assert result.timed_out and result.total == 0 and "incomplete" in result.notices[-1]

@@ -38,7 +38,7 @@ from whoosh.filedb.filestore import RamStorage
 
 from indexer import open_index
 from indexer.errors import QueryError
-from indexer.index.schema import FACET_FIELDS, FIELD_ALIASES, build_schema, study_to_document
+from indexer.index.schema import FACETS_BY_NAME, FIELD_ALIASES, build_schema, study_to_document
 from indexer.model import NCT_ID_RE, Problem, Study
 from indexer.readers import read_sources
 from indexer.search import SearchResult
@@ -380,6 +380,7 @@ def _read_all(paths: list[Path]) -> list:
     return items
 
 
+@pytest.mark.slow
 def test_readers_never_raise_and_yield_only_studies_or_problems(record_property):
     counts = Counter()
 
@@ -478,7 +479,7 @@ QUERY_TEXT = st.one_of(
     st.lists(QUERY_TOKENS, max_size=15).map("".join),
     st.text(max_size=200),
 )
-QUERY_PARAMS = {"q", "field", "operator", "page", "per_page", "sort", *FACET_FIELDS, "bogus"}
+QUERY_PARAMS = {"q", "field", "operator", "page", "per_page", "sort", *FACETS_BY_NAME, "bogus"}
 
 
 def _check_query_error(exc: QueryError, counts: Counter) -> None:
@@ -488,6 +489,7 @@ def _check_query_error(exc: QueryError, counts: Counter) -> None:
     assert exc.param in QUERY_PARAMS, exc.param
 
 
+@pytest.mark.slow
 def test_query_parser_returns_a_query_or_a_query_error(record_property):
     counts = Counter()
 
@@ -542,6 +544,7 @@ def test_every_field_scope_in_every_query_form_answers_or_says_what_is_wrong(ind
             assert result.total >= len(result.hits), text
 
 
+@pytest.mark.slow
 def test_search_returns_results_or_a_query_error(index, record_property):
     counts = Counter()
 
@@ -557,7 +560,7 @@ def test_search_returns_results_or_a_query_error(index, record_property):
                                  "bogus", ""]),
            operator=st.sampled_from(["and", "and", "or", "xor"]),
            filters=st.one_of(st.just({}), st.dictionaries(
-               st.sampled_from([*FACET_FIELDS, "bogus"]),
+               st.sampled_from([*FACETS_BY_NAME, "bogus"]),
                st.one_of(st.sampled_from(["RECRUITING", "completed", "Phase 2", "2020",
                                           "INTERVENTIONAL"]),
                          st.text(max_size=30), st.lists(st.text(max_size=10), max_size=2),

@@ -3,6 +3,7 @@ every word with the prefix), and "did you mean" picking the nearest, then most f
 
 from __future__ import annotations
 
+import pytest
 from whoosh.support.levenshtein import distance as whoosh_distance
 
 from indexer import open_index
@@ -12,6 +13,7 @@ TYPED = ["exosome", "exosme", "vacine", "diabetis", "cancr", "pneumonia", "stm",
          "transplantation", "mesenchymal", "msc", "zzzz", "cel", "ä"]
 
 
+@pytest.mark.slow
 def test_within_finds_every_word_whooshs_edit_distance_admits(shared_index):
     reader = open_index(shared_index).searcher().reader()
     vocabulary = Vocabulary(reader)

@@ -1,5 +1,6 @@
-"""The adapter over Whoosh's private storage (`indexer.whoosh_storage`): when a Whoosh release
-changes what it reads, these fail first and name the adapter, instead of searches going wrong.
+"""The adapter over Whoosh's private storage (`indexer.search.whoosh_storage`): when a Whoosh
+release changes what it reads, these fail first and name the adapter, instead of searches going
+wrong.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from whoosh.codec import whoosh3
 from indexer.index.layout import generation_path
 from indexer.search import whoosh_storage
 
-ADAPTER = "indexer/whoosh_storage.py"
+ADAPTER = "indexer/search/whoosh_storage.py"
 
 
 @pytest.fixture(scope="module")

@@ -22,6 +22,8 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 from test_pages_polish import LONG_SPONSOR, NO_STATUS_ID, index_with_extra_records
 
+pytestmark = [pytest.mark.browser, pytest.mark.live_server]
+
 AXE_VERSION = "4.14."
 AXE_JS = PROJECT_ROOT / ".venv" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 WAIT = 10  # seconds, the longest any browser wait may take

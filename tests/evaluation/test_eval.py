@@ -221,6 +221,7 @@ def test_reading_errors_name_file_and_line(tmp_path):
     assert read_qrels(_qrels(tmp_path, {ASTHMA: 2})) == {"t1": {ASTHMA: 2}}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", ["topics as qrels", "qrels for other topics", "missing file",
                                   "no index", "records and index"])
 def test_bad_input_is_a_one_line_error_with_exit_2(tiny, tmp_path, case):
@@ -249,6 +250,7 @@ def test_bad_input_is_a_one_line_error_with_exit_2(tiny, tmp_path, case):
 
 
 # -- the real shared data -----------------------------------------------------------------------
+@pytest.mark.slow
 def test_real_trec_2022_pool_gives_sane_metrics(shared_data):
     # The 100-trial TREC 2022 corpus sample and the legacy XML records: judged for TREC 2022.
     trec = shared_data / "trec_ct"

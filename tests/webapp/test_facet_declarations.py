@@ -1,0 +1,53 @@
+"""Facets are declared once (`indexer.index.schema.FACETS`): each one is counted by the search
+core, filters it, is a documented API parameter, a list on the page and a widget option. Adding
+a facet touches the declaration and this test (and the widget's FILTERS line, which it checks).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from indexer import open_index
+from indexer.index.schema import FACETS
+from webapp import create_app
+from webapp.widget import OPTIONS
+
+WIDGET_JS = Path(__file__).resolve().parents[2] / "webapp" / "static" / "widget.js"
+
+
+@pytest.fixture(scope="module")
+def index(built_index):
+    return open_index(built_index)
+
+
+@pytest.fixture(scope="module")
+def facets_client(built_index):
+    return create_app(index_path=built_index).test_client()
+
+
+def test_the_widget_script_knows_every_facet_and_its_kind():
+    line = re.search(r"const FILTERS = (\{.*\});", WIDGET_JS.read_text(encoding="utf-8"))
+    assert line, "widget.js has no FILTERS line"
+    assert json.loads(line.group(1)) == {facet.name: facet.kind for facet in FACETS}
+
+
+@pytest.mark.parametrize("facet", FACETS, ids=lambda facet: facet.name)
+def test_a_facet_is_counted_filtered_documented_shown_and_offered(index, facets_client, facet):
+    everything = index.search()
+    counts = everything.facets[facet.name]
+    assert counts, f"no {facet.name} counted"
+    value = str(counts[0]["value"])
+    narrowed = index.search(filters={facet.name: [value]})
+    assert narrowed.total == counts[0]["count"] and 0 < narrowed.total < everything.total
+    api = facets_client.get("/api/search", query_string={facet.name: value})
+    assert api.status_code == 200 and api.json["total"] == narrowed.total
+    spec = facets_client.get("/api/openapi.json").json
+    parameters = {p["name"]: p for p in spec["paths"]["/api/search"]["get"]["parameters"]}
+    assert facet.name in parameters and parameters[facet.name]["description"]
+    page = facets_client.get("/", query_string={facet.name: value}).get_data(as_text=True)
+    assert re.search(rf"<h2[^>]*>{facet.label}</h2>", page), f"no {facet.label} list"
+    assert facet.name in {option.name for option in OPTIONS}
