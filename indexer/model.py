@@ -7,6 +7,7 @@ Readers never raise on bad data; they yield `Problem`s (file, line/record, reaso
 from __future__ import annotations
 
 import dataclasses
+import math
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -72,6 +73,98 @@ def normalize_phases(value: Any) -> list[str]:
     return out
 
 
+# Age units the registry writes ("18 Years", "6 Months", "2 Weeks", "30 Days", "24 Hours",
+# "5 Minutes") in years. A month is 1/12 year, so "6 Months" is exactly 0.5.
+_YEARS_PER_UNIT = {"year": 1.0, "month": 1 / 12, "week": 7 / 365.25, "day": 1 / 365.25,
+                   "hour": 1 / (365.25 * 24), "minute": 1 / (365.25 * 24 * 60)}
+_AGE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*(year|month|week|day|hour|minute)s?\b", re.I)
+
+# ClinicalTrials.gov's age groups: child (birth-17), adult (18-64), older adult (65+).
+STD_AGES = ("CHILD", "ADULT", "OLDER_ADULT")
+ADULT_FROM_YEARS = 18.0
+OLDER_ADULT_FROM_YEARS = 65.0
+SEXES = ("ALL", "FEMALE", "MALE")
+# Lead sponsor classes as the registry writes them (API v2, classic API, legacy XML, TSV
+# "Funded Bys") -> the four funder types people filter by: industry, NIH, other U.S. federal
+# agency, everyone else. UNKNOWN (and anything unrecognised) is '' (unknown).
+FUNDER_TYPES = ("INDUSTRY", "NIH", "FED", "OTHER")
+_FUNDER_TYPE = {"INDUSTRY": "INDUSTRY", "NIH": "NIH", "FED": "FED", "U_S_FED": "FED",
+                "OTHER_GOV": "OTHER", "INDIV": "OTHER", "NETWORK": "OTHER", "OTHER": "OTHER"}
+_TRUE = frozenset({"true", "yes", "accepts healthy volunteers", "has results"})
+_FALSE = frozenset({"false", "no", "no results available"})
+
+
+def parse_age_years(value: Any) -> float | None:
+    """An age limit as written (`18 Years`, `6 Months`, `2 Weeks`, `30 Days`, `1 Hour`,
+    `5 Minutes`) in years: 18.0, 0.5, ... None when missing, `N/A` or unreadable."""
+    match = _AGE_RE.match(clean_text(value))
+    if not match:
+        return None
+    years = float(match.group(1)) * _YEARS_PER_UNIT[match.group(2).lower()]
+    return years if math.isfinite(years) else None
+
+
+def std_ages_for_range(minimum_years: float | None, maximum_years: float | None) -> list[str]:
+    """The registry's age groups that an age range (in years; None = no limit) overlaps:
+    `18 Years` to `N/A` -> ['ADULT', 'OLDER_ADULT']; `12 Years` to `24 Years` -> ['CHILD',
+    'ADULT']. An upper limit of 17 Years means "through 17", so it stays a child."""
+    low = 0.0 if minimum_years is None else minimum_years
+    high = math.inf if maximum_years is None else maximum_years
+    if high < low:
+        return []
+    groups = []
+    if low < ADULT_FROM_YEARS:
+        groups.append("CHILD")
+    if low < OLDER_ADULT_FROM_YEARS and high >= ADULT_FROM_YEARS:
+        groups.append("ADULT")
+    if high >= OLDER_ADULT_FROM_YEARS:
+        groups.append("OLDER_ADULT")
+    return groups
+
+
+def normalize_std_ages(value: Any) -> list[str]:
+    """Age groups in API v2 enums, in the registry's order: `['Adult', 'Older Adult']`,
+    `'Child, Adult'` -> `['CHILD', 'ADULT']`; anything else is dropped."""
+    items = value if isinstance(value, (list, tuple)) else [value]
+    found = {enum_value(part) for item in items if isinstance(item, str)
+             for part in item.split(",")}
+    return [group for group in STD_AGES if group in found]
+
+
+def normalize_sex(value: Any) -> str:
+    """ALL, FEMALE or MALE (`All`, `Both`, `female`, ...); '' when unknown."""
+    text = enum_value(value)
+    text = "ALL" if text == "BOTH" else text
+    return text if text in SEXES else ""
+
+
+def normalize_funder_type(value: Any) -> str:
+    """INDUSTRY, NIH, FED (other U.S. federal agency) or OTHER from a lead sponsor class
+    (`INDUSTRY`, `OTHER_GOV`, `U.S. Fed`, `Other`, ...); '' when unknown."""
+    return _FUNDER_TYPE.get(enum_value(value), "")
+
+
+def parse_flag(value: Any) -> bool | None:
+    """True/False from a JSON boolean or the exports' words (`Yes`, `No`, `Accepts Healthy
+    Volunteers`, `Has Results`, `No Results Available`); None otherwise."""
+    if isinstance(value, bool):
+        return value
+    text = clean_text(value).lower() if isinstance(value, str) else ""
+    return True if text in _TRUE else False if text in _FALSE else None
+
+
+def parse_coordinate(value: Any, limit: float) -> float | None:
+    """A latitude (limit 90) or longitude (limit 180) as a float; None when missing, not a
+    number, not finite or out of range."""
+    if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+        return None
+    try:
+        number = float(value)
+    except (ValueError, OverflowError):
+        return None
+    return number if math.isfinite(number) and -limit <= number <= limit else None
+
+
 _DEFAULT_DAY = datetime(2000, 1, 1)
 
 
@@ -85,6 +178,48 @@ def parse_date(value: Any) -> date | None:
         return date_parser.parse(text, default=_DEFAULT_DAY).date()
     except (ValueError, OverflowError):
         return None
+
+
+@dataclass(frozen=True)
+class Site:
+    """One place a study runs (a `locations[]` entry of the registry). Text fields are '' when
+    missing; `status` is the site's recruitment status in API v2 enum style (RECRUITING,
+    NOT_YET_RECRUITING, ...); `lat`/`lon` are decimal degrees, None where the record has no
+    coordinates (only API v2 records carry them)."""
+
+    facility: str = ""
+    city: str = ""
+    state: str = ""
+    zip: str = ""
+    country: str = ""
+    status: str = ""
+    lat: float | None = None
+    lon: float | None = None
+
+    @property
+    def label(self) -> str:
+        """The `Study.locations` display form: `facility, city, country` from the parts
+        present."""
+        return ", ".join(part for part in (self.facility, self.city, self.country) if part)
+
+    @property
+    def has_coordinates(self) -> bool:
+        """Whether the site can be placed on a map (a radius search needs it)."""
+        return self.lat is not None and self.lon is not None
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> Site | None:
+        """A Site from raw values keyed by field name (cleaned and typed here: the status
+        becomes an enum, coordinates floats, both or neither); None when it has neither text
+        nor coordinates."""
+        texts = {name: clean_text(values.get(name))
+                 for name in ("facility", "city", "state", "zip", "country")}
+        lat, lon = parse_coordinate(values.get("lat"), 90), parse_coordinate(values.get("lon"), 180)
+        if lat is None or lon is None:
+            lat = lon = None
+        if not any(texts.values()) and lat is None:
+            return None
+        return cls(**texts, status=enum_value(values.get("status")), lat=lat, lon=lon)
 
 
 @dataclass
@@ -111,10 +246,19 @@ class Study:
     collaborators: list[str] = field(default_factory=list)
     eligibility_criteria: str = ""
     sex: str = ""
-    minimum_age: str = ""
+    minimum_age: str = ""  # as written: "18 Years", "6 Months", "" when none
     maximum_age: str = ""
+    minimum_age_years: float | None = None  # the same limits in years; None = no limit
+    maximum_age_years: float | None = None
+    std_ages: list[str] = field(default_factory=list)  # CHILD, ADULT, OLDER_ADULT
+    healthy_volunteers: bool | None = None
     enrollment: int | None = None
+    # Display strings ("facility, city, country"), kept as stored by older indexes; readers
+    # fill them from `sites`, or as written where a format only has strings (TSV, text).
     locations: list[str] = field(default_factory=list)
+    sites: list[Site] = field(default_factory=list)
+    has_results: bool | None = None
+    funder_type: str = ""  # lead sponsor's: INDUSTRY, NIH, FED, OTHER
     first_posted: date | None = None
     last_update_posted: date | None = None
     start_date: date | None = None
@@ -145,12 +289,22 @@ class Study:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Study:
-        """Inverse of `to_dict`."""
+        """Inverse of `to_dict`. Also reads records stored before a field existed (an older
+        index's record has `locations` strings and no `sites`): missing fields take their
+        defaults, and nothing stored is dropped."""
         known = {f.name: f for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in known}
         for name in ("first_posted", "last_update_posted", "start_date", "completion_date"):
             if kwargs.get(name):
                 kwargs[name] = date.fromisoformat(kwargs[name])
+        if "sites" in kwargs:
+            sites = kwargs["sites"] if isinstance(kwargs["sites"], list) else []
+            kwargs["sites"] = [site for site in (
+                item if isinstance(item, Site) else Site.from_values(item)
+                for item in sites if isinstance(item, (Site, dict))) if site is not None]
+            if "locations" not in kwargs:
+                kwargs["locations"] = list(dict.fromkeys(
+                    site.label for site in kwargs["sites"] if site.label))
         return cls(**kwargs)
 
 

@@ -93,6 +93,18 @@ SCHEMAS: dict[str, Any] = {
             "enrollment": {"type": ["integer", "null"]},
             **{name: _DATE for name in ("first_posted", "last_update_posted", "start_date",
                                         "completion_date")},
+            "sites": {"type": "array", "items": {
+                "type": "object", "description": "A study site; lat/lon where the registry gives them.",
+                "properties": {**{name: _STR for name in ("facility", "city", "state", "zip",
+                                                          "country", "status")},
+                               "lat": {"type": ["number", "null"]},
+                               "lon": {"type": ["number", "null"]}}}},
+            **{name: {"type": ["number", "null"], "description": "Years; null when not limited."}
+               for name in ("minimum_age_years", "maximum_age_years")},
+            "std_ages": {"type": "array", "items": {"enum": ["CHILD", "ADULT", "OLDER_ADULT"]}},
+            "healthy_volunteers": {"type": ["boolean", "null"]},
+            "has_results": {"type": ["boolean", "null"]},
+            "funder_type": {"enum": ["", "INDUSTRY", "NIH", "FED", "OTHER"]},
             "extra": {"type": "object", "description": "Every other field of the source record."},
             "url": {"type": "string", "format": "uri"}, "ctgov_url": {"type": "string", "format": "uri"},
         },

@@ -30,16 +30,18 @@ EXAMPLES = [
     ("transplant*", "a star matches word endings"),
     ("first_posted:>2023-01-01", "dates compare with > and <"),
 ]
-# Study page rows: (label, Study attribute), in the order the registry shows them.
+# Study page rows: (label, what `study_value` shows), in the order the registry shows them:
+# overview, contacts and locations, participation criteria, sponsor, record dates.
 STUDY_FIELDS = [
     ("Official title", "official_title"), ("Acronym", "acronym"), ("Status", "status"),
-    ("Study type", "study_type"), ("Phases", "phases"), ("Conditions", "conditions"),
-    ("Interventions", "interventions"), ("Keywords", "keywords"), ("Sponsor", "sponsor"),
-    ("Collaborators", "collaborators"), ("Enrollment", "enrollment"), ("Sex", "sex"),
-    ("Minimum age", "minimum_age"), ("Maximum age", "maximum_age"),
+    ("Results", "has_results"), ("Study type", "study_type"), ("Phases", "phases"),
+    ("Conditions", "conditions"), ("Interventions", "interventions"), ("Keywords", "keywords"),
+    ("Enrollment", "enrollment"), ("Locations", "locations"),
+    ("Ages eligible", "ages"), ("Age groups", "std_ages"), ("Sex", "sex"),
+    ("Healthy volunteers", "healthy_volunteers"),
+    ("Sponsor", "sponsor"), ("Funder type", "funder_type"), ("Collaborators", "collaborators"),
     ("First posted", "first_posted"), ("Last update posted", "last_update_posted"),
     ("Start date", "start_date"), ("Completion date", "completion_date"),
-    ("Locations", "locations"),
 ]
 PROSE_SECTIONS = [("Brief summary", "brief_summary"), ("Detailed description", "detailed_description"),
                   ("Eligibility criteria", "eligibility_criteria")]
@@ -55,6 +57,35 @@ def label(value: str) -> str:
         return "Not applicable"
     text = re.sub(r"phase(\d)", r"phase \1", str(value).replace("_", " ").lower())
     return text[:1].upper() + text[1:]
+
+
+_FUNDER_TYPES = {"INDUSTRY": "Industry", "NIH": "NIH", "FED": "Other U.S. federal agency",
+                 "OTHER": "Other (universities, individuals, organizations)"}
+_FLAGS = {"has_results": ("Results posted", "No results posted"),
+          "healthy_volunteers": ("Accepts healthy volunteers", "No")}
+
+
+@bp.app_template_global()
+def study_value(study, name: str):
+    """What a STUDY_FIELDS row shows (plain text; the template escapes it): the age range as
+    written ("18 Years to 64 Years", "18 Years and older"), labels for enums and yes/no
+    fields, the sites (or, for a record stored before sites existed, its location strings);
+    otherwise the attribute itself. '' or None hides the row."""
+    if name == "ages":
+        low, high = study.minimum_age, study.maximum_age
+        if low or high:
+            return f"{low} to {high}" if low and high else f"{low} and older" if low else f"up to {high}"
+        return "No limits" if study.std_ages else ""
+    if name == "locations":
+        return study.sites or study.locations
+    value = getattr(study, name)
+    if name in _FLAGS:
+        return None if value is None else _FLAGS[name][0 if value else 1]
+    if name == "funder_type":
+        return _FUNDER_TYPES.get(value, value)
+    if name == "std_ages":
+        return ", ".join(map(label, value))
+    return label(value) if name == "sex" and value else value
 
 
 @bp.app_template_global()

@@ -28,17 +28,22 @@ LAYOUT = JsonLayout(
         "sex": "EligibilityModule.Gender",
         "minimum_age": "EligibilityModule.MinimumAge",
         "maximum_age": "EligibilityModule.MaximumAge",
+        "healthy_volunteers": "EligibilityModule.HealthyVolunteers",
     },
     lists={
         "collaborators": "SponsorCollaboratorsModule.CollaboratorList.Collaborator.CollaboratorName",
         "conditions": "ConditionsModule.ConditionList.Condition",
         "keywords": "ConditionsModule.KeywordList.Keyword",
         "phases": "DesignModule.PhaseList.Phase",
+        "std_ages": "EligibilityModule.StdAgeList.StdAge",
     },
     interventions=("ArmsInterventionsModule.InterventionList.Intervention",
                    "InterventionType", "InterventionName"),
-    locations=("ContactsLocationsModule.LocationList.Location",
-               ("LocationFacility", "LocationCity", "LocationCountry")),
+    sites=("ContactsLocationsModule.LocationList.Location", {
+        "facility": "LocationFacility", "city": "LocationCity", "state": "LocationState",
+        "zip": "LocationZip", "country": "LocationCountry", "status": "LocationStatus"}),
+    # The raw class (OTHER_GOV, NETWORK, ...) stays in extra.
+    kept={"funder_type": "SponsorCollaboratorsModule.LeadSponsor.LeadSponsorClass"},
 )
 
 
@@ -48,5 +53,9 @@ def is_record(record: dict) -> bool:
 
 
 def to_study(record: dict) -> Study:
-    """Map one classic-API `Study` object. Raises RecordError without a valid NCT ID."""
-    return LAYOUT.to_study(record.get("ProtocolSection"), FORMAT)
+    """Map one classic-API `Study` object. Raises RecordError without a valid NCT ID.
+
+    The classic API sends a `ResultsSection` exactly when results are posted, so its absence
+    means none."""
+    return LAYOUT.to_study(record.get("ProtocolSection"), FORMAT,
+                           more={"has_results": isinstance(record.get("ResultsSection"), dict)})

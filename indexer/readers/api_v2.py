@@ -1,7 +1,7 @@
 """ClinicalTrials.gov API v2 study objects (`{"protocolSection": {...}}`), camelCase.
 
 Only the protocol section is mapped; results, derived and document sections are left out (they
-are large and not searched), apart from the `hasResults` flag.
+are large and not searched), apart from the `hasResults` flag (`Study.has_results`).
 """
 
 from __future__ import annotations
@@ -34,15 +34,21 @@ LAYOUT = JsonLayout(
         "sex": "eligibilityModule.sex",
         "minimum_age": "eligibilityModule.minimumAge",
         "maximum_age": "eligibilityModule.maximumAge",
+        "healthy_volunteers": "eligibilityModule.healthyVolunteers",
     },
     lists={
         "collaborators": "sponsorCollaboratorsModule.collaborators.name",
         "conditions": "conditionsModule.conditions",
         "keywords": "conditionsModule.keywords",
         "phases": "designModule.phases",
+        "std_ages": "eligibilityModule.stdAges",
     },
     interventions=("armsInterventionsModule.interventions", "type", "name"),
-    locations=("contactsLocationsModule.locations", ("facility", "city", "country")),
+    sites=("contactsLocationsModule.locations", {
+        "facility": "facility", "city": "city", "state": "state", "zip": "zip",
+        "country": "country", "status": "status", "lat": "geoPoint.lat", "lon": "geoPoint.lon"}),
+    # INDUSTRY, NIH, FED, OTHER_GOV, INDIV, NETWORK, OTHER, UNKNOWN: the class stays in extra.
+    kept={"funder_type": "sponsorCollaboratorsModule.leadSponsor.class"},
 )
 
 # API v2 text is Markdown: `\<126 mg/dl`, `\[1\]`. Searchers want the plain characters.
@@ -56,9 +62,8 @@ def is_record(record: dict) -> bool:
 
 def to_study(record: dict) -> Study:
     """Map one API v2 study object. Raises RecordError without a valid NCT ID."""
-    study = LAYOUT.to_study(record.get("protocolSection"), FORMAT, _unescape)
-    study.add_extra("hasResults", record.get("hasResults"))
-    return study
+    return LAYOUT.to_study(record.get("protocolSection"), FORMAT, _unescape,
+                           {"has_results": record.get("hasResults")})
 
 
 def _unescape(value: Any) -> Any:

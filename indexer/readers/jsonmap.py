@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..model import Study
-from .records import build_study, intervention_label, location_label
+from .records import build_study, intervention_label
 
 
 def collect(node: Any, path: str) -> list[Any]:
@@ -57,30 +57,35 @@ class JsonLayout:
     """Where one JSON dialect keeps each Study field (paths relative to the protocol section).
 
     `fields` and `lists` map Study field names to paths; `interventions` is (path to the
-    intervention objects, type key, name key); `locations` is (path to the location objects,
-    keys joined into the label). Every leaf not mapped goes to `Study.extra` under its path.
+    intervention objects, type key, name key); `sites` is (path to the location objects,
+    Site field name -> dotted key in one). `kept` maps fields whose raw value also stays in
+    `Study.extra` (where the model normalizes it and would otherwise lose detail, like a
+    lead sponsor class). Every leaf not mapped goes to `Study.extra` under its path.
     """
 
     fields: dict[str, str]
     lists: dict[str, str]
     interventions: tuple[str, str, str]
-    locations: tuple[str, tuple[str, ...]]
+    sites: tuple[str, dict[str, str]]
+    kept: dict[str, str] = field(default_factory=dict)
     mapped: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         items_path, type_key, name_key = self.interventions
-        places_path, place_keys = self.locations
+        places_path, place_keys = self.sites
         mapped = {*self.fields.values(), *self.lists.values(),
                   f"{items_path}.{type_key}", f"{items_path}.{name_key}",
-                  *(f"{places_path}.{key}" for key in place_keys)}
+                  *(f"{places_path}.{key}" for key in place_keys.values())}
         object.__setattr__(self, "mapped", frozenset(mapped))
 
     def to_study(self, section: Any, source_format: str,
-                 clean: Callable[[Any], Any] = lambda value: value) -> Study:
+                 clean: Callable[[Any], Any] = lambda value: value,
+                 more: dict[str, Any] | None = None) -> Study:
         """A Study from a protocol section; `clean` pre-processes each string value (e.g. to
-        undo Markdown escapes). Raises RecordError without a valid NCT ID."""
+        undo Markdown escapes); `more` adds values found outside the section. Raises
+        RecordError without a valid NCT ID."""
         values: dict[str, Any] = {name: clean(first(section, path))
-                                  for name, path in self.fields.items()}
+                                  for name, path in {**self.fields, **self.kept}.items()}
         values.update({name: [clean(v) for v in collect(section, path)]
                        for name, path in self.lists.items()})
         items_path, type_key, name_key = self.interventions
@@ -88,11 +93,12 @@ class JsonLayout:
             intervention_label(item.get(type_key), clean(item.get(name_key)))
             for item in collect(section, items_path) if isinstance(item, dict)
         ]
-        places_path, place_keys = self.locations
-        values["locations"] = [
-            location_label(*(place.get(key) for key in place_keys))
+        places_path, place_keys = self.sites
+        values["sites"] = [
+            {name: clean(first(place, key)) for name, key in place_keys.items()}
             for place in collect(section, places_path) if isinstance(place, dict)
         ]
+        values.update(more or {})
         study = build_study(values, source_format)
         for key, value in flatten(section, self.mapped):
             study.add_extra(key, value)

@@ -15,12 +15,19 @@ from typing import Any, NamedTuple
 
 from ..model import (
     Problem,
+    Site,
     Study,
     clean_text,
     enum_value,
+    normalize_funder_type,
     normalize_nct_id,
     normalize_phases,
+    normalize_sex,
+    normalize_std_ages,
+    parse_age_years,
     parse_date,
+    parse_flag,
+    std_ages_for_range,
 )
 
 TEXT_FIELDS = ("brief_title", "official_title", "acronym", "brief_summary",
@@ -79,7 +86,11 @@ class Found(NamedTuple):
 
 def build_study(values: Mapping[str, Any], source_format: str) -> Study:
     """Make a Study from raw values keyed by Study field name (strings, lists, numbers as the
-    record had them). Raises RecordError when there is no valid NCT ID."""
+    record had them). Raises RecordError when there is no valid NCT ID.
+
+    `sites` is a list of dicts keyed by Site field name; `locations` (display strings) are
+    made from the sites unless the reader gives them as written. Age limits in years, and the
+    age groups where the record lists none, come from `minimum_age`/`maximum_age`."""
     raw_id = values.get("nct_id")
     nct_id = normalize_nct_id(raw_id)
     if nct_id is None:
@@ -97,9 +108,36 @@ def build_study(values: Mapping[str, Any], source_format: str) -> Study:
     # "Expanded Access:Intermediate-size Population", "Observational [Patient Registry]"
     study.study_type = _enum(re.split(r"[:\[(]", clean_text(values.get("study_type")))[0])
     study.phases = normalize_phases(values.get("phases"))
-    study.sex = _enum(values.get("sex"))
+    study.sex = normalize_sex(values.get("sex"))
+    if not study.sex:
+        study.add_extra("sex", values.get("sex") if isinstance(values.get("sex"), str) else None)
     study.enrollment = parse_count(values.get("enrollment"))
+    _eligibility(study, values)
+    sites = values.get("sites")
+    study.sites = [site for site in (Site.from_values(raw) for raw in sites or []
+                                     if isinstance(raw, Mapping)) if site is not None]
+    if values.get("locations") is None:
+        study.locations = clean_list([site.label for site in study.sites])
+    study.has_results = parse_flag(values.get("has_results"))
+    study.funder_type = normalize_funder_type(values.get("funder_type"))
     return study
+
+
+def _eligibility(study: Study, values: Mapping[str, Any]) -> None:
+    """Age limits in years, age groups (listed, else derived from the limits when the record
+    states any) and healthy volunteers."""
+    study.minimum_age_years = parse_age_years(study.minimum_age)
+    study.maximum_age_years = parse_age_years(study.maximum_age)
+    study.std_ages = normalize_std_ages(values.get("std_ages"))
+    stated = [values.get(name) for name in ("minimum_age", "maximum_age")
+              if values.get(name) is not None]
+    # Derive only from limits that were all read: "N/A" or empty is no limit, but words we
+    # cannot read ("eighteen") must not widen the range.
+    readable = all(not clean_text(getattr(study, name)) or parse_age_years(getattr(study, name))
+                   is not None for name in ("minimum_age", "maximum_age"))
+    if not study.std_ages and stated and readable:
+        study.std_ages = std_ages_for_range(study.minimum_age_years, study.maximum_age_years)
+    study.healthy_volunteers = parse_flag(values.get("healthy_volunteers"))
 
 
 def clean_list(values: Any) -> list[str]:
@@ -138,9 +176,58 @@ def intervention_label(kind: Any, name: Any) -> str:
     return f"{kind}: {name}" if kind and name else name
 
 
-def location_label(*parts: Any) -> str:
-    """`facility, city, country` from whichever parts are present."""
-    return ", ".join(text for text in map(clean_text, parts) if text)
+# A country or state written with its own comma ("Korea, Republic of", "Congo, The
+# Democratic Republic of the", "London, City of"): the part after the comma ends in "of".
+_OF_TAIL = re.compile(r"\bof(?:\s+the)?$", re.I)
+# Words of a facility or street address, not of a city: with one of these in the part before
+# the last, that part belongs to the facility and the last one is the city, not a state.
+# Stems match inside words ("Rigshospitalet", "Universitätsklinikum"); short words whole.
+_FACILITY_WORD = re.compile(
+    r"\d|hospital|h[oô]pita|ospedal|klinik|clinic|cl[ií]nica|universi|institut|sykehus"
+    r"|sjukhus|krankenhaus|ziekenhuis|szpital|nemocnic|hastane|laborator|foundation|fundaci"
+    r"|medical|health|college|faculty|department|cent(?:er|re|ro)\b|\w+olog(?:y|ie|ia)\b"
+    r"|\b(?:dept|service|unit[eé]?|ward|site|trust|nhs|chu|chru|ap-?hp|school|building|floor"
+    r"|suite|street|road|avenue|drive|campus)\b", re.I)
+_UNITED_STATES = "united states"
+# A postal code before the country, as the modern CSV export writes it ("Facility, City, State,
+# Zip, Country"): capitals and digits only, so "Praha 5" or "Dhaka-1000" stay cities.
+_ZIP = re.compile(r"^(?=[^,]*\d)[A-Z0-9]{2,8}(?:[ -][A-Z0-9]{2,5})?$")
+
+
+def site_from_label(label: Any) -> dict[str, str]:
+    """Site parts from a location written as one string, as the TSV export and the plain-text
+    layout do: "Facility, City, State, Country" with the parts that are empty left out (the
+    modern CSV adds a zip code before the country).
+
+    The last part is the country (a trailing "..., Republic of" joins it). Before it, maybe a
+    zip code, then the city, and possibly a state: U.S. sites always have one; elsewhere the
+    part before the country is a state only when three or more parts precede the country and
+    the one before it does not read like a facility or address ("Intensive Care Unit, CHU de
+    Nantes, Nantes, France" has no state; "CHU Besançon, Besançon, Franche-Comté, France"
+    has). Facility names may hold commas: everything before the city is the facility. A
+    best effort: the export cannot tell "Hospital, District, City, Country" from "Hospital,
+    City, State, Country" where the district reads like a city."""
+    parts = [part for part in (clean_text(p) for p in clean_text(label).split(",")) if part]
+    country = _pop_with_tail(parts)
+    site = {"country": country}
+    if parts and _ZIP.match(parts[-1]):
+        site["zip"] = parts.pop()
+    if not parts:
+        return site
+    us = country.lower() == _UNITED_STATES
+    if len(parts) >= 2 and (us or (len(parts) >= 3 and not _FACILITY_WORD.search(parts[-2]))):
+        site["state"] = _pop_with_tail(parts)
+    site["city"] = parts.pop()
+    site["facility"] = ", ".join(parts)
+    return site
+
+
+def _pop_with_tail(parts: list[str]) -> str:
+    """Remove and return the last part, joined with the one before when it is an "of" tail."""
+    last = parts.pop() if parts else ""
+    if parts and _OF_TAIL.search(last):
+        last = f"{parts.pop()}, {last}"
+    return last
 
 
 def _enum(value: Any) -> str:

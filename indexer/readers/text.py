@@ -23,7 +23,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ..model import Problem, Study, clean_text
-from .records import Found, RecordError, Where, build_study
+from .records import Found, RecordError, Where, build_study, site_from_label
 from .sources import Document
 
 FORMAT = "text"
@@ -55,9 +55,15 @@ _FIELD_KEYS = {
     "sex": "sex", "gender": "sex",
     "minimum age": "minimum_age", "maximum age": "maximum_age",
     "locations": "locations", "location": "locations",
+    "healthy volunteers": "healthy_volunteers",
+    "accepts healthy volunteers": "healthy_volunteers",
+    "std ages": "std_ages", "standard ages": "std_ages", "age groups": "std_ages",
+    "ages eligible for study": "std_ages",
+    "has results": "has_results",
+    "funder type": "funder_type", "lead sponsor class": "funder_type",
 }
 _LIST_FIELDS = frozenset({"conditions", "keywords", "interventions", "collaborators",
-                          "locations", "phases"})
+                          "locations", "phases", "std_ages"})
 _LIST_SEPARATOR = re.compile(r"[|;]")
 # Unmapped keys of the layout: inside prose, only a known key ends the value, so a line like
 # "Exclusion Criteria: ..." within the eligibility text stays part of it.
@@ -124,6 +130,8 @@ def _to_study(lines: list[str]) -> Study:
             extras.append((key, value))
     # The body's "Study NCT ID" is authoritative over the "Viewing Study" heading.
     values["nct_id"] = body_id or values["nct_id"]
+    # "Locations: Facility, City, Country | ...": sites parsed from the strings as written.
+    values["sites"] = [site_from_label(label) for label in values.get("locations", [])]
     study = build_study(values, FORMAT)
     for key, value in extras:
         study.add_extra(key, value)

@@ -17,10 +17,14 @@ from .records import build_study
 
 FORMAT = "trec"
 
+# Metadata keys some corpus builds add (TrialGPT's corpus has none of them; no locations,
+# results or sponsor class in any): Study field -> key.
+_OPTIONAL = {"sex": ("gender", "sex"), "minimum_age": ("minimum_age",),
+             "maximum_age": ("maximum_age",), "healthy_volunteers": ("healthy_volunteers",)}
 # Metadata keys mapped below; `drugs` and `diseases` are string copies of the `_list` keys.
 _MAPPED = frozenset({"brief_title", "brief_summary", "phase", "enrollment", "drugs",
                      "drugs_list", "diseases", "diseases_list", "inclusion_criteria",
-                     "exclusion_criteria"})
+                     "exclusion_criteria", *(key for keys in _OPTIONAL.values() for key in keys)})
 # The corpus prefixes criteria with their own heading ("inclusion criteria: ", ": ").
 _CRITERIA_LEAD = re.compile(r"^\s*(?:(?:in|ex)clusion criteria)?\s*:?\s*", re.I)
 
@@ -51,6 +55,8 @@ def to_study(record: dict) -> Study:
         "interventions": meta.get("drugs_list"),
         "eligibility_criteria": _criteria(meta.get("inclusion_criteria"),
                                           meta.get("exclusion_criteria")),
+        **{name: next((meta[key] for key in keys if meta.get(key) is not None), None)
+           for name, keys in _OPTIONAL.items()},
     }, FORMAT)
     for key, value in flatten(meta, _MAPPED):
         study.add_extra(key, value)

@@ -13,7 +13,7 @@ import re
 from collections.abc import Iterator
 
 from ..model import Problem, Study
-from .records import Found, RecordError, Where, build_study
+from .records import Found, RecordError, Where, build_study, site_from_label
 from .sources import Document
 
 FORMAT = "tsv"
@@ -43,13 +43,22 @@ _COLUMNS = {
     "gender": "sex",
     "sex": "sex",
 }
+# Columns read into a field and also kept in extra as written.
+_STUDY_RESULTS = "study results"  # "Has Results" / "No Results Available" (modern: YES / NO)
+# The lead sponsor's class: classic "Funded Bys" lists every funder's, the lead's first
+# ("Industry|Other"); the modern "Funder Type" has only the lead's ("OTHER_GOV").
+_FUNDER_COLUMNS = frozenset({"funded bys", "funder type"})
+# "18 Years and older   (Adult, Older Adult)", "Child, Adult, Older Adult" (modern: groups
+# only, "ADULT, OLDER_ADULT")
+_AGE_COLUMN = "age"
 _LIST_FIELDS = frozenset({"conditions", "interventions", "collaborators", "locations"})
 _SPONSOR_AND_COLLABORATORS = "sponsor/collaborators"
 # "18 Years and older", "up to 17 Years", "18 Years to 65 Years   (Adult, Older Adult)"
-_AGE = r"(\d+\s+(?:year|month|week|day|hour|minute)s?)"
+_AGE = r"(\d+(?:\.\d+)?\s+(?:year|month|week|day|hour|minute)s?)"
 _AGE_RANGE = re.compile(rf"^\s*{_AGE}\s+to\s+{_AGE}", re.I)
 _AGE_MIN = re.compile(rf"^\s*{_AGE}\s+and\s+older", re.I)
 _AGE_MAX = re.compile(rf"^\s*up\s+to\s+{_AGE}", re.I)
+_AGE_GROUPS = re.compile(r"\(([^()]*)\)\s*$")
 
 
 def read(doc: Document) -> Iterator[Found | Problem]:
@@ -117,8 +126,14 @@ def _to_study(row: dict[str, str]) -> Study:
             values["sponsor"], values["collaborators"] = sponsor, collaborators
         else:
             extras.extend((column, part) for part in cell.split("|"))
-            if key == "age":
+            if key == _AGE_COLUMN:
                 values.update(_ages(cell))
+            elif key == _STUDY_RESULTS:
+                values["has_results"] = cell
+            elif key in _FUNDER_COLUMNS:
+                values["funder_type"] = cell.split("|")[0]
+    if "locations" in values:
+        values["sites"] = [site_from_label(label) for label in values["locations"]]
     study = build_study(values, FORMAT)
     for column, value in extras:
         study.add_extra(column, value)
@@ -126,10 +141,14 @@ def _to_study(row: dict[str, str]) -> Study:
 
 
 def _ages(cell: str) -> dict[str, str]:
+    """The limits and the bracketed age groups of an `Age` cell; a cell of groups alone
+    ("Child, Adult, Older Adult") has no limits."""
+    groups = _AGE_GROUPS.search(cell)
+    ages: dict[str, str] = {"std_ages": groups.group(1) if groups else cell}
     if match := _AGE_RANGE.match(cell):
-        return {"minimum_age": match.group(1), "maximum_age": match.group(2)}
-    if match := _AGE_MIN.match(cell):
-        return {"minimum_age": match.group(1)}
-    if match := _AGE_MAX.match(cell):
-        return {"maximum_age": match.group(1)}
-    return {}
+        ages.update(minimum_age=match.group(1), maximum_age=match.group(2))
+    elif match := _AGE_MIN.match(cell):
+        ages["minimum_age"] = match.group(1)
+    elif match := _AGE_MAX.match(cell):
+        ages["maximum_age"] = match.group(1)
+    return ages

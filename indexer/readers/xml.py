@@ -12,7 +12,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 
 from ..model import Problem, Study
-from .records import Found, RecordError, Where, build_study, intervention_label, location_label
+from .records import Found, RecordError, Where, build_study, intervention_label
 from .sources import Document
 
 FORMAT = "xml"
@@ -35,6 +35,7 @@ _FIELDS = {
     "sex": ("eligibility/gender",),
     "minimum_age": ("eligibility/minimum_age",),
     "maximum_age": ("eligibility/maximum_age",),
+    "healthy_volunteers": ("eligibility/healthy_volunteers",),
     "enrollment": ("enrollment",),
     "first_posted": ("study_first_posted", "firstreceived_date"),
     "last_update_posted": ("last_update_posted", "lastchanged_date"),
@@ -47,12 +48,18 @@ _LISTS = {
     "collaborators": "sponsors/collaborator/agency",
 }
 _INTERVENTION = ("intervention", "intervention_type", "intervention_name")
-_LOCATION = ("location", ("facility/name", "facility/address/city", "facility/address/country"))
-# Results are bulky and not searched; everything else unmapped goes to Study.extra.
+# Site field -> path under <location>. Legacy XML has no coordinates.
+_LOCATION = ("location", {"facility": "facility/name", "city": "facility/address/city",
+                          "state": "facility/address/state", "zip": "facility/address/zip",
+                          "country": "facility/address/country", "status": "status"})
+# Read for Study.funder_type ("Industry", "NIH", "U.S. Fed", "Other"); also kept in extra.
+_SPONSOR_CLASS = "sponsors/lead_sponsor/agency_class"
+# Results are bulky and not searched (their presence is Study.has_results); everything else
+# unmapped goes to Study.extra.
 _NOT_EXTRA = frozenset({
     *(path for paths in _FIELDS.values() for path in paths), *_LISTS.values(),
     *(f"{_INTERVENTION[0]}/{key}" for key in _INTERVENTION[1:]),
-    *(f"{_LOCATION[0]}/{key}" for key in _LOCATION[1]),
+    *(f"{_LOCATION[0]}/{key}" for key in _LOCATION[1].values()),
     "clinical_results",
 })
 
@@ -100,8 +107,10 @@ def to_study(element: ET.Element) -> Study:
     values["interventions"] = [intervention_label(e.findtext(type_path), e.findtext(name_path))
                                for e in element.iterfind(tag)]
     tag, place_paths = _LOCATION
-    values["locations"] = [location_label(*(e.findtext(path) for path in place_paths))
-                           for e in element.iterfind(tag)]
+    values["sites"] = [{name: e.findtext(path) for name, path in place_paths.items()}
+                       for e in element.iterfind(tag)]
+    values["funder_type"] = element.findtext(_SPONSOR_CLASS)
+    values["has_results"] = element.find("clinical_results") is not None
     study = build_study(values, FORMAT)
     for key, value in _leaves(element):
         study.add_extra(key, value)
