@@ -1,17 +1,24 @@
-"""Multi-term words expanded against the index's vocabulary, bounded: a prefix (`exo*`), a
-wildcard (`ex?s*`) or a fuzzy word (`exosme~`) becomes an OR of at most MAX_EXPANSIONS terms,
-so `a*` over a registry-sized vocabulary stays fast. Fuzzy words are compared as typed with the
-records' own words, and weigh less the more edits they are from what was typed."""
+"""What a parsed query is expanded with before it runs.
+
+Abbreviations: a short form mined from the corpus also matches its long forms and the reverse,
+at a lower weight (`MSC` <-> "mesenchymal stem cell"). Multi-term words, against the index's
+vocabulary and bounded: a prefix (`exo*`), a wildcard (`ex?s*`) or a fuzzy word (`exosme~`)
+becomes an OR of at most MAX_EXPANSIONS terms, so `a*` over a registry-sized vocabulary stays
+fast. Fuzzy words are compared as typed with the records' own words, and weigh less the more
+edits they are from what was typed."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from whoosh import fields, query
 
-from ..index.analysis import stem
+from ..index.analysis import analyze, stem
 from ..index.schema import PROSE_FIELDS
 from .vocabulary import Vocabulary
 from .whoosh_storage import expansion_terms
 
+EXPANSION_BOOST = 0.5  # an abbreviation's other form ranks below what the user typed
 MAX_EXPANSIONS = 50  # terms a prefix/wildcard/fuzzy word may expand to (most frequent kept)
 MAX_EXPANSION_SCAN = 20_000  # vocabulary entries examined per expanding word
 # A fuzzy word's matches weigh less the more edits they are from what was typed, so exact and
@@ -92,3 +99,84 @@ def _expansion(q: query.MultiTerm, vocabulary: Vocabulary) -> tuple[query.Query,
     terms = [query.Term(fieldname, field_type.from_bytes(t) if isinstance(t, bytes) else t,
                         boost=q.boost) for _, t in expanded]
     return (query.Or(terms) if terms else query.NullQuery), notices
+
+
+@dataclass
+class ExpansionMap:
+    """Analyzed abbreviation pairs: short term -> long-form word tuples, and back."""
+
+    short_to_long: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
+    long_to_short: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_pairs(cls, pairs: dict[str, list[str]]) -> ExpansionMap:
+        """Analyze `{"MSC": ["mesenchymal stem cell"], ...}` as the index analyzed the text."""
+        emap = cls()
+        for short, long_forms in pairs.items():
+            short_terms = analyze(short)
+            if len(short_terms) != 1:
+                continue  # compounds such as IL-6 are already phrases of their parts
+            for long_form in long_forms:
+                words = tuple(analyze(long_form))
+                if len(words) >= 2:
+                    emap.short_to_long.setdefault(short_terms[0], []).append(words)
+                    emap.long_to_short.setdefault(words, []).append(short_terms[0])
+        return emap
+
+
+def _word(node: query.Query) -> str | None:
+    """The analyzed word of a bare-word node (one Term, or the multifield Or of one word)."""
+    leaves = [node] if node.is_leaf() else list(node.leaves()) if isinstance(node, query.Or) else []
+    if not leaves or any(type(leaf) is not query.Term or leaf.fieldname not in PROSE_FIELDS
+                         for leaf in leaves):
+        return None
+    texts = {leaf.text for leaf in leaves}
+    return texts.pop() if len(texts) == 1 else None
+
+
+def _short_alternative(node: query.Query, shorts: list[str]) -> query.Query:
+    """The short forms, in the same fields and at a lower weight than `node`'s leaves."""
+    leaves = [node] if node.is_leaf() else node.leaves()
+    return query.Or([query.Term(leaf.fieldname, short, boost=leaf.boost * EXPANSION_BOOST)
+                     for leaf in leaves for short in shorts])
+
+
+def _expand_runs(children: list[query.Query], emap: ExpansionMap, conjunctive: bool) -> list:
+    """Find long forms typed as separate words ("mesenchymal stem cells") among siblings."""
+    longest = max((len(words) for words in emap.long_to_short), default=0)
+    words = [_word(child) for child in children]
+    out, i = [], 0
+    while i < len(children):
+        for size in range(min(longest, len(children) - i), 1, -1):
+            run = tuple(words[i:i + size])
+            if None not in run and run in emap.long_to_short:
+                alternative = _short_alternative(children[i], emap.long_to_short[run])
+                if conjunctive:
+                    out.append(query.Or([query.And(children[i:i + size]), alternative]))
+                else:
+                    out.extend([*children[i:i + size], alternative])
+                i += size
+                break
+        else:
+            out.append(expand_abbreviations(children[i], emap))
+            i += 1
+    return out
+
+
+def expand_abbreviations(q: query.Query, emap: ExpansionMap) -> query.Query:
+    """Let an abbreviation also match its long form and the reverse, at a lower weight:
+    `MSC` -> `MSC OR "mesenchymal stem cell"^0.5`, and `"mesenchymal stem cells"` or the
+    three bare words -> also `MSC^0.5`."""
+    if not emap.short_to_long:
+        return q
+    if type(q) is query.Term and q.fieldname in PROSE_FIELDS and q.text in emap.short_to_long:
+        return query.Or([q, *(query.Phrase(q.fieldname, list(words), boost=q.boost * EXPANSION_BOOST)
+                              for words in emap.short_to_long[q.text])])
+    if isinstance(q, query.Phrase) and tuple(q.words) in emap.long_to_short:
+        return query.Or([q, _short_alternative(q, emap.long_to_short[tuple(q.words)])])
+    if isinstance(q, (query.And, query.Or)):
+        children = _expand_runs(list(q.subqueries), emap, conjunctive=isinstance(q, query.And))
+        return type(q)(children, boost=q.boost)
+    if q.is_leaf():
+        return q
+    return q.apply(lambda child: expand_abbreviations(child, emap))

@@ -25,10 +25,10 @@ from whoosh.qparser import QueryParser
 from ..errors import QueryError
 from ..index.layout import CURRENT_FILE, require_generation
 from ..model import Study, normalize_nct_id
+from .expansion import expand_abbreviations as _expand_abbreviations
 from .expansion import expand_multiterms
 from .filters import filter_key, filter_query
 from .postings import SegmentCache
-from .query import expand_abbreviations as _expand_abbreviations
 from .query import parse_query, split_nct_ids
 from .ranking import rank
 from .results import Hit, SearchResult, facet_dicts, page_of_hits

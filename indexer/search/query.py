@@ -19,14 +19,13 @@ from whoosh.qparser.dateparse import DateParserPlugin
 from ..enums import canonical_values
 from ..errors import QueryError
 from ..index.analysis import analyze
-from ..index.schema import DEFAULT_FIELD_BOOSTS, FACETS, FIELD_ALIASES, PROSE_FIELDS
+from ..index.schema import DEFAULT_FIELD_BOOSTS, FACETS, FIELD_ALIASES
 from ..model import normalize_nct_id
 
 MAX_QUERY_LENGTH = 1000
 MAX_TERMS = 100
 MIN_WILDCARD_PREFIX = 2
 MAX_FUZZY_DISTANCE = 2
-EXPANSION_BOOST = 0.5  # an abbreviation's other form ranks below what the user typed
 # A study named by its NCT ID ranks above anything the other words find (BM25F scores of a
 # bounded query stay far below this).
 NCT_ID_BOOST = 1_000_000.0
@@ -323,84 +322,3 @@ def parse_query(text: str, schema, *, fields: list[str] | None = None,
     if not clauses:
         raise QueryError("the query has no searchable words")
     return ParsedQuery(clauses[0] if len(clauses) == 1 else query.Or(clauses), notices)
-
-
-@dataclass
-class ExpansionMap:
-    """Analyzed abbreviation pairs: short term -> long-form word tuples, and back."""
-
-    short_to_long: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
-    long_to_short: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
-
-    @classmethod
-    def from_pairs(cls, pairs: dict[str, list[str]]) -> ExpansionMap:
-        """Analyze `{"MSC": ["mesenchymal stem cell"], ...}` as the index analyzed the text."""
-        emap = cls()
-        for short, long_forms in pairs.items():
-            short_terms = analyze(short)
-            if len(short_terms) != 1:
-                continue  # compounds such as IL-6 are already phrases of their parts
-            for long_form in long_forms:
-                words = tuple(analyze(long_form))
-                if len(words) >= 2:
-                    emap.short_to_long.setdefault(short_terms[0], []).append(words)
-                    emap.long_to_short.setdefault(words, []).append(short_terms[0])
-        return emap
-
-
-def _word(node: query.Query) -> str | None:
-    """The analyzed word of a bare-word node (one Term, or the multifield Or of one word)."""
-    leaves = [node] if node.is_leaf() else list(node.leaves()) if isinstance(node, query.Or) else []
-    if not leaves or any(type(leaf) is not query.Term or leaf.fieldname not in PROSE_FIELDS
-                         for leaf in leaves):
-        return None
-    texts = {leaf.text for leaf in leaves}
-    return texts.pop() if len(texts) == 1 else None
-
-
-def _short_alternative(node: query.Query, shorts: list[str]) -> query.Query:
-    """The short forms, in the same fields and at a lower weight than `node`'s leaves."""
-    leaves = [node] if node.is_leaf() else node.leaves()
-    return query.Or([query.Term(leaf.fieldname, short, boost=leaf.boost * EXPANSION_BOOST)
-                     for leaf in leaves for short in shorts])
-
-
-def _expand_runs(children: list[query.Query], emap: ExpansionMap, conjunctive: bool) -> list:
-    """Find long forms typed as separate words ("mesenchymal stem cells") among siblings."""
-    longest = max((len(words) for words in emap.long_to_short), default=0)
-    words = [_word(child) for child in children]
-    out, i = [], 0
-    while i < len(children):
-        for size in range(min(longest, len(children) - i), 1, -1):
-            run = tuple(words[i:i + size])
-            if None not in run and run in emap.long_to_short:
-                alternative = _short_alternative(children[i], emap.long_to_short[run])
-                if conjunctive:
-                    out.append(query.Or([query.And(children[i:i + size]), alternative]))
-                else:
-                    out.extend([*children[i:i + size], alternative])
-                i += size
-                break
-        else:
-            out.append(expand_abbreviations(children[i], emap))
-            i += 1
-    return out
-
-
-def expand_abbreviations(q: query.Query, emap: ExpansionMap) -> query.Query:
-    """Let an abbreviation also match its long form and the reverse, at a lower weight:
-    `MSC` -> `MSC OR "mesenchymal stem cell"^0.5`, and `"mesenchymal stem cells"` or the
-    three bare words -> also `MSC^0.5`."""
-    if not emap.short_to_long:
-        return q
-    if type(q) is query.Term and q.fieldname in PROSE_FIELDS and q.text in emap.short_to_long:
-        return query.Or([q, *(query.Phrase(q.fieldname, list(words), boost=q.boost * EXPANSION_BOOST)
-                              for words in emap.short_to_long[q.text])])
-    if isinstance(q, query.Phrase) and tuple(q.words) in emap.long_to_short:
-        return query.Or([q, _short_alternative(q, emap.long_to_short[tuple(q.words)])])
-    if isinstance(q, (query.And, query.Or)):
-        children = _expand_runs(list(q.subqueries), emap, conjunctive=isinstance(q, query.And))
-        return type(q)(children, boost=q.boost)
-    if q.is_leaf():
-        return q
-    return q.apply(lambda child: expand_abbreviations(child, emap))

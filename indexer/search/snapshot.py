@@ -20,9 +20,9 @@ from whoosh import index as whoosh_index
 from ..index.abbreviations import Abbreviations
 from ..index.layout import read_meta
 from ..index.schema import DEFAULT_FIELD_BOOSTS
+from .expansion import ExpansionMap
 from .facets import DocSets
 from .postings import SegmentCache
-from .query import ExpansionMap
 from .scoring import ArrayScorer
 from .vocabulary import Vocabulary
 

@@ -8,9 +8,9 @@ from whoosh import sorting
 
 from indexer import build_index, open_index, update_index
 from indexer.index.schema import FACETS, FACETS_BY_NAME
+from indexer.search.expansion import expand_abbreviations as _expand_abbreviations
 from indexer.search.expansion import expand_multiterms
 from indexer.search.filters import filter_query
-from indexer.search.query import expand_abbreviations as _expand_abbreviations
 from indexer.search.query import parse_query
 from indexer.search.results import _display_value
 from indexer.search.vocabulary import Vocabulary

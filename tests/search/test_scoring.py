@@ -10,8 +10,8 @@ import pytest
 from whoosh import query as wq
 
 from indexer import build_index, open_index, update_index
+from indexer.search.expansion import expand_abbreviations as _expand_abbreviations
 from indexer.search.expansion import expand_multiterms
-from indexer.search.query import expand_abbreviations as _expand_abbreviations
 from indexer.search.query import parse_query
 from indexer.search.scoring import _LENGTH_OF_BYTE, ArrayScorer, OverBudget, top
 from indexer.search.vocabulary import Vocabulary
