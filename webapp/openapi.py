@@ -45,7 +45,10 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "nct_id": {"type": "string", "pattern": "^NCT[0-9]{8}$"},
             "title": _STR, "status": _STR, "sponsor": _STR,
-            "score": {"type": ["number", "null"], "description": "BM25F score; null when sorted by date."},
+            "score": {"type": ["number", "null"],
+                      "description": "BM25F score; null when sorted by date. A study named by "
+                                     "its NCT ID in the query scores about 1,000,000 (pinned "
+                                     "first)."},
             "phases": _STR_LIST, "study_type": _STR, "conditions": _STR_LIST,
             "first_posted": _DATE, "last_update_posted": _DATE,
             "highlights": {
