@@ -11,6 +11,11 @@ class IndexNotFoundError(TrialsearchError):
     """No index at the given path (never built, or the path is wrong)."""
 
 
+class IndexUnreadableError(IndexNotFoundError):
+    """An index is there but cannot be opened (damaged, or written by an incompatible
+    version); it must be rebuilt."""
+
+
 class IndexLockedError(TrialsearchError):
     """Another build/update/delete holds the index's write lock."""
 

@@ -17,6 +17,7 @@ from typing import Any
 
 from whoosh import index as whoosh_index
 
+from ..errors import IndexUnreadableError
 from ..index.abbreviations import Abbreviations
 from ..index.layout import read_meta
 from ..index.schema import DEFAULT_FIELD_BOOSTS
@@ -69,7 +70,13 @@ class Snapshot:
         generations, since an update leaves every earlier segment as it was."""
         # A fresh searcher, not Searcher.refresh(): reusing segment readers can miss
         # deletions committed by an update.
-        searcher = whoosh_index.open_dir(str(folder)).searcher()
+        try:
+            searcher = whoosh_index.open_dir(str(folder)).searcher()
+        except Exception as exc:  # noqa: BLE001 - unpickling a table of contents raises anything
+            root = folder.parent
+            raise IndexUnreadableError(
+                f"the index at {root} cannot be read ({type(exc).__name__}: {str(exc)[:200]}); "
+                f"rebuild it: trialsearch build SOURCE --index {root}") from exc
         segments.keep_only(leaf for leaf, _ in searcher.reader().leaf_readers())
         scorer = ArrayScorer(searcher, segments=segments)
         abbreviations = Abbreviations.load(folder).effective()

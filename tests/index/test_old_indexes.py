@@ -1,0 +1,43 @@
+"""An index built by an earlier release keeps working, and one that cannot be read says so.
+
+`tests/fixtures/index-2026-11` was built by the release before the package was arranged by
+layer (commit db6ebca): Whoosh pickled its analyzers as `indexer.analysis.*`.
+"""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+from click.testing import CliRunner
+from conftest import INVENTED_DATA, PROJECT_ROOT
+
+from indexer import open_index, update_index
+from indexer.cli import main
+from indexer.errors import IndexNotFoundError, IndexUnreadableError
+
+OLD_INDEX = PROJECT_ROOT / "tests" / "fixtures" / "index-2026-11"
+
+
+@pytest.fixture
+def old_index(tmp_path):
+    path = tmp_path / "index_data"
+    shutil.copytree(OLD_INDEX, path)
+    return path
+
+
+def test_an_index_built_before_the_layers_opens_searches_and_updates(old_index):
+    assert [hit.nct_id for hit in open_index(old_index).search("cirrhosis").hits] == ["NCT99000001"]
+    update_index([INVENTED_DATA / "text" / "NCT99000013.txt"], old_index)
+    assert open_index(old_index).search("albumin").hits[0].nct_id == "NCT99000013"
+
+
+def test_an_unreadable_index_says_rebuild_it(old_index):
+    toc = next(old_index.glob("gen-*/_MAIN_*.toc"))
+    toc.write_bytes(b"not a table of contents")
+    with pytest.raises(IndexUnreadableError, match="cannot be read.*rebuild it: trialsearch build"):
+        open_index(old_index)
+    assert issubclass(IndexUnreadableError, IndexNotFoundError)  # the web app answers 503
+    result = CliRunner().invoke(main, ["search", "x", "--index", str(old_index)])
+    assert result.exit_code == 2 and "Error: the index at" in result.output
+    assert "Traceback" not in result.output
