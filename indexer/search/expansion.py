@@ -124,8 +124,9 @@ class ExpansionMap:
         return emap
 
 
-def _word(node: query.Query) -> str | None:
-    """The analyzed word of a bare-word node (one Term, or the multifield Or of one word)."""
+def bare_word(node: query.Query) -> str | None:
+    """The analyzed word of a bare-word node (one Term, or the multifield Or of one word); None
+    for anything else (a phrase, a field scope, a NOT, a wildcard)."""
     leaves = [node] if node.is_leaf() else list(node.leaves()) if isinstance(node, query.Or) else []
     if not leaves or any(type(leaf) is not query.Term or leaf.fieldname not in PROSE_FIELDS
                          for leaf in leaves):
@@ -144,7 +145,7 @@ def _short_alternative(node: query.Query, shorts: list[str]) -> query.Query:
 def _expand_runs(children: list[query.Query], emap: ExpansionMap, conjunctive: bool) -> list:
     """Find long forms typed as separate words ("mesenchymal stem cells") among siblings."""
     longest = max((len(words) for words in emap.long_to_short), default=0)
-    words = [_word(child) for child in children]
+    words = [bare_word(child) for child in children]
     out, i = [], 0
     while i < len(children):
         for size in range(min(longest, len(children) - i), 1, -1):

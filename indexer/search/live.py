@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Collection
@@ -23,14 +24,15 @@ from whoosh import query
 from whoosh.qparser import QueryParser
 
 from ..errors import QueryError
+from ..index.analysis import analyze
 from ..index.layout import CURRENT_FILE, require_generation
 from ..model import Study, normalize_nct_id
+from .expansion import bare_word, expand_multiterms
 from .expansion import expand_abbreviations as _expand_abbreviations
-from .expansion import expand_multiterms
 from .filters import filter_key, filter_query
 from .postings import SegmentCache
 from .query import parse_query, split_nct_ids
-from .ranking import rank
+from .ranking import rank, rank_by_words_held
 from .results import Hit, SearchResult, facet_dicts, page_of_hits
 from .similar import similar_query
 from .snapshot import Snapshot
@@ -40,6 +42,11 @@ MAX_PER_PAGE = 100
 MAX_RESULT_WINDOW = 10_000  # page * per_page, as Elasticsearch's index.max_result_window
 DEFAULT_TIME_BUDGET = 5.0  # seconds; a slower search returns what it found, marked timed_out
 SORTS = {"relevance": None, "last_update": "last_update", "first_posted": "first_posted"}
+# When all the typed words together find fewer studies than this, studies holding most of
+# them are shown too (after those holding all).
+FEW_MATCHES = 3
+# Typed syntax that keeps a query strict: quotes, a field scope, an explicit AND.
+_STRICT_SYNTAX = re.compile(r'[":]|\bAND\b')
 log = logging.getLogger(__name__)
 
 __all__ = ["Hit", "SearchIndex", "SearchResult", "open_index"]
@@ -68,15 +75,27 @@ def _restriction(filters: dict[str, Any], only: Collection[str] | None):
 
 
 def _prepare(snapshot: Snapshot, query_text: str, fields: list[str] | None, operator: str,
-             expand_abbreviations: bool) -> tuple[query.Query, tuple[str, ...]]:
+             expand_abbreviations: bool) -> tuple[query.Query, tuple[str, ...], bool]:
     """The query to run, from the user's text: parsed, bounded, abbreviations and
-    wildcards expanded; and the notices about what was capped."""
+    wildcards expanded; the notices about what was capped; and whether it may loosen (bare
+    words only, ANDed by default: see FEW_MATCHES)."""
     parsed = parse_query(query_text, snapshot.searcher.schema, fields=fields, operator=operator)
     q = parsed.query
+    loosens = (type(q) is query.And and len(q.subqueries) > 1
+               and all(bare_word(child) for child in q.subqueries)
+               and not _STRICT_SYNTAX.search(query_text))
     if expand_abbreviations:
         q = _expand_abbreviations(q, snapshot.expansions)
     q = expand_multiterms(q, snapshot.vocabulary, parsed.notices, snapshot.memo)
-    return q, tuple(parsed.notices)
+    return q, tuple(parsed.notices), loosens and type(q) is query.And
+
+
+def _partial_notice(query_text: str, exact: int) -> str:
+    words = ", ".join(word for word in query_text.split() if analyze(word))  # not stop words
+    if exact == 0:
+        return f"no study has all of {words}; showing the studies with most of them"
+    have = "study has" if exact == 1 else "studies have"
+    return f"only {exact} {have} all of {words}; studies with most of them follow"
 
 
 def _suggest(snapshot: Snapshot, query_text: str) -> str | None:
@@ -201,17 +220,23 @@ class SearchIndex:
         deadline = time.monotonic() + self.time_budget
         with self._lock:
             snap = self.snapshot()
-            q, notices = snap.memo(
+            q, notices, loosens = snap.memo(
                 ("query", query_text, tuple(fields or ()), operator, expand_abbreviations),
                 lambda: _prepare(snap, query_text, fields, operator, expand_abbreviations))
             allowed, allowed_mask = (None, None) if restrict is None else \
                 snap.docsets.filter(restrict_key, restrict)
             ranked = rank(snap, q, allowed, allowed_mask, limit=page * per_page,
                           sortedby=SORTS[sort], deadline=deadline, time_budget=self.time_budget)
+            notices = list(notices)
+            if loosens and SORTS[sort] is None and len(ranked.matched) < FEW_MATCHES:
+                looser = rank_by_words_held(snap, list(q.subqueries), allowed_mask,
+                                            limit=page * per_page, deadline=deadline)
+                if looser is not None and len(looser.matched) > len(ranked.matched):
+                    notices.append(_partial_notice(query_text, len(ranked.matched)))
+                    ranked = looser
             hits = page_of_hits(ranked.results, page, per_page, highlights)
             facet_counts = facet_dicts(snap.docsets.columns.counts(ranked.matched)) if facets else {}
             suggestion = snap.memo(("suggest", query_text), lambda: _suggest(snap, query_text))
-        notices = list(notices)
         if ranked.timed_out:
             notices.append(f"the search took longer than {self.time_budget:g} s; "
                            "results and counts are incomplete")

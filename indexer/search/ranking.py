@@ -35,6 +35,34 @@ def rank(snapshot: Snapshot, q: query.Query, allowed, allowed_mask, *, limit: in
     return _collected(snapshot, q, allowed, allowed_mask, limit, sortedby, deadline, time_budget)
 
 
+def rank_by_words_held(snapshot: Snapshot, clauses: list[query.Query], allowed_mask, *,
+                       limit: int, deadline: float) -> Ranked | None:
+    """The studies holding any of `clauses` (one per typed word), those holding the most first,
+    then by BM25F: what a search shows when no study, or too few, hold every word. None when
+    the array scorer cannot score a clause or time runs out (the strict answer stands)."""
+    scorer = snapshot.scorer
+    if not all(scorer.supports(clause) for clause in clauses):
+        return None
+    try:
+        scored = [scorer.evaluate(clause, deadline) for clause in clauses]
+    except OverBudget:
+        return None
+    ids = np.unique(np.concatenate([clause_ids for clause_ids, _ in scored]))
+    held, scores = np.zeros(len(ids)), np.zeros(len(ids))
+    for clause_ids, clause_scores in scored:  # each clause's ids are unique and ascending
+        at = np.searchsorted(ids, clause_ids)
+        held[at] += 1
+        scores[at] += clause_scores
+    if allowed_mask is not None:
+        keep = allowed_mask[ids]
+        ids, held, scores = ids[keep], held[keep], scores[keep]
+    # Words held first: a study with two of three words outranks any with one.
+    order = held * (float(scores.max()) + 1.0 if len(scores) else 1.0) + scores
+    score_of = dict(zip(ids.tolist(), scores.tolist()))
+    best = [(score_of[docnum], docnum) for _, docnum in top(ids, order, limit)]
+    return Ranked(Results(snapshot.searcher, query.Or(clauses), best), ids, False)
+
+
 def _scored_by_arrays(snapshot: Snapshot, q: query.Query, allowed_mask, limit: int,
                 deadline: float) -> Ranked:
     """Every match scored with numpy (see `indexer.search.scoring`)."""

@@ -167,3 +167,39 @@ def test_cli_answers_phrases_and_refuses_unknown_filter_values(built_index):
     result = runner.invoke(main, ["search", "x", "--filter", "status=NOPE", "--index", str(built_index)])
     assert result.exit_code == 2
     assert "Error: unknown status 'NOPE'" in result.output and "not yet recruiting" in result.output
+
+
+# -- forgiving matching ----------------------------------------------------------------------
+
+def test_words_no_study_holds_together_show_the_studies_with_most_of_them(index):
+    assert index.search("exosomes AND asthma").total == 0  # strict
+    result = index.search("exosomes cirrhosis asthma", per_page=100)
+    either = {hit.nct_id for hit in index.search("exosomes OR cirrhosis OR asthma",
+                                                 per_page=100).hits}
+    assert {hit.nct_id for hit in result.hits} == either and result.total == len(either)
+    assert result.notices == ["no study has all of exosomes, cirrhosis, asthma; "
+                              "showing the studies with most of them"]
+    two = {hit.nct_id  # studies holding two of the three words (AND keeps it strict)
+           for pair in ("exosomes AND cirrhosis", "exosomes AND asthma", "cirrhosis AND asthma")
+           for hit in index.search(pair, per_page=100).hits}
+    assert two and {hit.nct_id for hit in result.hits[:len(two)]} == two  # most words first
+
+
+@pytest.mark.parametrize("text", ['"exosomes asthma"', "exosomes AND asthma",
+                                  "title:exosomes title:asthma", "exosomes -asthma asthma"])
+def test_phrases_scopes_and_operators_stay_strict(index, text):
+    result = index.search(text)
+    assert result.total == 0 and not result.notices
+
+
+def test_enough_studies_with_every_word_keep_the_strict_answer(index):
+    strict = index.search("stem cells", operator="and")
+    assert strict.total >= 3 and not strict.notices
+    assert strict.total < index.search("stem cells", operator="or").total
+
+
+def test_forgiving_matching_through_the_api_and_cli(client, built_index):
+    body = client.get("/api/search?q=exosomes asthma").json
+    assert body["total"] > 0 and body["notices"][0].startswith("no study has all of")
+    result = CliRunner().invoke(main, ["search", "exosomes asthma", "--index", str(built_index)])
+    assert result.exit_code == 0 and "no study has all of exosomes, asthma" in result.output
