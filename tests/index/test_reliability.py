@@ -469,7 +469,7 @@ def test_a_second_writer_fails_with_the_lock_message_or_waits_for_it(corpora, tm
     # An update before the build is replaced by it; one after it is upserted into it (the
     # B-update's IDs are the large corpus's probes, the A-update's are new to it).
     assert all_ids(root) in (large, large | a_update)
-    revised = open_index(root).search(f"betamark {PROBE_WORD} revised", per_page=100).total
+    revised = open_index(root).search(f"betamark AND {PROBE_WORD} AND revised", per_page=100).total
     assert revised in (0, PROBES), revised
     assert lock_is_free(root) and not leftovers(root) and len(generations(root)) <= 2
 
