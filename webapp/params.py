@@ -14,7 +14,7 @@ from typing import Any
 from werkzeug.datastructures import MultiDict
 
 from indexer.errors import QueryError
-from indexer.index.schema import FACETS, FACETS_BY_NAME, FIELD_ALIASES
+from indexer.index.schema import FACETS_BY_NAME, FIELD_ALIASES
 from indexer.search import MAX_RESULT_WINDOW, SORTS
 from indexer.search.query import MAX_QUERY_LENGTH, resolve_field
 
@@ -121,7 +121,7 @@ def parse_search_args(args: MultiDict, *, max_per_page: int) -> SearchRequest:
         resolve_field(field_name)  # an unknown name: QueryError(param="field") listing them
         raise QueryError(f"field names are lower case: field={field_name.lower()}", param="field")
     filters = {}
-    for facet in (facet.name for facet in FACETS):
+    for facet in FACETS_BY_NAME:
         given = args.getlist(facet)
         if len(given) > MAX_FILTER_VALUES:
             raise QueryError(f"at most {MAX_FILTER_VALUES} values of {facet} may be given", param=facet)

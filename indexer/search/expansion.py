@@ -43,7 +43,8 @@ def expand_multiterms(q: query.Query, vocabulary: Vocabulary, notices: list[str]
 
 
 def _fuzzy_matches(q: query.FuzzyTerm, vocabulary: Vocabulary) -> dict[str, int]:
-    """The terms of `q`'s field a fuzzy word matches, each with its fewest edits. In prose
+    """The words a fuzzy word matches, each with its fewest edits (the caller keeps those the
+    field holds, whose frequency it reads anyway). In prose
     fields the word as typed is compared with the records' unstemmed words (the `vocab`
     field), whose stems are then searched, and with the field's stems: `exosomes~2` finds
     "exosome" and "exosomal", not "economic" (whose stem `econom` is two edits from
@@ -58,15 +59,16 @@ def _fuzzy_matches(q: query.FuzzyTerm, vocabulary: Vocabulary) -> dict[str, int]
     stems = vocabulary.distances(fieldname, typed, q.maxdist, q.prefixlength)
     for term, distance in [(stem(word), distance) for word, distance in surface] + stems:
         nearest[term] = min(distance, nearest.get(term, distance))
-    return {term: distance for term, distance in nearest.items()
-            if vocabulary.reader.doc_frequency(fieldname, term)}
+    return nearest
 
 
 def _fuzzy_expansion(q: query.FuzzyTerm, vocabulary: Vocabulary) -> tuple[query.Query, list[str]]:
     """An OR of the terms a fuzzy word matches, weighted by their edits from it."""
     reader, fieldname, notices = vocabulary.reader, q.field(), []
-    ranked = sorted((distance, -reader.doc_frequency(fieldname, term), term)
-                    for term, distance in _fuzzy_matches(q, vocabulary).items())
+    frequencies = {term: (distance, reader.doc_frequency(fieldname, term))
+                   for term, distance in _fuzzy_matches(q, vocabulary).items()}
+    ranked = sorted((distance, -frequency, term)
+                    for term, (distance, frequency) in frequencies.items() if frequency)
     if len(ranked) > MAX_EXPANSIONS:
         typed = getattr(q, "typed", q.text)
         notices.append(f"'{typed}~' matches {len(ranked)} words; the {MAX_EXPANSIONS} nearest "

@@ -58,6 +58,32 @@ def summary(studies: dict[str, Study]) -> dict:
     }
 
 
+# What each real sample yields (counted independently of the readers when these were written).
+COUNTS = {
+    "v2": {"studies": 12, "with sites": 10, "sites": 157, "sites with coordinates": 157,
+           "minimum age": 10, "maximum age": 6,
+           "has results": Counter({False: 7, True: 5}),
+           "funder types": Counter({"OTHER": 6, "INDUSTRY": 4, "": 2})},
+    "v1": {"studies": 205, "with sites": 175, "sites": 372, "sites with coordinates": 0,
+           "minimum age": 187, "maximum age": 86,
+           "has results": Counter({False: 199, True: 6}),
+           "funder types": Counter({"OTHER": 172, "INDUSTRY": 32, "FED": 1})},
+    "xml": {"studies": 128, "with sites": 106, "sites": 3352, "sites with coordinates": 0,
+            "minimum age": 113, "maximum age": 61,
+            "has results": Counter({False: 99, True: 29}),
+            "funder types": Counter({"OTHER": 80, "INDUSTRY": 42, "NIH": 5, "": 1})},
+    "tsv": {"studies": 3584, "with sites": 3127, "sites": 12994, "sites with coordinates": 0,
+            "minimum age": 3196, "maximum age": 1139,
+            "has results": Counter({False: 3575, True: 9}),
+            "funder types": Counter({"OTHER": 3013, "INDUSTRY": 521, "NIH": 41, "FED": 9})},
+}
+
+
+@pytest.mark.parametrize("sample", COUNTS)
+def test_each_format_yields_its_counts(request, sample):
+    assert summary(request.getfixturevalue(sample)) == COUNTS[sample]
+
+
 # --- the value parsers -----------------------------------------------------------------------
 
 @pytest.mark.parametrize(("written", "years"), [
@@ -157,14 +183,6 @@ def test_api_v2_sites_eligibility_results(v2):
     assert sparse.has_results is True
 
 
-def test_api_v2_counts(v2):
-    assert summary(v2) == {
-        "studies": 12, "with sites": 10, "sites": 157, "sites with coordinates": 157,
-        "minimum age": 10, "maximum age": 6,
-        "has results": Counter({False: 7, True: 5}),
-        "funder types": Counter({"OTHER": 6, "INDUSTRY": 4, "": 2}),
-    }
-
 
 # --- classic API -----------------------------------------------------------------------------
 
@@ -204,13 +222,7 @@ def test_api_v1_sites_eligibility_results(v1):
     assert unknown.sex == "" and unknown.healthy_volunteers is None
 
 
-def test_api_v1_counts(v1):
-    assert summary(v1) == {
-        "studies": 205, "with sites": 175, "sites": 372, "sites with coordinates": 0,
-        "minimum age": 187, "maximum age": 86,
-        "has results": Counter({False: 199, True: 6}),
-        "funder types": Counter({"OTHER": 172, "INDUSTRY": 32, "FED": 1}),
-    }
+def test_api_v1_healthy_volunteers(v1):
     assert Counter(s.healthy_volunteers for s in v1.values()) == Counter(
         {False: 120, True: 69, None: 16})
 
@@ -273,14 +285,6 @@ def test_legacy_xml_sites_eligibility_results(xml):
     assert xml["NCT00002475"].sex == "ALL"  # <gender>Both</gender>
 
 
-def test_legacy_xml_counts(xml):
-    assert summary(xml) == {
-        "studies": 128, "with sites": 106, "sites": 3352, "sites with coordinates": 0,
-        "minimum age": 113, "maximum age": 61,
-        "has results": Counter({False: 99, True: 29}),
-        "funder types": Counter({"OTHER": 80, "INDUSTRY": 42, "NIH": 5, "": 1}),
-    }
-
 
 # --- search-results TSV ----------------------------------------------------------------------
 
@@ -327,14 +331,6 @@ def test_tsv_sites_eligibility_results(tsv):
                                     "Arizona", country="United States")
     assert tsv["NCT04367896"].sex == ""  # an empty Gender cell
 
-
-def test_tsv_counts(tsv):
-    assert summary(tsv) == {
-        "studies": 3584, "with sites": 3127, "sites": 12994, "sites with coordinates": 0,
-        "minimum age": 3196, "maximum age": 1139,
-        "has results": Counter({False: 3575, True: 9}),
-        "funder types": Counter({"OTHER": 3013, "INDUSTRY": 521, "NIH": 41, "FED": 9}),
-    }
 
 
 # --- plain text and TREC ---------------------------------------------------------------------
