@@ -1,5 +1,6 @@
-"""The registry's enumerated values (overall status, phase, study type) and the forms people
-write them in: `not yet recruiting`, `Active, not recruiting`, `phase 2`, `phase:2`, `II`, `1/2`.
+"""The registry's enumerated values (overall status, phase, study type, age group, sex, funder
+type) and the forms people write them in: `not yet recruiting`, `Active, not recruiting`,
+`phase 2`, `phase:2`, `II`, `1/2`, `older adult`, `women`, `other U.S. federal`.
 
 Filters (API, CLI `--filter`, page, widget) and field scopes in the query language
 (`status:"not yet recruiting"`, `phase:2`) both map what was typed to these values here, and
@@ -12,6 +13,7 @@ from __future__ import annotations
 import re
 
 from .errors import QueryError
+from .model import FUNDER_TYPES, SEXES, STD_AGES
 
 # ClinicalTrials.gov API v2 `overallStatus` values.
 STATUSES = (
@@ -25,6 +27,7 @@ STUDY_TYPES = ("INTERVENTIONAL", "OBSERVATIONAL", "EXPANDED_ACCESS")
 # Facet name -> the values it takes.
 ENUM_FACETS: dict[str, tuple[str, ...]] = {
     "status": STATUSES, "phase": PHASES, "type": STUDY_TYPES,
+    "age_group": STD_AGES, "sex": SEXES, "funder_type": FUNDER_TYPES,
 }
 
 # Other spellings of a value, after `_key` (upper case, `_` between words).
@@ -34,6 +37,13 @@ _ALIASES = {
                "BY_INVITATION": "ENROLLING_BY_INVITATION"},
     "type": {"OBSERVATIONAL_PATIENT_REGISTRY": "OBSERVATIONAL", "REGISTRY": "OBSERVATIONAL",
              "EXPANDED": "EXPANDED_ACCESS"},
+    "age_group": {"CHILDREN": "CHILD", "KIDS": "CHILD", "PEDIATRIC": "CHILD", "ADULTS": "ADULT",
+                  "OLDER": "OLDER_ADULT", "OLDER_ADULTS": "OLDER_ADULT", "SENIOR": "OLDER_ADULT",
+                  "ELDERLY": "OLDER_ADULT"},
+    "sex": {"F": "FEMALE", "WOMAN": "FEMALE", "WOMEN": "FEMALE", "M": "MALE", "MAN": "MALE",
+            "MEN": "MALE", "BOTH": "ALL", "ANY": "ALL"},
+    "funder_type": {"FEDERAL": "FED", "U_S_FED": "FED", "US_FED": "FED",
+                    "OTHER_U_S_FEDERAL": "FED", "OTHER_US_FEDERAL": "FED", "PHARMA": "INDUSTRY"},
 }
 _PHASE_NUMBERS = {"0": "EARLY_PHASE1", "1": "PHASE1", "2": "PHASE2", "3": "PHASE3", "4": "PHASE4",
                   "I": "PHASE1", "II": "PHASE2", "III": "PHASE3", "IV": "PHASE4"}
@@ -72,7 +82,7 @@ def _phases(text: str) -> list[str] | None:
 
 
 def canonical_values(facet: str, text: str) -> list[str]:
-    """The registry values that `text` names for `facet` (`status`, `phase` or `type`):
+    """The registry values that `text` names for `facet` (a key of ENUM_FACETS):
     `"not yet recruiting"` -> `["NOT_YET_RECRUITING"]`, `"1/2"` -> `["PHASE1", "PHASE2"]`.
     Raises QueryError naming `facet` and the allowed values when `text` names none of them."""
     allowed = ENUM_FACETS[facet]

@@ -185,7 +185,8 @@ class Site:
     """One place a study runs (a `locations[]` entry of the registry). Text fields are '' when
     missing; `status` is the site's recruitment status in API v2 enum style (RECRUITING,
     NOT_YET_RECRUITING, ...); `lat`/`lon` are decimal degrees, None where the record has no
-    coordinates (only API v2 records carry them)."""
+    coordinates. Only API v2 records carry coordinates; indexing places the other sites by
+    their city (`indexer.places.locate`) and marks those `geocoded`."""
 
     facility: str = ""
     city: str = ""
@@ -195,6 +196,7 @@ class Site:
     status: str = ""
     lat: float | None = None
     lon: float | None = None
+    geocoded: bool = False  # coordinates from the city's name, not from the record
 
     @property
     def label(self) -> str:
@@ -219,7 +221,8 @@ class Site:
             lat = lon = None
         if not any(texts.values()) and lat is None:
             return None
-        return cls(**texts, status=enum_value(values.get("status")), lat=lat, lon=lon)
+        return cls(**texts, status=enum_value(values.get("status")), lat=lat, lon=lon,
+                   geocoded=lat is not None and values.get("geocoded") is True)
 
 
 @dataclass

@@ -52,7 +52,7 @@ def wait_until_up(url: str, process: subprocess.Popen, log: IO[str] | None = Non
         try:
             requests.get(url, timeout=1)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening, or still warming
             time.sleep(0.1)
     raise RuntimeError(f"server did not answer {url} within {timeout} s")
 

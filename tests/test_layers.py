@@ -16,6 +16,8 @@ FORBIDDEN = {
                       "indexer.cli", "webapp"],
     "indexer.errors": ["indexer.index", "indexer.search", "indexer.cli", "webapp"],
     "indexer.enums": ["indexer.index", "indexer.search", "indexer.cli", "webapp"],
+    "indexer.places": ["indexer.readers", "indexer.index", "indexer.search", "indexer.registry",
+                       "indexer.evaluation", "indexer.cli", "webapp"],
     "indexer.readers": ["indexer.index", "indexer.search", "indexer.registry", "indexer.evaluation",
                         "indexer.cli", "webapp"],
     "indexer.index": ["indexer.search", "indexer.registry", "indexer.evaluation", "indexer.cli",

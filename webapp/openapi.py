@@ -7,7 +7,9 @@ from typing import Any
 
 from indexer.enums import ENUM_FACETS
 from indexer.index.schema import FACETS, FIELD_ALIASES, Facet
+from indexer.places import MAX_RADIUS_KM
 from indexer.search import MAX_PER_PAGE, MAX_RESULT_WINDOW, SORTS
+from indexer.search.filters import MAX_AGE_YEARS, NEAR_PATTERN
 from indexer.search.query import MAX_QUERY_LENGTH
 
 from .config import DEFAULT_PER_PAGE, MAX_REQUEST_BYTES
@@ -46,7 +48,7 @@ SCHEMAS: dict[str, Any] = {
             "nct_id": {"type": "string", "pattern": "^NCT[0-9]{8}$"},
             "title": _STR, "status": _STR, "sponsor": _STR,
             "score": {"type": ["number", "null"],
-                      "description": "BM25F score; null when sorted by date. A study named by "
+                      "description": "BM25F score; null when sorted by date or distance. A study named by "
                                      "its NCT ID in the query scores about 1,000,000 (pinned "
                                      "first)."},
             "phases": _STR_LIST, "study_type": _STR, "conditions": _STR_LIST,
@@ -58,6 +60,17 @@ SCHEMAS: dict[str, Any] = {
             },
             "url": {"type": "string", "format": "uri", "description": "The study page here."},
             "ctgov_url": {"type": "string", "format": "uri"},
+            "nearest_site": {
+                "type": ["object", "null"],
+                "description": "With `near`: the study's nearest site among those that match "
+                               "(in the statuses asked for), and how far it is. `geocoded`: "
+                               "placed by its city's name, the record giving no coordinates.",
+                "required": ["facility", "city", "state", "country", "status", "distance_km",
+                             "geocoded"],
+                "properties": {**{name: _STR for name in ("facility", "city", "state", "country",
+                                                          "status")},
+                               "distance_km": {"type": "number", "minimum": 0},
+                               "geocoded": {"type": "boolean"}}},
         },
     },
     "SearchResponse": {
@@ -71,11 +84,14 @@ SCHEMAS: dict[str, Any] = {
             "took_ms": {"type": "number"},
             "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
             "facets": {
-                "type": "object", "description": "Counts per facet value, most frequent first.",
+                "type": "object", "description": "Counts per facet value, most frequent first. "
+                "`country` counts studies with a site in each country (sites in the statuses "
+                "asked for, with a status filter); its values are ISO codes, `label` the name.",
                 "additionalProperties": {"type": "array", "items": {
                     "type": "object", "required": ["value", "count"],
                     "properties": {"value": {"type": ["string", "integer"]},
-                                   "count": {"type": "integer"}}}},
+                                   "count": {"type": "integer"},
+                                   "label": _STR}}},
             },
             "suggestion": {"type": ["string", "null"], "description": "Did you mean …"},
             "notices": {"type": "array", "items": _STR,
@@ -101,7 +117,9 @@ SCHEMAS: dict[str, Any] = {
                 "properties": {**{name: _STR for name in ("facility", "city", "state", "zip",
                                                           "country", "status")},
                                "lat": {"type": ["number", "null"]},
-                               "lon": {"type": ["number", "null"]}}}},
+                               "lon": {"type": ["number", "null"]},
+                               "geocoded": {"type": "boolean",
+                                            "description": "lat/lon from the city's name."}}}},
             **{name: {"type": ["number", "null"], "description": "Years; null when not limited."}
                for name in ("minimum_age_years", "maximum_age_years")},
             "std_ages": {"type": "array", "items": {"enum": ["CHILD", "ADULT", "OLDER_ADULT"]}},
@@ -136,22 +154,47 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
-# How people write the registry's values, besides the values themselves (registry_values.py).
+# How people write the registry's values, besides the values themselves (indexer/enums.py).
 _SPELLINGS = {
     "status": "or as written: `recruiting`, `not yet recruiting`, `Active, not recruiting`",
     "phase": "or `1`, `2`, `II`, `phase 2`, `early phase 1`, `n/a`; `1/2` names phases 1 and 2",
     "type": "or as written: `interventional`, `expanded access`",
+    "age_group": "or `child`, `adult`, `older adult`",
+    "sex": "or `women`, `men`",
+    "funder_type": "or `other U.S. federal`",
 }
+
 def _filter(facet: Facet) -> dict:
     """The search parameter that filters by `facet`, made from its declaration."""
     items: dict[str, Any] = {"type": "string", "maxLength": MAX_FILTER_LENGTH}
+    if facet.kind == "near":
+        return _optional(facet.name, f"Only {facet.description}. Hits then name their "
+                         "nearest site; `sort=distance` orders by it.",
+                         {"type": "string", "pattern": f"^{NEAR_PATTERN}$",
+                          "examples": [facet.example]})
+    if facet.kind == "number":
+        high = MAX_RADIUS_KM if facet.name == "radius" else MAX_AGE_YEARS
+        refused = " Without `near` it is a 400 naming `radius`." if facet.name == "radius" else ""
+        return _optional(facet.name, f"{facet.description[0].upper()}{facet.description[1:]}."
+                         f"{refused}",
+                         {"type": "number", "minimum": 0, "maximum": high,
+                          "examples": [float(facet.example)]})
     if facet.kind == "enum":
-        description = (f"Only studies whose {facet.name} is one of "
+        description = (f"Only studies whose {facet.name.replace('_', ' ')} is one of "
                        f"{', '.join(ENUM_FACETS[facet.name])}, {_SPELLINGS[facet.name]}. "
                        f"Anything else is a 400 naming `{facet.name}`.")
+        if facet.description:
+            description += f" {facet.description[0].upper()}{facet.description[1:]}."
     elif facet.kind == "year":
         description = f"Only studies with these {facet.noun}."
         items = {"type": "string", "pattern": f"^{YEAR_PATTERN}$"}
+    elif facet.kind == "flag":
+        description = f"Only studies by {facet.description}: true or false (or yes, no, 1, 0)."
+        items = {"type": "string", "enum": ["true", "false", "yes", "no", "1", "0"]}
+    elif facet.description:  # country, state, city
+        description = f"Only {facet.description}."
+        if facet.kind == "country":
+            description += " An unknown country is a 400 naming `country`."
     else:
         description = (f"Only studies of this {facet.label.lower()}, as the `{facet.name}` "
                        "facet lists it.")
@@ -199,8 +242,9 @@ def openapi_spec(server_url: str, max_per_page: int = MAX_PER_PAGE) -> dict[str,
                     _optional("field", "Search only this field. Empty or absent: all fields.",
                               {"type": "string", "enum": list(FIELD_ALIASES)}),
                     *_filters(),
-                    _optional("sort", "Result order.", {"type": "string", "enum": list(SORTS),
-                                                        "default": "relevance"}),
+                    _optional("sort", "Result order. `distance` (nearest site first) needs "
+                              "`near`; without it, it is a 400 naming `sort`.",
+                              {"type": "string", "enum": list(SORTS), "default": "relevance"}),
                     _optional("operator", "How words combine.",
                               {"type": "string", "enum": ["and", "or"], "default": "and"}),
                     _optional("page", f"1-based page; page × per_page may not pass "

@@ -15,7 +15,7 @@ from indexer.search import MAX_RESULT_WINDOW
 
 from .api import CTGOV_STUDY_URL
 from .live_index import get_index
-from .params import FIELD_CHOICES, SORT_CHOICES, SearchRequest, parse_search_args, plain_words
+from .params import FIELD_CHOICES, FORM_FILTERS, SearchRequest, parse_search_args, plain_words
 
 bp = Blueprint("pages", __name__)
 
@@ -128,7 +128,8 @@ def search():
         "search.html", request_=search_request, result=result, error=error,
         searched_words=searched_words, pages_around=PAGES_AROUND, result_window=MAX_RESULT_WINDOW,
         last_page=last_page(result.total, result.per_page) if result else 1,
-        field_choices=FIELD_CHOICES, sort_choices=SORT_CHOICES, facets=FACETS, examples=EXAMPLES,
+        field_choices=FIELD_CHOICES, facets=[facet for facet in FACETS if facet.counted],
+        form_filters=FORM_FILTERS, examples=EXAMPLES,
     )
 
 

@@ -25,7 +25,9 @@ FIELD_CHOICES = [("", "All fields"), ("title", "Title"), ("summary", "Summary"),
                  ("description", "Description"), ("sponsor", "Sponsor"),
                  ("condition", "Condition"), ("intervention", "Intervention")]
 SORT_CHOICES = [("relevance", "Relevance"), ("last_update", "Last update"),
-                ("first_posted", "First posted")]
+                ("first_posted", "First posted"), ("distance", "Distance")]  # distance: with `near`
+# Filters the page's "near me and for me" fields set (the others are facet links).
+FORM_FILTERS = ("near", "radius", "age", "sex")
 MAX_FILTER_VALUES = 20  # per facet; more is a crafted URL, not a person ticking boxes
 MAX_FILTER_LENGTH = 200
 # Patterns a whole value must match; the OpenAPI document states them too. A study ID: NCT and
@@ -67,6 +69,20 @@ class SearchRequest:
             for item in value if isinstance(value, list) else [value]:
                 pairs.append((name, str(item)))
         return pairs
+
+    def sort_choices(self) -> list[tuple[str, str]]:
+        """The orders this search can be sorted in (distance only from a `near` point)."""
+        return [(value, text) for value, text in SORT_CHOICES
+                if value != "distance" or "near" in self.filters]
+
+    def without_filters(self) -> list[tuple[str, str]]:
+        """URL pairs for this request with no filter (back to page 1)."""
+        sort = None if self.sort == "distance" else self.sort
+        return self.url_args(**dict.fromkeys(self.filters), sort=sort, page=None)
+
+    def form_value(self, name: str) -> str:
+        """The value a form field for filter `name` shows ('' when not given)."""
+        return (self.filters.get(name) or [""])[0]
 
     def toggle_filter(self, facet: str, value: str) -> list[tuple[str, str]]:
         """URL pairs for this request with `facet=value` switched on or off (back to page 1)."""

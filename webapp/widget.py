@@ -17,7 +17,9 @@ from flask import Blueprint, abort, current_app, render_template, request, send_
 from werkzeug.datastructures import MultiDict
 
 from indexer.errors import QueryError
-from indexer.index.schema import FACETS, Facet
+from indexer.index.schema import DEFAULT_RADIUS_KM, FACETS, Facet
+from indexer.places import MAX_RADIUS_KM
+from indexer.search.filters import MAX_AGE_YEARS, NEAR_PATTERN
 from indexer.search.query import MAX_QUERY_LENGTH, resolve_field
 
 from .params import MAX_FILTER_VALUES
@@ -108,17 +110,57 @@ class Option:
     example: str = ""
 
 
+def _near(values: list[str]) -> str:
+    """A point as latitude,longitude in decimal degrees."""
+    value = values[-1].strip()
+    if not re.fullmatch(NEAR_PATTERN, value):
+        raise ValueError("latitude,longitude in decimal degrees, such as 42.36,-71.06")
+    return value
+
+
+def _number(high: float) -> Callable[[list[str]], str]:
+    """A number from 0 to `high`."""
+
+    def check(values: list[str]) -> str:
+        value = values[-1].strip()
+        if not (re.fullmatch(r"[0-9]{1,5}(\.[0-9]+)?", value) and float(value) <= high):
+            raise ValueError(f"a number from 0 to {high:g}")
+        return value
+
+    return check
+
+
+COUNTRY = re.compile(r"[A-Za-z][A-Za-z .'()-]{1,59}", re.ASCII)  # a code or a name without commas
+FLAG = re.compile(r"true|false|yes|no|1|0", re.IGNORECASE)
+
+
 def _facet_option(facet: Facet) -> Option:
     """The widget option that filters by `facet`, made from its declaration."""
-    if facet.kind == "text":  # one value: names such as sponsors' hold commas
+    says = facet.description and (f"Only {facet.description}." if facet.description.startswith("studies")
+                                  else f"{facet.description[0].upper()}{facet.description[1:]}.")
+    if facet.kind in ("text", "place"):  # one value: names such as sponsors' hold commas
         return Option(facet.name, f"one {facet.label.lower()}, up to {MAX_TEXT_FILTER} characters",
-                      "any", f"Only studies of this {facet.label.lower()} (exactly as shown on the "
-                      "study page).", _text(MAX_TEXT_FILTER), facet.example.split(",")[0])
-    pattern, what = (YEARS, "four-digit years") if facet.kind == "year" else \
-        (ENUM_VALUE, f"{facet.noun} such as {facet.example.split(',')[0]}")
+                      "any", says or f"Only studies of this {facet.label.lower()} (exactly as shown "
+                      "on the study page).", _text(MAX_TEXT_FILTER), facet.example.split(",")[0])
+    if facet.kind == "near":
+        return Option(facet.name, "latitude,longitude", "anywhere", f"Only {facet.description}. "
+                      "Set by the host page (a hospital's own location, say); the widget never "
+                      "asks visitors for theirs. Results show the nearest site's distance.",
+                      _near, facet.example)
+    if facet.kind == "number":
+        high = MAX_RADIUS_KM if facet.name == "radius" else MAX_AGE_YEARS
+        default = f"{DEFAULT_RADIUS_KM:g}" if facet.name == "radius" else "any"
+        return Option(facet.name, f"a number from 0 to {high:g}", default, says, _number(high),
+                      facet.example)
+    pattern, what = {
+        "year": (YEARS, "four-digit years"),
+        "flag": (FLAG, "true or false"),
+        "country": (COUNTRY, "ISO codes or English names such as US, DE, Germany"),
+    }.get(facet.kind, (ENUM_VALUE, f"{facet.noun} such as {facet.example.split(',')[0]}"))
     described = f"ClinicalTrials.gov {facet.noun}" if facet.kind == "enum" else facet.noun
     return Option(facet.name, f"comma-separated {what}", "any",
-                  f"Only studies with these {described}.", _values(pattern, what), facet.example)
+                  says or f"Only studies with these {described}.", _values(pattern, what),
+                  facet.example)
 
 
 OPTIONS = [

@@ -8,7 +8,7 @@ import re
 
 import click
 
-from ..search import open_index
+from ..search import SORTS, open_index
 from .main import index_option, json_option, plural
 
 _MARK = re.compile(r"<mark[^>]*>(.*?)</mark>", re.S)
@@ -28,10 +28,11 @@ def _terminal_snippet(marked_html: str) -> str:
 @click.option("--page", default=1, show_default=True, type=click.IntRange(min=1))
 @click.option("--field", "fields", multiple=True,
               help="Search only this field (repeatable): title, summary, condition, ...")
-@click.option("--filter", "filters", multiple=True, metavar="FACET=VALUE",
-              help="Filter by facet, e.g. status=RECRUITING, phase=PHASE2, year=2023.")
-@click.option("--sort", type=click.Choice(["relevance", "last_update", "first_posted"]),
-              default="relevance", show_default=True)
+@click.option("--filter", "filters", multiple=True, metavar="NAME=VALUE",
+              help="Filter (repeatable), e.g. status=RECRUITING, phase=2, country=US, "
+                   "near=42.36,-71.06, radius=50, age=70, sex=female. See the README.")
+@click.option("--sort", type=click.Choice(list(SORTS)), default="relevance", show_default=True,
+              help="distance: nearest site first (needs near=).")
 @json_option
 def search(query, index_path, limit, page, fields, filters, sort, as_json):
     """Search the index and print ranked results with highlighted snippets.
@@ -48,7 +49,7 @@ def search(query, index_path, limit, page, fields, filters, sort, as_json):
     for item in filters:
         name, sep, value = item.partition("=")
         if not sep or not value:
-            raise click.BadParameter(f"expected FACET=VALUE, got {item!r}", param_hint="--filter")
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--filter")
         filter_map.setdefault(name.strip(), []).append(value.strip())
     result = open_index(index_path).search(
         query, fields=list(fields) or None, filters=filter_map, sort=sort, page=page,
@@ -69,6 +70,11 @@ def search(query, index_path, limit, page, fields, filters, sort, as_json):
                    f"{_terminal_snippet(hit.highlights.get('title', hit.title))}")
         if hit.sponsor:
             click.echo(f"   {hit.sponsor}")
+        if hit.nearest_site:
+            site = hit.nearest_site
+            place = ", ".join(filter(None, (site[k] for k in ("facility", "city", "country"))))
+            approximate = " (from the city's location)" if site["geocoded"] else ""
+            click.echo(f"   Nearest site: {place}, {site['distance_km']:,.1f} km{approximate}")
         summary = hit.highlights.get("summary")
         if summary:
             click.echo(f"   {_terminal_snippet(summary)}")

@@ -21,6 +21,7 @@ from whoosh import index as whoosh_index
 
 from ..errors import NoRecordsError
 from ..model import Problem, Study, normalize_nct_id
+from ..places import place_sites
 from ..readers import read_sources
 from .abbreviations import Abbreviations
 from .layout import (
@@ -77,11 +78,13 @@ class IndexReport:
 def _index_studies(writer, items: Iterable[Study | Problem], report: IndexReport,
                    abbreviations: Abbreviations, progress: Progress | None, upsert: bool) -> None:
     add = writer.update_document if upsert else writer.add_document
+    known = set(writer.schema.names())  # an index built by an older release lacks newer fields
     for item in items:
         if isinstance(item, Problem):
             report.problems.append(item)
             continue
-        add(**study_to_document(item))
+        document = study_to_document(place_sites(item))
+        add(**{name: value for name, value in document.items() if name in known})
         abbreviations.add_study(item)
         report.indexed += 1
         if progress:

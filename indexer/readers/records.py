@@ -29,6 +29,7 @@ from ..model import (
     parse_flag,
     std_ages_for_range,
 )
+from ..places import is_us_state
 
 TEXT_FIELDS = ("brief_title", "official_title", "acronym", "brief_summary",
                "detailed_description", "sponsor", "eligibility_criteria", "minimum_age",
@@ -200,7 +201,7 @@ def site_from_label(label: Any) -> dict[str, str]:
     modern CSV adds a zip code before the country).
 
     The last part is the country (a trailing "..., Republic of" joins it). Before it, maybe a
-    zip code, then the city, and possibly a state: U.S. sites always have one; elsewhere the
+    zip code, then the city, and possibly a state: a U.S. site's is a state's name; elsewhere the
     part before the country is a state only when three or more parts precede the country and
     the one before it does not read like a facility or address ("Intensive Care Unit, CHU de
     Nantes, Nantes, France" has no state; "CHU Besançon, Besançon, Franche-Comté, France"
@@ -215,7 +216,8 @@ def site_from_label(label: Any) -> dict[str, str]:
     if not parts:
         return site
     us = country.lower() == _UNITED_STATES
-    if len(parts) >= 2 and (us or (len(parts) >= 3 and not _FACILITY_WORD.search(parts[-2]))):
+    if len(parts) >= 2 and (is_us_state(parts[-1]) if us else
+                            len(parts) >= 3 and not _FACILITY_WORD.search(parts[-2])):
         site["state"] = _pop_with_tail(parts)
     site["city"] = parts.pop()
     site["facility"] = ", ".join(parts)

@@ -19,25 +19,30 @@ from typing import Any
 import numpy as np
 from whoosh import query
 
-from ..index.schema import FACETS, FACETS_BY_NAME
+from ..errors import QueryError
+from ..index.schema import FACETS
+from .filters import Restriction
 from .postings import SegmentCache
 from .scoring import ArrayScorer
+from .sites import SiteCriteria, SiteMatch, SiteTable
 
 FACET_LIMIT = 20  # values returned per facet, most frequent first
-FILTER_CACHE_SIZE = 64  # distinct filter combinations kept per reader
+FILTER_CACHE_SIZE = 64  # distinct filter combinations (and site criteria) kept per reader
 _CHUNK = 65_536  # document numbers read between time-budget checks
 
 
 class FacetColumns:
-    """Every document's facet values for one reader, built from its segments' postings."""
+    """Every document's facet values for one reader, built from its segments' postings:
+    one ordinal per document for single-valued facets, (document, ordinal) pairs for
+    multi-valued ones (a study's phases, conditions, age groups)."""
 
     def __init__(self, reader, segments: SegmentCache, live: np.ndarray):
         self.size = reader.doc_count_all()
         self.single: dict[str, tuple[np.ndarray, list[Any]]] = {}
-        self.multi: dict[str, list[tuple[Any, np.ndarray]]] = {}
+        self.multi: dict[str, tuple[np.ndarray, np.ndarray, list[Any]]] = {}
         for facet in FACETS:
-            name, fieldname, multi = facet.name, facet.field, facet.multi
-            if fieldname not in reader.schema:
+            name, fieldname = facet.name, facet.field
+            if not facet.counted or facet.kind == "country" or fieldname not in reader.schema:
                 continue
             field = reader.schema[fieldname]
             per_segment = [(offset, segments.field_postings(leaf, fieldname))
@@ -45,12 +50,14 @@ class FacetColumns:
             btexts = sorted(set().union(*(postings for _, postings in per_segment)))
             ordinal_of = {btext: i for i, btext in enumerate(btexts)}
             values = [field.from_bytes(b) for b in btexts]
-            if multi:
-                masks = [np.zeros(self.size, dtype=bool) for _ in btexts]
-                for offset, postings in per_segment:
-                    for btext, ids in postings.items():
-                        masks[ordinal_of[btext]][offset + ids] = True
-                self.multi[name] = [(value, mask & live) for value, mask in zip(values, masks)]
+            if facet.multi:
+                docs = [offset + ids for offset, postings in per_segment for ids in postings.values()]
+                ordinals = [np.full(len(ids), ordinal_of[btext], dtype=np.int32)
+                            for _, postings in per_segment for btext, ids in postings.items()]
+                doc = np.concatenate(docs) if docs else np.zeros(0, dtype=np.int64)
+                ordinal = np.concatenate(ordinals) if ordinals else np.zeros(0, dtype=np.int32)
+                keep = live[doc]
+                self.multi[name] = (doc[keep], ordinal[keep], values)
             else:
                 ordinals = np.full(self.size, -1, dtype=np.int32)
                 for offset, postings in per_segment:
@@ -59,34 +66,41 @@ class FacetColumns:
                 ordinals[~live] = -1
                 self.single[name] = (ordinals, values)
 
-    def counts(self, docnums: np.ndarray, limit: int = FACET_LIMIT) -> dict[str, list[tuple[Any, int]]]:
-        """(value, count) pairs per facet over `docnums`, most frequent first (ties by value)."""
+    def counts(self, docnums: np.ndarray, countries: tuple | None = None,
+               limit: int = FACET_LIMIT) -> dict[str, list[tuple[Any, int]]]:
+        """(value, count) pairs per facet over `docnums`, most frequent first (ties by value).
+        `countries` are (document, ordinal, values) pairs from `SiteTable.country_pairs`."""
         out: dict[str, list[tuple[Any, int]]] = {}
-        for name in FACETS_BY_NAME:
+        matched = np.zeros(self.size, dtype=bool)
+        matched[docnums] = True
+        for facet in FACETS:
+            name = facet.name
             if name in self.single:
                 ordinals, values = self.single[name]
                 picked = ordinals[docnums]
                 tally = np.bincount(picked[picked >= 0], minlength=len(values))
-                present = np.flatnonzero(tally)
-                pairs = [(values[i], int(tally[i])) for i in present]
-            elif name in self.multi:
-                pairs = [(value, int(np.count_nonzero(mask[docnums])))
-                         for value, mask in self.multi[name]]
-                pairs = [(v, c) for v, c in pairs if c]
+            elif name in self.multi or (facet.kind == "country" and countries is not None):
+                doc, ordinal, values = self.multi.get(name) or countries
+                tally = np.bincount(ordinal[matched[doc]], minlength=len(values))
             else:
                 continue
+            pairs = [(values[i], int(tally[i])) for i in np.flatnonzero(tally)]
             out[name] = sorted(pairs, key=lambda vc: (-vc[1], str(vc[0])))[:limit]
         return out
 
 
 class DocSets:
-    """Per-reader caches: facet columns (built on first use) and filter document sets."""
+    """Per-reader caches: facet columns and site tables (built on first use), filter
+    document sets and site matches."""
 
     def __init__(self, searcher, scorer: ArrayScorer):
         self.searcher = searcher
         self.scorer = scorer
         self._columns: FacetColumns | None = None
+        self._sites: SiteTable | None = None
         self._filters: OrderedDict[Any, tuple[set[int], np.ndarray]] = OrderedDict()
+        self._site_matches: OrderedDict[SiteCriteria, SiteMatch] = OrderedDict()
+        self._country_pairs: OrderedDict[tuple[int, ...], tuple] = OrderedDict()
 
     @property
     def columns(self) -> FacetColumns:
@@ -96,22 +110,50 @@ class DocSets:
                                          self.scorer.live)
         return self._columns
 
-    def filter(self, key: Any, filter_query: query.Query) -> tuple[set[int], np.ndarray]:
-        """The documents `filter_query` matches, as a set (for Whoosh's collector) and a
-        boolean mask (for counting); cached under `key`."""
-        if key in self._filters:
-            self._filters.move_to_end(key)
-            return self._filters[key]
-        if self.scorer.supports(filter_query):
-            docnums = set(self.scorer.evaluate(filter_query)[0].tolist())
-        else:
-            docnums = set(self.searcher.docs_for_query(filter_query))
-        mask = np.zeros(self.searcher.doc_count_all(), dtype=bool)
-        mask[np.fromiter(docnums, dtype=np.int64, count=len(docnums))] = True
-        self._filters[key] = (docnums, mask)
-        if len(self._filters) > FILTER_CACHE_SIZE:
-            self._filters.popitem(last=False)
-        return docnums, mask
+    @property
+    def sites(self) -> SiteTable:
+        """The sites and age limits of this reader's documents."""
+        if self._sites is None:
+            self._sites = SiteTable(self.searcher.reader(), self.scorer.segments, self.scorer.live)
+        return self._sites
+
+    def site_match(self, criteria: SiteCriteria) -> SiteMatch:
+        """The sites meeting `criteria` (cached)."""
+        return _cached(self._site_matches, criteria, lambda: self.sites.match(criteria))
+
+    def facet_counts(self, docnums: np.ndarray, restriction: Restriction) -> dict[str, list[tuple[Any, int]]]:
+        """Facet counts over `docnums`; countries count the sites in the statuses asked for."""
+        statuses = restriction.sites.statuses if restriction.sites else ()
+        countries = _cached(self._country_pairs, statuses, lambda: self.sites.country_pairs(statuses))
+        return self.columns.counts(docnums, countries)
+
+    def filter(self, restriction: Restriction) -> tuple[set[int], np.ndarray]:
+        """The documents `restriction` allows, as a set (for Whoosh's collector) and a
+        boolean mask (for counting); cached under its key. Raises QueryError when the index
+        predates a field the restriction reads."""
+        schema = self.searcher.schema
+        for name, field in restriction.fields:
+            if field not in schema:
+                raise QueryError(f"this index was built before the '{name}' filter existed; "
+                                 "rebuild it (trialsearch build SOURCE) to filter by it", param=name)
+        return _cached(self._filters, restriction.key, lambda: self._allowed(restriction))
+
+    def _allowed(self, restriction: Restriction) -> tuple[set[int], np.ndarray]:
+        mask = self.scorer.live.copy()
+        if restriction.terms is not None:
+            terms = restriction.terms
+            if self.scorer.supports(terms):
+                ids = self.scorer.evaluate(terms)[0]
+            else:
+                ids = np.fromiter(self.searcher.docs_for_query(terms), dtype=np.int64)
+            term_mask = np.zeros(len(mask), dtype=bool)
+            term_mask[ids] = True
+            mask &= term_mask
+        if restriction.sites is not None and restriction.sites.places:
+            mask &= self.sites.documents(self.site_match(restriction.sites))
+        if restriction.age is not None:
+            mask &= self.sites.ages_include(restriction.age)
+        return set(np.flatnonzero(mask).tolist()), mask
 
     def matching(self, q: query.Query, mask: np.ndarray | None, deadline: float) -> tuple[np.ndarray, bool]:
         """Document numbers matching `q` (and `mask`), unscored; stops at `deadline`
@@ -134,3 +176,15 @@ class DocSets:
         if mask is not None:
             ids = ids[mask[ids]]
         return ids, cut
+
+
+def _cached(cache: OrderedDict, key: Any, compute):
+    """`compute()`, kept in `cache` under `key` (least recently used dropped past
+    FILTER_CACHE_SIZE)."""
+    if key in cache:
+        cache.move_to_end(key)
+        return cache[key]
+    value = cache[key] = compute()
+    if len(cache) > FILTER_CACHE_SIZE:
+        cache.popitem(last=False)
+    return value

@@ -10,6 +10,8 @@ new indexes without a restart.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import json
 import logging
 import os
@@ -20,8 +22,10 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from whoosh import query
 from whoosh.qparser import QueryParser
+from whoosh.searching import Results
 
 from ..errors import QueryError
 from ..index.analysis import analyze
@@ -29,10 +33,10 @@ from ..index.layout import CURRENT_FILE, require_generation
 from ..model import Study, normalize_nct_id
 from .expansion import bare_word, expand_multiterms
 from .expansion import expand_abbreviations as _expand_abbreviations
-from .filters import filter_key, filter_query
+from .filters import Restriction, parse_filters
 from .postings import SegmentCache
 from .query import parse_query, split_nct_ids
-from .ranking import rank, rank_by_words_held
+from .ranking import Ranked, rank, rank_by_words_held
 from .results import Hit, SearchResult, facet_dicts, page_of_hits
 from .similar import similar_query
 from .snapshot import Snapshot
@@ -41,7 +45,9 @@ from .vocabulary import VocabularyCorrector
 MAX_PER_PAGE = 100
 MAX_RESULT_WINDOW = 10_000  # page * per_page, as Elasticsearch's index.max_result_window
 DEFAULT_TIME_BUDGET = 5.0  # seconds; a slower search returns what it found, marked timed_out
-SORTS = {"relevance": None, "last_update": "last_update", "first_posted": "first_posted"}
+# Sort -> the Whoosh field it sorts by (None: by score, or by distance from `near`).
+SORTS = {"relevance": None, "last_update": "last_update", "first_posted": "first_posted",
+         "distance": None}
 # When all the typed words together find fewer studies than this, studies holding most of
 # them are shown too (after those holding all).
 FEW_MATCHES = 3
@@ -64,14 +70,24 @@ def _check_paging(page: Any, per_page: Any, sort: str) -> None:
         raise QueryError(f"sort must be one of {', '.join(SORTS)}", param="sort")
 
 
-def _restriction(filters: dict[str, Any], only: Collection[str] | None):
-    """The filter query and its cache key, with `only` (NCT IDs) added as one more filter."""
-    restrict, key = filter_query(filters), filter_key(filters)
-    if only is not None:
-        listed = query.Or([query.Term("nct_id", nct_id) for nct_id in sorted(only)])
-        restrict = listed if restrict is None else query.And([restrict, listed])
-        key = (key, frozenset(only))
-    return restrict, key
+def _restriction(filters: dict[str, Any], only: Collection[str] | None, sort: str) -> Restriction:
+    """The filters' restriction, with `only` (NCT IDs) added as one more filter."""
+    restriction = parse_filters(filters)
+    if sort == "distance" and restriction.near is None:
+        raise QueryError("sort=distance needs near=latitude,longitude", param="sort")
+    if only is None:
+        return restriction
+    listed = query.Or([query.Term("nct_id", nct_id) for nct_id in sorted(only)])
+    terms = listed if restriction.terms is None else query.And([restriction.terms, listed])
+    return dataclasses.replace(restriction, terms=terms, key=(restriction.key, frozenset(only)))
+
+
+def _by_distance(snapshot: Snapshot, ranked: Ranked, km: np.ndarray, limit: int) -> Ranked:
+    """`ranked`'s matches nearest first (ties by document order); hits have no score."""
+    ids = ranked.matched
+    order = np.lexsort((ids, km[ids]))[:limit]
+    results = Results(snapshot.searcher, ranked.results.q, [(None, int(d)) for d in ids[order]])
+    return Ranked(results, ids, ranked.timed_out)
 
 
 def _prepare(snapshot: Snapshot, query_text: str, fields: list[str] | None, operator: str,
@@ -216,15 +232,15 @@ class SearchIndex:
         naming the bad parameter."""
         started = time.perf_counter()
         _check_paging(page, per_page, sort)
-        restrict, restrict_key = _restriction(filters or {}, only)
+        restriction = _restriction(filters or {}, only, sort)
         deadline = time.monotonic() + self.time_budget
         with self._lock:
             snap = self.snapshot()
             q, notices, loosens = snap.memo(
                 ("query", query_text, tuple(fields or ()), operator, expand_abbreviations),
                 lambda: _prepare(snap, query_text, fields, operator, expand_abbreviations))
-            allowed, allowed_mask = (None, None) if restrict is None else \
-                snap.docsets.filter(restrict_key, restrict)
+            allowed, allowed_mask = (None, None) if restriction.empty else \
+                snap.docsets.filter(restriction)
             ranked = rank(snap, q, allowed, allowed_mask, limit=page * per_page,
                           sortedby=SORTS[sort], deadline=deadline, time_budget=self.time_budget)
             notices = list(notices)
@@ -234,8 +250,16 @@ class SearchIndex:
                 if looser is not None and len(looser.matched) > len(ranked.matched):
                     notices.append(_partial_notice(query_text, len(ranked.matched)))
                     ranked = looser
-            hits = page_of_hits(ranked.results, page, per_page, highlights)
-            facet_counts = facet_dicts(snap.docsets.columns.counts(ranked.matched)) if facets else {}
+            nearest = None
+            if restriction.near is not None:
+                sites = snap.docsets.site_match(restriction.sites)
+                nearest = functools.partial(snap.docsets.sites.nearest_site, sites)
+                if sort == "distance":
+                    ranked = _by_distance(snap, ranked, snap.docsets.sites.nearest_km(sites),
+                                          page * per_page)
+            hits = page_of_hits(ranked.results, page, per_page, highlights, nearest)
+            facet_counts = facet_dicts(snap.docsets.facet_counts(ranked.matched, restriction)) \
+                if facets else {}
             suggestion = snap.memo(("suggest", query_text), lambda: _suggest(snap, query_text))
         if ranked.timed_out:
             notices.append(f"the search took longer than {self.time_budget:g} s; "

@@ -20,7 +20,14 @@ from typing import Any
 
 import numpy as np
 
-from .whoosh_storage import blocks, field_term_matchers, length_bytes, term_matcher
+from .whoosh_storage import (
+    blocks,
+    bytes_column,
+    field_term_matchers,
+    float_column,
+    length_bytes,
+    term_matcher,
+)
 
 SEGMENT_CACHE_BYTES = 128 * 2**20  # decoded segment data kept per process (as the score cache)
 _NO_IDS = np.zeros(0, dtype=np.int32)
@@ -56,6 +63,20 @@ class SegmentCache:
         field = leaf.schema[fieldname]
         return self._get(leaf, ("words", fieldname),
                          lambda: [field.from_bytes(b) for b in leaf.lexicon(fieldname)])
+
+    def floats(self, leaf, fieldname: str) -> np.ndarray:
+        """Each document's value of a float column in segment `leaf` (NaN when it has none)."""
+        return self._get(leaf, ("floats", fieldname), lambda: float_column(leaf, fieldname))
+
+    def records(self, leaf, fieldname: str, dtype: np.dtype) -> tuple[np.ndarray, np.ndarray]:
+        """A column of packed `dtype` records (a study's sites) in segment `leaf`: every
+        record, and the segment-local document each belongs to (ascending)."""
+        def read() -> tuple[np.ndarray, np.ndarray]:
+            data, lengths = bytes_column(leaf, fieldname)
+            owners = np.repeat(np.arange(len(lengths), dtype=np.int32), lengths // dtype.itemsize)
+            return np.frombuffer(data, dtype=dtype), owners
+
+        return self._get(leaf, ("records", fieldname), read)
 
     def phrase(self, leaf, fieldname: str, words: tuple, find: Callable[[], np.ndarray]) -> np.ndarray:
         """The segment-local documents where `words` stand in a row, as `find()` works them

@@ -6,12 +6,14 @@ from __future__ import annotations
 import functools
 import html
 import json
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from whoosh import highlight
 
 from ..index.schema import FACETS_BY_NAME
+from ..places import country_name
 
 _TITLE_HIGHLIGHTER = highlight.Highlighter(
     fragmenter=highlight.WholeFragmenter(),
@@ -39,6 +41,9 @@ class Hit:
     first_posted: str | None
     last_update_posted: str | None
     highlights: dict[str, str]  # field -> HTML: escaped text with <mark> around matches
+    # With `near`: the study's nearest matching site and its distance (facility, city,
+    # state, country, status, distance_km; geocoded when placed by its city's name).
+    nearest_site: dict[str, Any] | None = None
 
 
 @dataclass
@@ -68,24 +73,44 @@ def _display_value(facet: str, value: Any) -> Any:
     return value.upper() if FACETS_BY_NAME[facet].kind == "enum" else value
 
 
+def _facet_entry(facet: str, value: Any, count: int) -> dict[str, Any]:
+    entry = {"value": _display_value(facet, value), "count": count}
+    if FACETS_BY_NAME[facet].kind == "country":  # a code; people read the name
+        entry["label"] = country_name(value)
+    return entry
+
+
 def facet_dicts(counts: dict[str, list[tuple[Any, int]]]) -> dict[str, list[dict[str, Any]]]:
-    """Facet counts as `{name: [{"value", "count"}]}`, values spelled as the registry does."""
-    return {name: [{"value": _display_value(name, v), "count": c} for v, c in pairs]
-            for name, pairs in counts.items()}
+    """Facet counts as `{name: [{"value", "count"}]}`, values spelled as the registry does
+    (countries as ISO codes, with their names as `label`)."""
+    return {name: [_facet_entry(name, v, c) for v, c in pairs] for name, pairs in counts.items()}
 
 
-def page_of_hits(results, page: int, per_page: int, highlights: bool) -> list[Hit]:
-    """Page `page` of Whoosh `results` (ranked at least that deep) as hits."""
+def page_of_hits(results, page: int, per_page: int, highlights: bool,
+                 nearest: Callable[[int], tuple[int, float] | None] | None = None) -> list[Hit]:
+    """Page `page` of Whoosh `results` (ranked at least that deep) as hits; `nearest` gives
+    a document's nearest site (its place in the record's sites, km) when a search has `near`."""
     # Whoosh's highlighter asks the query for its terms again for every hit and field,
     # a walk over every leaf (thousands for an OR of fuzzy words); ask once per field.
     results.query_terms = functools.lru_cache(maxsize=None)(results.query_terms)
     first = (page - 1) * per_page
-    return [make_hit(results, i, highlights)
+    return [make_hit(results, i, highlights, nearest)
             for i in range(first, min(first + per_page, results.scored_length()))]
 
 
-def make_hit(results, rank: int, with_highlights: bool) -> Hit:
-    """The `rank`-th hit of Whoosh `results`, with title and summary highlights when asked."""
+def _nearest_site(study: dict[str, Any], found: tuple[int, float] | None) -> dict[str, Any] | None:
+    if found is None:
+        return None
+    index, km = found
+    site = study.get("sites", [])[index]
+    return {**{name: site.get(name, "") for name in ("facility", "city", "state", "country", "status")},
+            "distance_km": round(km, 1), "geocoded": bool(site.get("geocoded"))}
+
+
+def make_hit(results, rank: int, with_highlights: bool,
+             nearest: Callable[[int], tuple[int, float] | None] | None = None) -> Hit:
+    """The `rank`-th hit of Whoosh `results`, with title and summary highlights when asked
+    and its nearest site when `nearest` is given."""
     hit = results[rank]
     study = json.loads(hit["record"])
     marks = {}
@@ -101,6 +126,7 @@ def make_hit(results, rank: int, with_highlights: bool) -> Hit:
         study_type=study["study_type"], conditions=study["conditions"],
         first_posted=study["first_posted"], last_update_posted=study["last_update_posted"],
         highlights=marks,
+        nearest_site=_nearest_site(study, nearest(hit.docnum)) if nearest else None,
     )
 
 

@@ -1,7 +1,8 @@
 """The one adapter that reads Whoosh's storage below its public API.
 
 The array search core needs what Whoosh's public API gives only one posting at a time: a
-term's posting blocks, a field's length bytes, a field's term table in order. Every read of
+term's posting blocks, a field's length bytes, a field's term table in order, a column's
+values. Every read of
 Whoosh's private internals (its `whoosh3` codec's block matcher, a segment's term table and
 per-document columns, BM25F's per-field B) is here and nowhere else, with one block walker, so
 a change in Whoosh's internals breaks one module, and `tests/search/test_whoosh_storage.py`
@@ -97,6 +98,33 @@ def length_bytes(leaf, fieldname: str) -> np.ndarray:
         raw = column._dbfile.get(column._basepos, column._count)  # noqa: SLF001
         lengths[:column._count] = np.frombuffer(raw, dtype=np.uint8)  # noqa: SLF001
     return lengths
+
+
+def float_column(leaf, fieldname: str) -> np.ndarray:
+    """Each document's value of a 4-byte float column (`NumericColumn("f")`) in segment
+    `leaf`, read in one piece; the column's default where a document has none."""
+    size = leaf.doc_count_all()
+    if not leaf.has_column(fieldname):
+        return np.full(size, np.nan, dtype=np.float32)
+    column = leaf.column_reader(fieldname, translate=False)
+    values = np.full(size, column._default, dtype=np.float32)  # noqa: SLF001
+    count = min(column._count, size)  # noqa: SLF001
+    raw = column._dbfile.get(column._basepos, count * 4)  # noqa: SLF001
+    values[:count] = np.frombuffer(raw, dtype=">f4")
+    return values
+
+
+def bytes_column(leaf, fieldname: str) -> tuple[bytes, np.ndarray]:
+    """A variable-length bytes column (`VarBytesColumn`) of segment `leaf` in one piece: the
+    documents' values end to end, and each document's length in bytes."""
+    size = leaf.doc_count_all()
+    if not leaf.has_column(fieldname):
+        return b"", np.zeros(size, dtype=np.int64)
+    column = leaf.column_reader(fieldname, translate=False)
+    lengths = np.zeros(size, dtype=np.int64)
+    stored = np.asarray(column._lengths, dtype=np.int64)  # noqa: SLF001
+    lengths[:len(stored)] = stored[:size]
+    return column._dbfile.get(column._basepos, int(lengths.sum())), lengths  # noqa: SLF001
 
 
 def field_b(weighting, fieldname: str) -> float:

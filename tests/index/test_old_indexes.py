@@ -14,7 +14,7 @@ from conftest import INVENTED_DATA, PROJECT_ROOT
 
 from indexer import open_index, update_index
 from indexer.cli import main
-from indexer.errors import IndexNotFoundError, IndexUnreadableError
+from indexer.errors import IndexNotFoundError, IndexUnreadableError, QueryError
 
 OLD_INDEX = PROJECT_ROOT / "tests" / "fixtures" / "index-2026-11"
 
@@ -41,3 +41,17 @@ def test_an_unreadable_index_says_rebuild_it(old_index):
     result = CliRunner().invoke(main, ["search", "x", "--index", str(old_index)])
     assert result.exit_code == 2 and "Error: the index at" in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(("filters", "param"), [
+    ({"country": "US"}, "country"), ({"age": "30"}, "age"), ({"sex": "female"}, "sex"),
+    ({"near": "42.36,-71.06"}, "near"), ({"healthy_volunteers": "true"}, "healthy_volunteers"),
+])
+def test_filters_newer_than_the_index_say_rebuild_it(old_index, filters, param):
+    index = open_index(old_index)
+    with pytest.raises(QueryError, match="built before .* rebuild it") as raised:
+        index.search("cirrhosis", filters=filters)
+    assert raised.value.param == param
+    # The facets it has are still counted, and the search itself still runs.
+    result = index.search("cirrhosis", filters={"status": "RECRUITING"})
+    assert result.total == 1 and result.facets.get("country", []) == []

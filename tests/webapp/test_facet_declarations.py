@@ -35,7 +35,14 @@ def test_the_widget_script_knows_every_facet_and_its_kind():
     assert json.loads(line.group(1)) == {facet.name: facet.kind for facet in FACETS}
 
 
-@pytest.mark.parametrize("facet", FACETS, ids=lambda facet: facet.name)
+COUNTED = [facet for facet in FACETS if facet.counted]
+# Filters that are not counted, with a value for the invented corpus and the studies it
+# selects there (sites placed by their city: Boston, Toronto, Hamburg, ...).
+NOT_COUNTED = {"state": "massachusetts", "city": "Boston", "near": "43.70,-79.42", "radius": "20",
+               "age": "70"}
+
+
+@pytest.mark.parametrize("facet", COUNTED, ids=lambda facet: facet.name)
 def test_a_facet_is_counted_filtered_documented_shown_and_offered(index, facets_client, facet):
     everything = index.search()
     counts = everything.facets[facet.name]
@@ -51,3 +58,23 @@ def test_a_facet_is_counted_filtered_documented_shown_and_offered(index, facets_
     page = facets_client.get("/", query_string={facet.name: value}).get_data(as_text=True)
     assert re.search(rf"<h2[^>]*>{facet.label}</h2>", page), f"no {facet.label} list"
     assert facet.name in {option.name for option in OPTIONS}
+
+
+@pytest.mark.parametrize("facet", [f for f in FACETS if not f.counted], ids=lambda facet: facet.name)
+def test_a_filter_is_applied_documented_shown_and_offered(index, facets_client, facet):
+    everything = index.search()
+    given = {facet.name: NOT_COUNTED[facet.name]}
+    if facet.name == "radius":
+        given["near"] = NOT_COUNTED["near"]
+    narrowed = index.search(filters=given)
+    assert 0 < narrowed.total < everything.total
+    api = facets_client.get("/api/search", query_string=given)
+    assert api.status_code == 200 and api.json["total"] == narrowed.total
+    spec = facets_client.get("/api/openapi.json").json
+    parameters = {p["name"]: p for p in spec["paths"]["/api/search"]["get"]["parameters"]}
+    assert facet.name in parameters and parameters[facet.name]["description"]
+    page = facets_client.get("/", query_string=given)
+    shown = re.search(r"([\d,]+) (?:study matches|studies match)", page.get_data(as_text=True))
+    assert page.status_code == 200 and shown and int(shown.group(1).replace(",", "")) == narrowed.total
+    assert facet.name in {option.name for option in OPTIONS}
+    assert facets_client.get("/embed", query_string=given).status_code == 200

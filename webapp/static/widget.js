@@ -104,11 +104,22 @@ button{padding:0;border:0;background:none;text-decoration:underline;cursor:point
     return fallback;
   };
   // The server's filters and their kinds (indexer.index.schema.FACETS; a test keeps them equal).
-  const FILTERS = {"status": "enum", "phase": "enum", "type": "enum", "sponsor": "text", "year": "year"};
+  const FILTERS = {"status": "enum", "phase": "enum", "type": "enum", "sponsor": "text", "year": "year", "condition": "text", "country": "country", "state": "place", "city": "place", "near": "near", "radius": "number", "age": "number", "age_group": "enum", "sex": "enum", "healthy_volunteers": "flag", "has_results": "flag", "funder_type": "enum"};
+  // Kinds that take comma-separated values, and the pattern each value must match.
+  const LISTS = { enum: /^\w{1,40}$/, year: /^\d{4}$/, flag: /^(true|false|yes|no|1|0)$/i,
+    country: /^[A-Za-z][A-Za-z .'()-]{1,59}$/ };
+  // Kinds that take one value (names hold commas; a point is two numbers), and its pattern.
+  const ONE = { text: /^[^]{1,200}$/, place: /^[^]{1,200}$/, number: /^\d{1,5}(\.\d+)?$/,
+    near: /^ *-?\d{1,2}(\.\d+)? *, *-?\d{1,3}(\.\d+)? *$/ };
   const list = (name, pattern) => (data[name] || "").split(",").map((v) => v.trim()).filter((v) => {
     if (v && !pattern.test(v)) warn(name, v);
     return v && pattern.test(v);
   });
+  const one = (name, pattern) => {
+    const value = (data[name] || "").trim();
+    if (value && !pattern.test(value)) warn(name, value);
+    return value && pattern.test(value) ? [value] : [];
+  };
   const whole = (name, low, high, fallback) => {
     const value = Number(data[name] || fallback);
     if (Number.isInteger(value) && value >= low && value <= high) return value;
@@ -123,8 +134,7 @@ button{padding:0;border:0;background:none;text-decoration:underline;cursor:point
     placeholder: data.placeholder,
     field: field !== "all" && /^[a-z_]{1,40}$/.test(field) ? field : "", // the API checks the name
     filters: Object.fromEntries(Object.entries(FILTERS).map(([name, kind]) => [name,
-      kind === "text" ? (data[name] ? [data[name].trim()] : []) // one value: names hold commas
-        : list(name, kind === "year" ? /^\d{4}$/ : /^\w{1,40}$/)])),
+      LISTS[kind] ? list(name, LISTS[kind]) : one(name, ONE[kind])])),
     results: whole("results", 1, MAX_RESULTS, 5),
     theme: choice("theme", ["light", "dark", "auto"], "light"),
     lang: choice("lang", Object.keys(LABELS), LABELS[pageLang] ? pageLang : "en"),
@@ -267,8 +277,11 @@ button{padding:0;border:0;background:none;text-decoration:underline;cursor:point
       const results = Array.isArray(body.results) ? body.results : [];
       results.slice(0, options.results).forEach((hit, i) => {
         const title = make("span", { class: "title" }, ...highlighted(hit.highlights?.title, hit.title));
+        const site = hit.nearest_site; // with data-near: the nearest site, and how far
+        const distance = site && Number.isFinite(site.distance_km)
+          ? `${site.distance_km.toLocaleString(options.lang)} km${site.city ? ` (${site.city})` : ""}` : "";
         const meta = make("span", { class: "meta" },
-          [hit.nct_id, humanize(hit.status) || t.nostatus, hit.sponsor].filter(Boolean).join(" · "));
+          [hit.nct_id, humanize(hit.status) || t.nostatus, hit.sponsor, distance].filter(Boolean).join(" · "));
         const summary = make("span", { class: "sum" }, ...highlighted(hit.highlights?.summary, ""));
         // Named by its whole text (no aria-labelledby): the name then says what the option shows.
         listbox.append(make("li", { id: `o${i}`, role: "option", "aria-selected": "false" },

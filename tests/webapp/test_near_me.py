@@ -1,0 +1,139 @@
+"""Near me and for me, end to end: recruiting COVID-19 studies within 50 km of Paris for a
+70-year-old woman, through the API, the search page and the widget, are exactly the studies a
+direct scan of the shared records finds (tests/scan.py: sites in the recruiting status, the
+haversine formula, the age limits and sex read from each record)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import scan
+from live import chrome, gunicorn_server, static_server
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from indexer import open_index
+from indexer.places import place_sites
+from indexer.readers import read_sources
+from webapp import create_app
+
+PARIS = "48.8566,2.3522"
+Q = "covid-19"
+FILTERS = {"status": ["RECRUITING"], "near": PARIS, "radius": "50", "age": "70", "sex": "FEMALE"}
+WAIT = 20
+
+
+@pytest.fixture(scope="module")
+def records(shared_data):
+    """Every shared record by NCT ID, its sites placed as the index places them."""
+    return {study.nct_id: place_sites(study) for study in read_sources([shared_data])
+            if not hasattr(study, "reason")}
+
+
+@pytest.fixture(scope="module")
+def expected(shared_index, records):
+    """The qualifying studies by direct scan, among those the words match (the words' own
+    matching is tested elsewhere; here the place and person filters are)."""
+    index = open_index(shared_index)
+    worded = set()
+    first = index.search(Q, per_page=100)
+    for page in range(1, -(-first.total // 100) + 1):
+        worded |= {hit.nct_id for hit in index.search(Q, per_page=100, page=page).hits}
+    found = {nct_id for nct_id in worded if scan.passes(records[nct_id], FILTERS)}
+    recruiting = {nct_id for nct_id in worded if records[nct_id].status == "RECRUITING"}
+    assert 20 < len(found) < len(recruiting), "the filters must select, and leave some out"
+    return found
+
+
+@pytest.fixture(scope="module")
+def client(shared_index):
+    return create_app(index_path=shared_index).test_client()
+
+
+def test_the_api_returns_exactly_the_qualifying_studies_nearest_first(client, records, expected):
+    found, distances = [], []
+    page = 1
+    while True:
+        body = client.get("/api/search", query_string={"q": Q, **FILTERS, "sort": "distance",
+                                                       "per_page": 100, "page": page}).json
+        assert body["total"] == len(expected)
+        for hit in body["results"]:
+            found.append(hit["nct_id"])
+            site = hit["nearest_site"]
+            distances.append(site["distance_km"])
+            # The nearest recruiting site, as the scan measures it.
+            study = records[hit["nct_id"]]
+            nearest = min(scan.km_between(tuple(map(float, PARIS.split(","))), (s.lat, s.lon))
+                          for s in scan.sites_in(study, ["RECRUITING"]) if s.has_coordinates)
+            assert site["distance_km"] == pytest.approx(nearest, abs=0.1)
+            assert site["distance_km"] <= 50 and site["status"] in ("", "RECRUITING")
+        if page * 100 >= body["total"]:
+            break
+        page += 1
+    assert set(found) == expected and len(found) == len(expected)
+    assert distances == sorted(distances)
+
+
+def test_closed_sites_do_not_count_for_a_recruiting_search(client, records):
+    """Near a recruiting study's closed site (and none of its recruiting ones), the study is
+    not found by a recruiting search, as a patient looking for a place to enrol needs; a
+    search without a status finds it there."""
+    closed = [(study, site) for study in records.values() if study.status == "RECRUITING"
+              for site in study.sites if site.has_coordinates and site.status
+              and site.status != "RECRUITING"
+              and not any(scan.km_between((site.lat, site.lon), (other.lat, other.lon)) <= 1
+                          for other in scan.sites_in(study, ["RECRUITING"]) if other.has_coordinates)]
+    assert len(closed) >= 3, "the shared records hold recruiting studies with closed sites"
+    for study, site in closed[:3]:
+        near = {"near": f"{site.lat},{site.lon}", "radius": "1", "q": f"nct:{study.nct_id}"}
+        assert client.get("/api/search", query_string=near).json["total"] == 1
+        recruiting = client.get("/api/search", query_string={**near, "status": "RECRUITING"})
+        assert recruiting.status_code == 200 and recruiting.json["total"] == 0, study.nct_id
+        # Its own status, asked for, finds it there.
+        own = client.get("/api/search", query_string={**near, "status": [site.status, "RECRUITING"]})
+        assert own.json["total"] == 1
+
+
+def test_the_search_page_lists_the_same_studies(client, expected):
+    shown = set()
+    page = 1
+    while True:
+        html = client.get("/", query_string={"q": Q, **FILTERS, "per_page": 100, "page": page}).get_data(as_text=True)
+        total = int(re.search(r"([\d,]+) (?:study matches|studies match)", html).group(1).replace(",", ""))
+        assert total == len(expected)
+        shown |= set(re.findall(r'<span class="nct">(NCT\d{8})</span>', html))
+        assert "Nearest site:" in html and "km" in html
+        if page * 100 >= total:
+            break
+        page += 1
+    assert shown == expected
+
+
+@pytest.mark.browser
+@pytest.mark.live_server
+def test_the_widget_with_host_presets_shows_the_same_studies(shared_index, expected, tmp_path):
+    with gunicorn_server(shared_index) as server_url:
+        snippet = (f'<script src="{server_url}/widget.js" data-trialsearch data-status="RECRUITING" '
+                   f'data-near="{PARIS}" data-radius="50" data-age="70" data-sex="FEMALE" '
+                   f'data-results="20"></script>')
+        (tmp_path / "near.html").write_text(
+            f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Near</title></head>'
+            f"<body>{snippet}</body></html>")
+        with static_server(tmp_path) as host_url, chrome() as driver:
+            driver.get(f"{host_url}/near.html")
+            root = WebDriverWait(driver, WAIT).until(lambda d: d.execute_script(
+                "return document.querySelector('.trialsearch-widget')?.shadowRoot"))
+            box = root.find_element(By.CSS_SELECTOR, "input")
+            box.send_keys(Q)
+            WebDriverWait(driver, WAIT).until(lambda _: root.find_elements(By.CSS_SELECTOR, "[role=option]"))
+            message = root.find_element(By.CSS_SELECTOR, ".msg").text
+            assert int(re.search(r"[\d,]+", message).group(0).replace(",", "")) == len(expected)
+            listed = root.find_elements(By.CSS_SELECTOR, "[role=option]")
+            assert len(listed) == 20
+            for option in listed:
+                nct_id = re.search(r"NCT\d{8}", option.text).group(0)
+                assert nct_id in expected
+                assert float(re.search(r"([\d.]+) km", option.text).group(1)) <= 50
+            everything = root.find_element(By.CSS_SELECTOR, "a.all").get_attribute("href")
+            assert "near=48.8566%2C2.3522" in everything and "age=70" in everything
