@@ -1,7 +1,8 @@
 """Command line: `python -m benchmarks [--quick] [--scales 10000,100000,500000] [--out DIR]`.
 
 Generates (or reuses) the scaled corpora, builds every available engine's index, measures
-them and writes results.md and results.json into --out. `--quick` measures 10k studies only,
+them (the query mix on every engine; trialsearch's location and eligibility filters beside it)
+and writes results.md and results.json into --out. `--quick` measures 10k studies only,
 with fewer query rounds and no HTTP or update measure, and exits 1 when trialsearch's query
 p95 or build throughput, as ratios to SQLite FTS5 in the same run (in CPU time, so a busy
 machine does not skew them), is more than 2× worse than in benchmarks/baseline.json.
@@ -91,6 +92,9 @@ def run_scale(scale: int, args: argparse.Namespace, settings: Settings) -> dict:
     for name in names:
         result["engines"][name]["latency"] = lat[name]
         print(f"[{scale:,}]   {name}: p50 {lat[name]['p50_ms']} ms, p95 {lat[name]['p95_ms']} ms", flush=True)
+        if lat[name].get("filters"):
+            print(f"[{scale:,}]   {name} with location and eligibility filters: p50 "
+                  f"{lat[name]['filters']['p50_ms']} ms, p95 {lat[name]['filters']['p95_ms']} ms", flush=True)
     skip_http = "not measured in --quick mode" if args.quick else (
         "skipped (--no-http)" if args.no_http else serving.unavailable())
     if skip_http:
@@ -128,7 +132,11 @@ def main(argv: list[str] | None = None) -> int:
     results = [run_scale(scale, args, settings) for scale in scales]
     path = report.write(results, out)
     print(f"wrote {path} and {path.with_suffix('.json')}")
-    print(report.scale_table(results[0]) if len(results) == 1 else path.read_text())
+    if len(results) == 1:
+        print(report.scale_table(results[0]))
+        print(report.filter_table(results[0]))
+    else:
+        print(path.read_text())
     if args.write_baseline:
         BASELINE.write_text(json.dumps(report.baseline_ratios(results[0]), indent=2) + "\n")
         print(f"wrote {BASELINE}")

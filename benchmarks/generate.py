@@ -3,13 +3,23 @@
 The real records are read with our own readers and summarised as a `CorpusModel`: how often
 each field is present, its length in words, its vocabulary (a word-bigram chain per prose
 field, so phrases such as "stem cells" keep occurring), the real values of the list fields
-(conditions, interventions, sponsors) and the enum mix (status, type, phase). New studies are
-drawn from that model with a fixed seed and written as ClinicalTrials.gov API v2 JSON Lines,
-which `indexer.readers` read like any real download.
+(conditions, interventions, sponsors with their funder class) and the enum mix (status, type,
+phase). Sites and eligibility are real too: each study gets as many sites as a real study has
+(drawn from the real counts), each one a real site (facility, city, state, zip, country and
+coordinates, placed by city with `indexer.places.place_sites` where the record gives none),
+mostly in the country of its first site as real multi-site studies are, with a site status
+drawn from what real sites say in studies of the same overall status (a recruiting study's
+sites mostly RECRUITING, a completed study's without a status); the eligibility limits (sex,
+minimum/maximum age, age groups, healthy volunteers) are one real record's, and `hasResults` is
+drawn from real records of the same status. New studies are drawn from that model with a fixed
+seed and written as ClinicalTrials.gov API v2 JSON Lines, which `indexer.readers` read like any
+real download.
 
 Corpora are written in shards of `SHARD_SIZE` studies and shard *k* depends only on the seed
 and *k*, so the 10k corpus is the first shard of the 100k one, which is a prefix of the 500k
-one: each shard is generated once and cached under `benchmarks/.cache/corpus/`.
+one: each shard is generated once and cached under `benchmarks/.cache/corpus-v{FORMAT_VERSION}-
+{seed}-{size}/`. `FORMAT_VERSION` changes whenever what a shard holds changes, so a cache
+written by an older generator is never reused.
 """
 
 from __future__ import annotations
@@ -25,9 +35,13 @@ from datetime import date, timedelta
 from pathlib import Path
 
 from indexer.model import Study
+from indexer.places import place_sites
 from indexer.readers import read_sources
 
 SHARD_SIZE = 10_000
+# What a shard holds; part of the cache folder's name. 2: sites (city, country, coordinates,
+# status), eligibility limits, hasResults and the lead sponsor's class.
+FORMAT_VERSION = 2
 DEFAULT_SEED = 20261125
 # Synthetic IDs live in a block no real study uses yet (the registry is at NCT07...).
 NCT_BASE = 80_000_000
@@ -51,6 +65,17 @@ PROSE_FIELDS = {
 LIST_FIELDS = ("conditions", "keywords", "interventions", "collaborators", "locations")
 ONLY_IN_FULL = frozenset({"official_title", "brief_summary", "detailed_description",
                           "eligibility_criteria", "keywords"})
+# Formats whose records list a study's sites (the TSV export names them, without statuses),
+# give each site's recruitment status, carry the whole eligibility module (the TSV export has no
+# healthy-volunteers column) and say whether results are posted.
+SITE_FORMATS = frozenset({"api_v2", "api_v1", "xml", "tsv"})
+SITE_STATUS_FORMATS = frozenset({"api_v2", "api_v1", "xml"})
+ELIGIBILITY_FORMATS = frozenset({"api_v2", "api_v1", "xml"})
+RESULTS_FORMATS = frozenset({"api_v2", "api_v1", "xml", "tsv"})
+# A study status needs at least this many real sites (or studies, for hasResults) to have a
+# distribution of its own; rarer ones fall back (sites without a status, which the index reads
+# as the study's own; hasResults as in all real records).
+MIN_SAMPLE = 20
 _WORD_RE = re.compile(r"[a-z]{4,}")
 
 
@@ -74,15 +99,24 @@ class CorpusModel:
     study_types: list[str]
     phases: list[list[str]]
     words: list[str]  # real lowercase words, to derive new ones from
+    # Real sites as (facility, city, state, zip, country, lat, lon); lat/lon None when unknown.
+    places: list[tuple] = field(default_factory=list)
+    same_country: float = 0.0  # share of a real study's other sites in its first site's country
+    site_statuses: dict[str, list[str]] = field(default_factory=dict)  # study status -> sites'
+    # Real (sex, minimumAge, maximumAge, stdAges, healthyVolunteers); '' / () / None when absent.
+    eligibility: list[tuple] = field(default_factory=list)
+    has_results: dict[str, list[bool]] = field(default_factory=dict)  # status ('' = any) -> flags
+    sponsors: list[tuple[str, str]] = field(default_factory=list)  # (lead sponsor, funder class)
     source_count: int = 0
 
 
 def fit(paths: Iterable[str | os.PathLike]) -> CorpusModel:
     """Learn a `CorpusModel` from the study records under `paths` (any format we read)."""
     studies = sorted((s for s in read_sources(paths) if isinstance(s, Study)),
-                     key=lambda s: s.nct_id)  # sorted: the model must not depend on file order
+                     key=lambda s: (s.nct_id, s.source_format, s.source))  # not by file order
     if not studies:
         raise ValueError(f"no study records under {', '.join(map(str, paths))}")
+    everything = studies  # every real record: places come from all of them
     full = [s for s in studies if s.source_format in FULL_FORMATS]
     # Most of the sample (3,548 of 3,991) is one COVID-19 search export; left at that weight
     # it would put "covid" in nearly every title. Thin the export to as many studies as the
@@ -110,6 +144,10 @@ def fit(paths: Iterable[str | os.PathLike]) -> CorpusModel:
     values["sponsor"] = [s.sponsor for s in studies if s.sponsor]
     values["acronym"] = [s.acronym for s in studies if s.acronym]
     words = sorted({w for s in full for w in _WORD_RE.findall(s.brief_summary.lower())})
+    # How many sites a study has, from the (weighted) studies of formats that list sites.
+    counts = [len(s.sites) for s in studies if s.source_format in SITE_FORMATS]
+    shapes["sites"] = FieldShape(present=sum(map(bool, counts)) / max(1, len(counts)),
+                                 sizes=[n for n in counts if n] or [1])
     return CorpusModel(
         shapes=shapes,
         chains={k: dict(v) for k, v in chains.items()},
@@ -119,8 +157,38 @@ def fit(paths: Iterable[str | os.PathLike]) -> CorpusModel:
         study_types=[s.study_type for s in studies if s.study_type],
         phases=[s.phases for s in studies],
         words=words,
+        **_sites_and_eligibility(everything, studies),
+        sponsors=[(s.sponsor, s.funder_type) for s in studies if s.sponsor],
         source_count=len(studies),
     )
+
+
+def _sites_and_eligibility(everything: list[Study], studies: list[Study]) -> dict:
+    """The site, eligibility and results parts of a `CorpusModel`. Places come from every real
+    study (the more places, the more realistic a radius search), the rest from `studies`."""
+    places = []
+    same = []
+    statuses: dict[str, list[str]] = defaultdict(list)
+    for study in everything:
+        sites = place_sites(study).sites
+        places += [(s.facility, s.city, s.state, s.zip, s.country, s.lat, s.lon) for s in sites]
+        if len(sites) > 1:
+            same.append(sum(s.country == sites[0].country for s in sites[1:]) / (len(sites) - 1))
+        if study.source_format in SITE_STATUS_FORMATS and study.status:
+            statuses[study.status] += [s.status for s in sites]
+    results: dict[str, list[bool]] = defaultdict(list)
+    for study in studies:
+        if study.source_format in RESULTS_FORMATS and study.has_results is not None:
+            results[study.status].append(study.has_results)
+            results[""].append(study.has_results)
+    return {
+        "places": places,
+        "same_country": sum(same) / len(same) if same else 0.0,
+        "site_statuses": {k: v for k, v in sorted(statuses.items()) if len(v) >= MIN_SAMPLE},
+        "eligibility": [(s.sex, s.minimum_age, s.maximum_age, tuple(s.std_ages), s.healthy_volunteers)
+                        for s in studies if s.source_format in ELIGIBILITY_FORMATS],
+        "has_results": {k: v for k, v in sorted(results.items()) if len(v) >= MIN_SAMPLE or not k},
+    }
 
 
 def _size(value) -> int:
@@ -133,6 +201,10 @@ class Generator:
     def __init__(self, model: CorpusModel, seed: int = DEFAULT_SEED):
         self.model = model
         self.seed = seed
+        by_country: dict[str, list[tuple]] = defaultdict(list)
+        for place in model.places:
+            by_country[place[4]].append(place)
+        self._places_in = dict(by_country)
 
     def shard(self, index: int, size: int = SHARD_SIZE, variant: int = 0) -> Iterator[dict]:
         """API v2 study objects `index * size ... (index + 1) * size - 1`.
@@ -153,6 +225,9 @@ class Generator:
             kind, _, name = label.partition(": ")
             interventions.append({"type": kind.upper().replace(" ", "_") if name else "OTHER",
                                   "name": name or label})
+        status = rng.choice(m.statuses)
+        sponsor, funder_class = rng.choice(m.sponsors)
+        lead = {"name": sponsor, **({"class": funder_class} if funder_class else {})}
         section = {
             "identificationModule": {
                 "nctId": f"NCT{NCT_BASE + number:08d}",
@@ -162,12 +237,12 @@ class Generator:
                 if rng.random() < m.shapes["acronym"].present else "",
             },
             "statusModule": {
-                "overallStatus": rng.choice(m.statuses),
+                "overallStatus": status,
                 "studyFirstPostDateStruct": {"date": first_posted.isoformat()},
                 "lastUpdatePostDateStruct": {"date": updated.isoformat()},
             },
             "sponsorCollaboratorsModule": {
-                "leadSponsor": {"name": rng.choice(m.values["sponsor"])},
+                "leadSponsor": lead,
                 "collaborators": [{"name": n} for n in self._items(rng, "collaborators")],
             },
             "descriptionModule": {
@@ -184,12 +259,62 @@ class Generator:
                 "enrollmentInfo": {"count": int(rng.lognormvariate(4.0, 1.2))},
             },
             "armsInterventionsModule": {"interventions": interventions},
-            "eligibilityModule": {"eligibilityCriteria": self._prose(rng, "eligibility_criteria")},
-            "contactsLocationsModule": {
-                "locations": [{"facility": loc} for loc in self._items(rng, "locations")],
-            },
+            "eligibilityModule": {"eligibilityCriteria": self._prose(rng, "eligibility_criteria"),
+                                  **self._eligibility(rng)},
+            "contactsLocationsModule": {"locations": self._sites(rng, status)},
         }
-        return {"protocolSection": section}
+        record = {"protocolSection": section}
+        flags = m.has_results.get(status) or m.has_results.get("")
+        if flags:
+            record["hasResults"] = rng.choice(flags)
+        return record
+
+    def _sites(self, rng: random.Random, study_status: str) -> list[dict]:
+        """Real sites, as many as a real study has: after the first, each is in the first's
+        country as often as in real studies; statuses as real sites' in studies of this status."""
+        m = self.model
+        shape = m.shapes["sites"]
+        if not m.places or rng.random() >= shape.present:
+            return []
+        statuses = m.site_statuses.get(study_status) or [""]
+        random_ = rng.random
+        first = m.places[int(random_() * len(m.places))]
+        home = self._places_in[first[4]]
+        out = []
+        for i in range(rng.choice(shape.sizes)):
+            place = first
+            if i:
+                pool = home if random_() < m.same_country else m.places
+                place = pool[int(random_() * len(pool))]
+            facility, city, state, zip_code, country, lat, lon = place
+            site = {name: value for name, value in (("facility", facility), ("city", city),
+                                                    ("state", state), ("zip", zip_code),
+                                                    ("country", country)) if value}
+            status = statuses[int(random_() * len(statuses))]
+            if status:
+                site["status"] = status
+            if lat is not None:
+                site["geoPoint"] = {"lat": lat, "lon": lon}
+            out.append(site)
+        return out
+
+    def _eligibility(self, rng: random.Random) -> dict:
+        """One real record's sex, age limits, age groups and healthy-volunteers answer."""
+        if not self.model.eligibility:
+            return {}
+        sex, minimum, maximum, std_ages, healthy = rng.choice(self.model.eligibility)
+        out: dict = {}
+        if sex:
+            out["sex"] = sex
+        if minimum:
+            out["minimumAge"] = minimum
+        if maximum:
+            out["maximumAge"] = maximum
+        if std_ages:
+            out["stdAges"] = list(std_ages)
+        if healthy is not None:
+            out["healthyVolunteers"] = healthy
+        return out
 
     def _items(self, rng: random.Random, name: str) -> list[str]:
         shape = self.model.shapes[name]
@@ -234,7 +359,7 @@ def corpus_files(model_sources: Iterable[str | os.PathLike], scale: int, cache: 
     size = min(scale, SHARD_SIZE)
     if scale % size:
         raise ValueError(f"scale must be a multiple of {SHARD_SIZE}, got {scale}")
-    folder = cache / f"corpus-{seed}-{size}"
+    folder = cache / f"corpus-v{FORMAT_VERSION}-{seed}-{size}"
     folder.mkdir(parents=True, exist_ok=True)
     paths = [folder / f"shard-{k:04d}.jsonl" for k in range(scale // size)]
     missing = [(k, p) for k, p in enumerate(paths) if not p.exists()]
@@ -248,7 +373,7 @@ def corpus_files(model_sources: Iterable[str | os.PathLike], scale: int, cache: 
 def update_file(model_sources: Iterable[str | os.PathLike], count: int, cache: Path,
                 seed: int = DEFAULT_SEED) -> Path:
     """`count` studies that replace the first `count` IDs of the corpus with new content."""
-    path = cache / f"update-{seed}-{count}.jsonl"
+    path = cache / f"update-v{FORMAT_VERSION}-{seed}-{count}.jsonl"
     if not path.exists():
         write_jsonl(Generator(fit(model_sources), seed).shard(0, count, variant=1), path)
     return path

@@ -1,9 +1,11 @@
 """The measurements of one scale: builds, index sizes, in-process query latency, incremental
-update; the HTTP measure lives in `benchmarks.http`.
+update; the HTTP measure lives in `benchmarks.serving`.
 
 Builds and updates run in a child process each (`benchmarks.build_worker`) so their peak
 memory is theirs alone. Query rounds interleave the engines (round 1: engine A, B, C; round
-2: ...), so a burst of load from other work on a shared machine hits every engine alike.
+2: ...), so a burst of load from other work on a shared machine hits every engine alike. The
+location and eligibility filter cases (`queries.FILTER_CASES`) run in the same rounds, after the
+mix, on the engines that answer them (trialsearch alone), and are summarised apart from it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from . import peers
-from .queries import MIX
+from .queries import FILTER_CASES, MIX, QueryCase
 
 ROUND_SEED = 7  # fixed order of queries within a round, the same for every engine
 
@@ -64,14 +66,16 @@ def build(engine: str, files: list[Path], scale: int, settings: Settings) -> tup
     folder = settings.cache / "index" / str(scale)
     index_dir = folder / engine
     record = folder / f"{engine}.build.json"
-    if settings.reuse_indexes and record.exists() and index_dir.exists():
-        cost = json.loads(record.read_text())
+    # The corpus folders name the generator's format: a build of an older corpus is not reused.
+    corpus = ",".join(sorted({Path(f).parent.name for f in files}))
+    cost = json.loads(record.read_text()) if record.exists() else {}
+    if settings.reuse_indexes and index_dir.exists() and cost.get("corpus") == corpus:
         cost["reused"] = True
     else:
         shutil.rmtree(index_dir, ignore_errors=True)
         record.unlink(missing_ok=True)
         folder.mkdir(parents=True, exist_ok=True)
-        cost = _worker("build", engine, index_dir, files)
+        cost = {**_worker("build", engine, index_dir, files), "corpus": corpus}
         record.write_text(json.dumps(cost))
     cost["records_per_s"] = round(cost["docs"] / cost["seconds"], 1)
     cost["index_mb"] = round(dir_size(index_dir) / 1024 ** 2, 1)
@@ -120,53 +124,82 @@ def summarize(samples_ms: list[float]) -> dict:
 
 def latency(index_dirs: dict[str, Path], settings: Settings) -> dict:
     """Query latency (wall clock and CPU time) per engine over the mix, plus each query's
-    median and total hits (to check that the engines answer alike)."""
+    median and total hits (to check that the engines answer alike). Engines that answer the
+    filter cases (see `peers.answers`) also get the same figures for them under "filters"."""
     sessions, opening = {}, {}
     for name, path in index_dirs.items():
         started = time.perf_counter()
         sessions[name] = peers.load(name).Engine().open(path)
         opening[name] = time.perf_counter() - started
-    samples: dict[str, dict[int, list[float]]] = {name: {i: [] for i in range(len(MIX))}
-                                                  for name in sessions}
-    totals: dict[str, list[int]] = {name: [] for name in sessions}
-    order = list(range(len(MIX)))
-    random.Random(ROUND_SEED).shuffle(order)
+    cases = {name: _Cases(MIX) for name in sessions}
+    extra = {name: _Cases([c for c in FILTER_CASES if peers.answers(name, c)]) for name in sessions}
     load_before = load_average()
-    first: dict[str, list[float]] = {name: [] for name in sessions}
     for name, session in sessions.items():  # warm-up: opens files, fills caches
-        for case in MIX:
-            started = time.perf_counter()
-            totals[name].append(session.run(case)[0])
-            first[name].append((time.perf_counter() - started) * 1000)
-    cpu: dict[str, dict[int, list[float]]] = {name: {i: [] for i in range(len(MIX))}
-                                               for name in sessions}
+        cases[name].warm_up(session)
+    for name, session in sessions.items():  # the filters' first runs, after the whole mix's
+        extra[name].warm_up(session)
     for _ in range(settings.rounds):
         for name, session in sessions.items():
-            for i in order:
-                started, cpu_started = time.perf_counter(), time.process_time()
-                session.run(MIX[i])
-                samples[name][i].append((time.perf_counter() - started) * 1000)
-                cpu[name][i].append((time.process_time() - cpu_started) * 1000)
+            cases[name].timed_round(session)
+            extra[name].timed_round(session)
     out = {}
     for name, session in sessions.items():
         session.close()
-        flat = [ms for per_case in samples[name].values() for ms in per_case]
+        out[name] = {**cases[name].summary(), "open_s": round(opening[name], 3)}
+        if extra[name].cases:
+            out[name]["filters"] = extra[name].summary()
+    out["load_avg"] = [load_before, load_average()]
+    return out
+
+
+class _Cases:
+    """The query cases one engine runs and their samples: the first (warm-up) run of each,
+    then wall-clock and CPU-time samples per timed round."""
+
+    def __init__(self, cases):
+        self.cases: list[QueryCase] = list(cases)
+        self.order = list(range(len(self.cases)))  # fixed order of the cases within a round
+        random.Random(ROUND_SEED).shuffle(self.order)
+        self.totals: list[int] = []
+        self.first: list[float] = []
+        self.wall: list[list[float]] = [[] for _ in self.cases]
+        self.cpu: list[list[float]] = [[] for _ in self.cases]
+
+    def warm_up(self, session) -> None:
+        """Run every case once (opens files, fills caches), keeping hit counts and times."""
+        for case in self.cases:
+            started = time.perf_counter()
+            self.totals.append(session.run(case)[0])
+            self.first.append((time.perf_counter() - started) * 1000)
+
+    def timed_round(self, session) -> None:
+        """One timed pass over the cases, in the round order."""
+        for i in self.order:
+            started, cpu_started = time.perf_counter(), time.process_time()
+            session.run(self.cases[i])
+            self.wall[i].append((time.perf_counter() - started) * 1000)
+            self.cpu[i].append((time.process_time() - cpu_started) * 1000)
+
+    def summary(self) -> dict:
+        """Percentiles over every sample, CPU time, first runs and each case's median."""
         # CPU time of this process: on a busy shared machine it shows what a query costs
         # without the time spent waiting for a core (every engine searches in one thread).
-        out[name] = {
-            **summarize(flat),
-            "open_s": round(opening[name], 3),
-            "cpu": summarize([ms for per_case in cpu[name].values() for ms in per_case]),
+        return {
+            **summarize([ms for samples in self.wall for ms in samples]),
+            "cpu": summarize([ms for samples in self.cpu for ms in samples]),
             # The warm-up pass: each query's first run on a freshly opened index, before any
             # cache (ours, the OS's for the peers) holds its terms.
-            "cold": summarize(first[name]),
-            "per_query": [
-                {"kind": case.kind, "query": case.app_text(), "statuses": list(case.statuses),
-                 "page": case.page, "total": totals[name][i],
-                 "p50_ms": round(percentile(samples[name][i], 50), 2),
-                 "cpu_p50_ms": round(percentile(cpu[name][i], 50), 2)}
-                for i, case in enumerate(MIX)
-            ],
+            "cold": summarize(self.first),
+            "per_query": [_per_query(case, self.totals[i], self.wall[i], self.cpu[i])
+                          for i, case in enumerate(self.cases)],
         }
-    out["load_avg"] = [load_before, load_average()]
+
+
+def _per_query(case: QueryCase, total: int, wall: list[float], cpu: list[float]) -> dict:
+    out = {"kind": case.kind, "query": case.app_text(), "statuses": list(case.statuses),
+           "page": case.page, "total": total,
+           "p50_ms": round(percentile(wall, 50), 2), "cpu_p50_ms": round(percentile(cpu, 50), 2)}
+    if case.app_only:
+        filters = {k: v for k, v in case.app_filters().items() if k != "status"}
+        out.update(filters=filters, sort=case.sort, label=case.describe())
     return out

@@ -35,6 +35,18 @@ ROWS = (
     ("HTTP req/s (8 clients)", ("http", "requests_per_s"), True),
     ("HTTP p95 (ms)", ("http", "p95_ms"), False),
 )
+# The "Location and eligibility filters" table: trialsearch's figures over the plain mix beside
+# the same figures over the filter cases (queries.FILTER_CASES, which the peers do not run).
+# (label, key in the JSON summary, path into trialsearch's results)
+FILTER_ROWS = (
+    ("query p50 (ms)", "p50_ms", ("latency", "p50_ms")),
+    ("query p95 (ms)", "p95_ms", ("latency", "p95_ms")),
+    ("query p95 CPU time (ms)", "cpu_p95_ms", ("latency", "cpu_p95_ms")),
+    ("query p95, first run (ms)", "cold_p95_ms", ("latency", "cold_p95_ms")),
+    ("HTTP p50 (ms)", "http_p50_ms", ("http", "p50_ms")),
+    ("HTTP p95 (ms)", "http_p95_ms", ("http", "p95_ms")),
+    ("HTTP req/s (8 clients) ↑", "http_requests_per_s", ("http", "requests_per_s")),
+)
 # The regression check compares trialsearch to FTS5 measured in the same run, so it holds on
 # any machine: a ratio that gets more than REGRESSION_FACTOR times worse fails.
 REGRESSION_FACTOR = 2.0
@@ -154,6 +166,52 @@ def per_query_table(result: dict) -> str:
     return "\n".join(lines)
 
 
+def filter_summary(result: dict) -> dict | None:
+    """trialsearch's figures over the plain mix and over the location and eligibility filter
+    cases, side by side (for results.json); None when the run did not measure the filters."""
+    whoosh = result["engines"].get("whoosh") or {}
+    filters = (whoosh.get("latency") or {}).get("filters")
+    if not filters:
+        return None
+    # The same figures read from the filter cases' part of each section.
+    only_filters = {section: (whoosh.get(section) or {}).get("filters") or {}
+                    for section in ("latency", "http")}
+    mix, cases = {}, {}
+    for _, key, path in FILTER_ROWS:
+        mix[key] = _get(whoosh, path)
+        cases[key] = _get(only_filters, path)
+    http_filters = (whoosh.get("http") or {}).get("filters") or {}
+    return {
+        "mix": {"queries": len(whoosh["latency"]["per_query"]), **mix},
+        "filters": {"queries": len(filters["per_query"]), **cases,
+                    **({"http_errors": http_filters["errors"]} if "errors" in http_filters else {}),
+                    **({"http_error": http_filters["error"]} if "error" in http_filters else {})},
+        "per_query": [{key: q.get(key) for key in ("label", "kind", "total", "p50_ms", "cpu_p50_ms")}
+                      for q in filters["per_query"]],
+    }
+
+
+def filter_table(result: dict) -> str:
+    """The "Location and eligibility filters" table of one scale: trialsearch's plain mix
+    beside the filter cases (with their ratio to the mix), then each filter case."""
+    summary = filter_summary(result)
+    if summary is None:
+        return ""
+    mix, cases = summary["mix"], summary["filters"]
+    lines = [f"| {result['scale']:,} studies, trialsearch | plain mix ({mix['queries']} queries) | "
+             f"location and eligibility filters ({cases['queries']} queries) |",
+             "| --- | ---: | ---: |"]
+    for label, key, _ in FILTER_ROWS:
+        if mix[key] is None and cases[key] is None:
+            continue
+        ratio = f" ({_ratio(cases[key] / mix[key])})" if cases[key] is not None and mix[key] else ""
+        lines.append(f"| {label} | {_fmt(mix[key])} | {_fmt(cases[key])}{ratio} |")
+    lines += ["", "| filter case | ms (hits) |", "| --- | ---: |"]
+    lines += [f"| {q['kind']}: {q['label']} | {_fmt(q['p50_ms'])} ({q['total']:,}) |"
+              for q in summary["per_query"]]
+    return "\n".join(lines)
+
+
 def markdown(results: list[dict]) -> str:
     """The whole results document: one table per scale, notes on skips and machine load."""
     parts = ["# trialsearch benchmark results", ""]
@@ -182,7 +240,20 @@ def markdown(results: list[dict]) -> str:
         if reused:
             notes.append("build figures reused from the cached build of " + ", ".join(reused)
                          + " (measured when it was built)")
+        summary = filter_summary(result)
+        if summary is None:
+            notes.append("location and eligibility filters: not measured in this run")
+        elif summary["filters"].get("http_error"):
+            notes.append(f"HTTP with the filter cases failed: {summary['filters']['http_error']}")
+        filters = filter_table(result)
         parts += [f"- {note}" for note in notes] + [""]
+        if filters:
+            parts += ["### Location and eligibility filters", "",
+                      "trialsearch alone (SQLite FTS5 and tantivy have no location or eligibility "
+                      "filters): the plain mix beside the filter cases (`near` with a radius and "
+                      "`sort=distance`, `country`, `age`, `sex`, age group, healthy volunteers, "
+                      "funder type), measured in the same rounds (their first runs follow the "
+                      "mix's); brackets: filters ÷ mix. Per case: median ms (hits).", "", filters, ""]
         table = per_query_table(result)
         if table:
             parts += ["<details><summary>Per query: median latency and hits</summary>", "", table, "",
@@ -200,6 +271,9 @@ def write(results: list[dict], out: Path) -> Path:
                    key=lambda r: r["scale"])
     for result in every:
         result["ratios_to_best_peer"] = ratios(result)
+        summary = filter_summary(result)
+        if summary is not None:
+            result["location_and_eligibility_filters"] = summary
     (out / "results.json").write_text(json.dumps(every, indent=2))
     path = out / "results.md"
     path.write_text(markdown(every))

@@ -1,5 +1,6 @@
 """HTTP throughput and latency of `/api/search` under gunicorn (`trialsearch serve`), with
-concurrent client threads each cycling through the query mix."""
+concurrent client threads each cycling through the query mix; then, for a third as long, the
+same load with the location and eligibility filter cases (`queries.FILTER_CASES`)."""
 
 from __future__ import annotations
 
@@ -14,11 +15,13 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 from .measure import load_average, summarize
-from .queries import MIX, PER_PAGE
+from .queries import FILTER_CASES, MIX, PER_PAGE
 
 CLIENTS = 8
 WORKERS = 2
 START_TIMEOUT = 120.0  # seconds for gunicorn to answer /api/health (a large index opens slowly)
+FILTER_SHARE = 1 / 3  # the filter cases' load test lasts this share of the mix's
+MIN_FILTER_SECONDS = 5.0
 
 
 def unavailable() -> str | None:
@@ -39,9 +42,7 @@ def _free_port() -> int:
 
 
 def _path(case) -> str:
-    params = [("q", case.app_text()), ("page", case.page), ("per_page", PER_PAGE)]
-    params += [("status", s) for s in case.statuses]
-    return "/api/search?" + urlencode(params)
+    return "/api/search?" + urlencode(case.http_params(PER_PAGE))
 
 
 def _get(port: int, path: str, timeout: float = 30.0) -> int:
@@ -71,7 +72,8 @@ def _wait_until_up(port: int, server: subprocess.Popen) -> None:
 
 def measure(index_dir: Path, seconds: float) -> dict:
     """Run CLIENTS threads against a fresh `trialsearch serve` on `index_dir` for `seconds`
-    (after one warm-up pass per worker); returns requests/s, latency percentiles, errors."""
+    (after one warm-up pass per worker); returns requests/s, latency percentiles, errors, and
+    the same for the filter cases under "filters"."""
     port = _free_port()
     exe = str(Path(sys.executable).parent / "trialsearch")
     server = subprocess.Popen(
@@ -81,46 +83,18 @@ def measure(index_dir: Path, seconds: float) -> dict:
     try:
         _wait_until_up(port, server)
         paths = [_path(case) for case in MIX]
-        for path in paths * WORKERS:  # each worker opens its searcher and warms its caches
+        filter_paths = [_path(case) for case in FILTER_CASES]
+        for path in (paths + filter_paths) * WORKERS:  # each worker opens its searcher, warms
             _get(port, path)
-        latencies: list[float] = []
-        errors: list[str] = []
-        lock = threading.Lock()
-        stop = time.monotonic() + seconds
-
-        def client(offset: int) -> None:
-            i = offset
-            while time.monotonic() < stop:
-                path = paths[i % len(paths)]
-                i += 1
-                started = time.perf_counter()
-                try:
-                    status = _get(port, path)
-                except OSError as exc:
-                    status = repr(exc)
-                elapsed = (time.perf_counter() - started) * 1000
-                with lock:
-                    if status == 200:
-                        latencies.append(elapsed)
-                    else:
-                        errors.append(f"{path}: {status}")
-
-        load_before = load_average()
-        started = time.perf_counter()
-        threads = [threading.Thread(target=client, args=(k * 3,)) for k in range(CLIENTS)]
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join()
-        elapsed = time.perf_counter() - started
-        if not latencies:
-            raise RuntimeError(f"no successful request; first errors: {errors[:3]}")
-        return {
-            "clients": CLIENTS, "workers": WORKERS, "seconds": round(elapsed, 1),
-            "requests_per_s": round(len(latencies) / elapsed, 1),
-            **summarize(latencies), "errors": len(errors), "error_samples": errors[:3],
-            "load_avg": [load_before, load_average()],
-        }
+        result = _load(port, paths, seconds)
+        if filter_paths:
+            try:
+                result["filters"] = _load(port, filter_paths,
+                                          max(MIN_FILTER_SECONDS, seconds * FILTER_SHARE))
+                result["filters"].pop("load_avg")
+            except RuntimeError as exc:  # the mix's figures stand; the report says what failed
+                result["filters"] = {"error": str(exc)[:500]}
+        return result
     finally:
         server.terminate()
         try:
@@ -128,3 +102,45 @@ def measure(index_dir: Path, seconds: float) -> dict:
         except subprocess.TimeoutExpired:
             server.kill()
             server.wait()
+
+
+def _load(port: int, paths: list[str], seconds: float) -> dict:
+    """CLIENTS threads cycling through `paths` for `seconds`: requests/s, latency, errors."""
+    latencies: list[float] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+    stop = time.monotonic() + seconds
+
+    def client(offset: int) -> None:
+        i = offset
+        while time.monotonic() < stop:
+            path = paths[i % len(paths)]
+            i += 1
+            started = time.perf_counter()
+            try:
+                status = _get(port, path)
+            except OSError as exc:
+                status = repr(exc)
+            elapsed = (time.perf_counter() - started) * 1000
+            with lock:
+                if status == 200:
+                    latencies.append(elapsed)
+                else:
+                    errors.append(f"{path}: {status}")
+
+    load_before = load_average()
+    started = time.perf_counter()
+    threads = [threading.Thread(target=client, args=(k * 3,)) for k in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if not latencies:
+        raise RuntimeError(f"no successful request; first errors: {errors[:3]}")
+    return {
+        "clients": CLIENTS, "workers": WORKERS, "seconds": round(elapsed, 1),
+        "requests_per_s": round(len(latencies) / elapsed, 1),
+        **summarize(latencies), "errors": len(errors), "error_samples": errors[:3],
+        "load_avg": [load_before, load_average()],
+    }

@@ -232,6 +232,9 @@ def docs():
         "options": (f'<div id="trial-search"></div>\n<script src="{script_url}" data-trialsearch '
                     'data-target="#trial-search"\n  data-status="RECRUITING" data-results="8" '
                     'data-theme="dark" data-lang="fr"></script>'),
+        "near": (f'<script src="{script_url}" data-trialsearch data-status="RECRUITING"\n'
+                 '  data-near="42.36,-71.06" data-radius="50" data-age="70" data-sex="FEMALE">'
+                 '</script>'),
         "iframe": (f'<iframe src="{embed_url}"\n  title="Clinical trial search" width="100%" '
                    'height="560"></iframe>'),
     }

@@ -23,6 +23,7 @@ from ..queries import FACET_LIMIT, PER_PAGE, QueryCase
 from . import studies
 
 NAME = "SQLite FTS5"
+APP_FILTERS = False  # no geo or eligibility filters: `app_only` cases are not run here
 INSERT_FTS = fts5.insert_sql("fts")
 SNIPPET_COLUMN = fts5.COLUMNS.index("summary")
 DB_FILE = "index.sqlite"
@@ -146,6 +147,8 @@ class Session:
 
     def run(self, case: QueryCase) -> tuple[int, list[str]]:
         """(total matches, NCT IDs on the requested page), with snippets and facets."""
+        if case.app_only:
+            raise ValueError(f"{NAME} has no location or eligibility filters: {case.describe()}")
         where = "fts MATCH ?"
         params: list = [self.match(case)]
         if case.statuses:

@@ -24,6 +24,7 @@ except ImportError:  # the suite then skips this peer, saying so
     tantivy = None
 
 NAME = "tantivy"
+APP_FILTERS = False  # no geo or eligibility filters: `app_only` cases are not run here
 PROSE = ("title", "summary", "description", "condition", "intervention", "keyword",
          "eligibility", "sponsor")
 FACETS = {"status": 20, "phase": 20, "study_type": 20, "sponsor": FACET_LIMIT, "year": 60}
@@ -149,6 +150,8 @@ class Session:
 
     def run(self, case: QueryCase) -> tuple[int, list[str]]:
         """(total matches, NCT IDs on the requested page), with snippets and facets."""
+        if case.app_only:
+            raise ValueError(f"{NAME} has no location or eligibility filters: {case.describe()}")
         q = self.query(case)
         result = self.searcher.search(q, limit=PER_PAGE, offset=(case.page - 1) * PER_PAGE)
         snippets = tantivy.SnippetGenerator.create(self.searcher, q, self.schema, "summary")

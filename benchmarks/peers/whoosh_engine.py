@@ -7,6 +7,7 @@ from indexer import build_index, open_index, update_index
 from ..queries import PER_PAGE, QueryCase
 
 NAME = "trialsearch (Whoosh)"
+APP_FILTERS = True  # answers `app_only` cases (location and eligibility filters, sort)
 PROCS = 2  # parallel writers: the machine the targets are for has 2 cores
 
 
@@ -46,9 +47,9 @@ class Session:
 
     def run(self, case: QueryCase) -> tuple[int, list[str]]:
         """(total matches, NCT IDs on the requested page)."""
-        filters = {"status": list(case.statuses)} if case.statuses else None
-        result = self.index.search(case.app_text(), filters=filters, page=case.page,
-                                   per_page=PER_PAGE, facets=case.facet_counts, highlights=True)
+        result = self.index.search(case.app_text(), filters=case.app_filters() or None,
+                                   sort=case.sort, page=case.page, per_page=PER_PAGE,
+                                   facets=case.facet_counts, highlights=True)
         return result.total, [hit.nct_id for hit in result.hits]
 
     def close(self) -> None:

@@ -131,7 +131,7 @@ def test_docs_page_shows_demo_snippets_and_every_option(client):
     assert '&lt;script src=&#34;http://localhost/widget.js&#34; data-trialsearch&gt;' in html
     assert "&lt;iframe src=&#34;http://localhost/embed?" in html
     copies = [a["data-copy"] for tag, a in markup.tags if tag == "button" and "data-copy" in a]
-    assert copies == ["snippet-script", "snippet-options", "snippet-iframe"]
+    assert copies == ["snippet-script", "snippet-options", "snippet-near", "snippet-iframe"]
     assert all(f'id="{name}"' in html for name in copies)
     scripts = [a["src"] for a, _ in markup.scripts]
     assert "/static/widget-docs.js" in scripts and scripts.count("/widget.js") == 2
