@@ -99,7 +99,8 @@ def _gazetteer() -> dict[tuple[str, str], list[tuple[int, str, float, float]]]:
 
 def locate(city: str, state: str, country: str) -> tuple[float, float] | None:
     """A city's coordinates from GeoNames: the most populous place of that name in the
-    country (in the state, for U.S. sites whose state is given); None when not found."""
+    country (in the state, for U.S. sites whose state is given: none when the state has no
+    such place); None when not found."""
     code = country_code(country)
     name = fold(city)
     if code is None or not name:
@@ -107,9 +108,11 @@ def locate(city: str, state: str, country: str) -> tuple[float, float] | None:
     entries = _gazetteer().get((code, name))
     if not entries:
         return None
-    if code == "US" and state:
-        state_code = _us_state_codes().get(fold(state))
-        entries = [e for e in entries if e[1] == state_code] or entries
+    if code == "US" and fold(state) in _us_state_codes():
+        # Only in that state: Westwood, Kansas is not Westwood, Massachusetts.
+        entries = [e for e in entries if e[1] == _us_state_codes()[fold(state)]]
+        if not entries:
+            return None
     _, _, lat, lon = entries[0]
     return lat, lon
 

@@ -35,6 +35,9 @@ def test_cities_are_placed_by_name_state_and_country():
     assert locate("Köln", "", "Germany") == locate("Cologne", "", "DE")  # alternate names count
     assert locate("Saint-Étienne", "", "France") == locate("Saint Etienne", "", "France") is not None
     assert locate("Nowhere Such Town", "", "France") is None
+    # Westwood, Kansas is too small for the gazetteer; Westwood, Massachusetts is no stand-in.
+    assert locate("Westwood", "Kansas", "United States") is None
+    assert locate("Westwood", "Massachusetts", "United States") is not None
     assert locate("Paris", "", "Atlantis") is None
 
 
