@@ -65,11 +65,11 @@ class SiteTable:
         doc = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int32)
         keep = live[doc] if len(doc) else np.zeros(0, dtype=bool)
         records, self.doc = records[keep], doc[keep]
-        self.lat = records["lat"].astype(np.float64)
-        self.lon = records["lon"].astype(np.float64)
+        # float32 (as stored: a metre's precision) keeps 3.4M sites of a 500k index in 60 MB.
+        self.lat, self.lon = records["lat"].copy(), records["lon"].copy()
         self.status, self.country, self.index = records["status"], records["country"], records["index"]
         # Sites by latitude, so a radius reads only the band it can reach.
-        self._by_lat = np.argsort(self.lat, kind="stable")  # NaN (no coordinates) last
+        self._by_lat = np.argsort(self.lat, kind="stable").astype(np.int32)  # NaN (no coordinates) last
         self._sorted_lat = self.lat[self._by_lat]
         self.min_age = np.concatenate(min_ages) if min_ages else np.zeros(0, dtype=np.float32)
         self.max_age = np.concatenate(max_ages) if max_ages else np.zeros(0, dtype=np.float32)
@@ -79,11 +79,12 @@ class SiteTable:
         km = None
         if criteria.near is not None:
             lat, lon = criteria.near
-            band = criteria.radius_km / _KM_PER_DEGREE_LATITUDE + 1e-6
+            band = criteria.radius_km / _KM_PER_DEGREE_LATITUDE + 1e-4  # float32 latitudes
             lo = np.searchsorted(self._sorted_lat, lat - band, side="left")
             hi = np.searchsorted(self._sorted_lat, lat + band, side="right")
             candidates = np.sort(self._by_lat[lo:hi])
-            distances = haversine_km(lat, lon, self.lat[candidates], self.lon[candidates])
+            distances = haversine_km(lat, lon, self.lat[candidates].astype(np.float64),
+                                     self.lon[candidates].astype(np.float64))
             within = distances <= criteria.radius_km
             sites, km = candidates[within], distances[within]
         else:
