@@ -49,6 +49,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--http-seconds", type=float, default=30.0,
                         help="duration of the HTTP load test per scale")
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP measure")
+    parser.add_argument("--engines", default=",".join(report.ENGINE_ORDER),
+                        help="comma-separated engines to run (default all: whoosh,fts5,tantivy)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild cached indexes")
     parser.add_argument("--write-baseline", action="store_true",
                         help="write benchmarks/baseline.json from this run's smallest scale")
@@ -69,8 +71,9 @@ def run_scale(scale: int, args: argparse.Namespace, settings: Settings) -> dict:
     result = {"scale": scale, "quick": args.quick, "machine": machine, "engines": {},
               "skipped": {}, "load_avg": {}}
     names = []
+    chosen = set(args.engines.split(","))
     for name in report.ENGINE_ORDER:
-        reason = peers.load(name).available()
+        reason = peers.load(name).available() if name in chosen else "not chosen (--engines)"
         if reason:
             print(f"[{scale:,}] skipping {name}: {reason}", flush=True)
             result["skipped"][report.LABELS[name]] = reason
