@@ -5,7 +5,8 @@ the stem `exosom` on both sides. Nothing here needs NLTK data files: the regexp 
 the Snowball stemmer are pure code.
 
 Biomedical compounds are split into their parts at consecutive positions: `MSC-exosome`
-becomes `msc` `exosom`, `40mg` becomes `40` `mg`. A compound typed in a query therefore runs as
+becomes `msc` `exosom`, `40mg` becomes `40` `mg`, `covid19` and `COVID-19` both become `covid`
+`19`. A compound typed in a query therefore runs as
 a phrase of its parts (see `schema.py`), which finds the compound whole *and* its spaced or
 punctuation-stripped spelling (`UC-MSC` finds "UC MSC"), while each part is findable alone.
 """
@@ -30,13 +31,14 @@ _PART_SEPARATOR = re.compile(r"[-\u2010\u2011/.'\u2019_]+")
 _DECIMAL = re.compile(r"^\d+(?:\.\d+)*$")
 _NUMBER_WITH_UNIT = re.compile(r"^(\d+(?:\.\d+)?)([^\W\d_]{1,6})$")
 _POSSESSIVE = re.compile(r"['\u2019]s$", re.I)
+_LETTERS_OR_DIGITS = re.compile(r"[^\W\d_]+|\d+")
 
 
 def split_compound(word: str) -> list[tuple[int, int]]:
     """Return (start, end) offsets of the parts of one matched word.
 
-    `MSC-exosome` -> parts for `MSC` and `exosome`; `40mg` -> `40` and `mg`; a decimal number or
-    a plain word stays whole; a possessive `'s` is dropped.
+    `MSC-exosome` -> parts for `MSC` and `exosome`; `40mg` -> `40` and `mg`; `covid19` -> `covid`
+    and `19`; a decimal number or a plain word stays whole; a possessive `'s` is dropped.
     """
     if word.isalpha() or word.isdigit():  # most words: skip the regexes below
         return [(0, len(word))]
@@ -55,7 +57,10 @@ def split_compound(word: str) -> list[tuple[int, int]]:
         start = sep.end()
     if start < len(word):
         parts.append((start, len(word)))
-    return parts
+    # Letters and digits apart, so that `covid19`, `COVID-19` and `covid 19` all meet at
+    # `covid` `19` (and `ABT199` at `ABT-199`).
+    return [match.span() for part_start, part_end in parts
+            for match in _LETTERS_OR_DIGITS.finditer(word, part_start, part_end)]
 
 
 class _WordTokenizer(RegexpTokenizer):

@@ -80,3 +80,9 @@ def test_fused_filter_matches_whoosh_filter_chain_token_for_token(corpus_dir):
         for options in ({}, {"removestops": False, "mode": "query"}):
             for text in texts:
                 assert tokens(fused, text, **options) == tokens(reference, text, **options)
+
+
+@pytest.mark.parametrize("spelling", ["covid19", "COVID-19", "Covid 19", "covid-19", "COVID‐19"])
+def test_spelling_variants_of_a_name_with_a_number_meet(spelling):
+    assert analyze(spelling) == ["covid", "19"]
+    assert analyze("ABT199") == analyze("ABT-199") == ["abt", "199"]

@@ -161,3 +161,11 @@ def test_warm_reads_what_the_first_search_would(built_index):
     browse = index.search("")  # every study, with facet counts: nothing left to read
     assert browse.total > 0 and browse.facets["status"]
     assert index._segments.decoded == decoded
+
+
+def test_spellings_of_covid_19_find_the_same_studies(shared_index):
+    """`covid19` used to find 889 studies of the shared corpus where `COVID-19` found 3,399."""
+    shared = open_index(shared_index)
+    totals = {spelling: shared.search(spelling, per_page=1).total
+              for spelling in ("covid19", "COVID19", "COVID-19", "covid-19", '"covid 19"')}
+    assert len(set(totals.values())) == 1 and totals["covid19"] > 3000, totals
