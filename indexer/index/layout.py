@@ -42,7 +42,7 @@ def generation_path(root: str | os.PathLike) -> Path | None:
     pointer = Path(root) / CURRENT_FILE
     try:
         name = pointer.read_text(encoding="utf-8").strip()
-    except FileNotFoundError:
+    except (FileNotFoundError, NotADirectoryError):  # nothing built, or `root` is a file
         return None
     path = Path(root) / name
     return path if name and path.is_dir() else None

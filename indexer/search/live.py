@@ -157,7 +157,7 @@ class SearchIndex:
             try:
                 st = os.stat(self.path / CURRENT_FILE)
                 stamp = (st.st_ino, st.st_mtime_ns, st.st_size)
-            except FileNotFoundError:
+            except (FileNotFoundError, NotADirectoryError):  # require_generation says so
                 stamp = None
             old = self._snapshot
             if old is not None and old.is_current(stamp):

@@ -55,3 +55,10 @@ def test_filters_newer_than_the_index_say_rebuild_it(old_index, filters, param):
     # The facets it has are still counted, and the search itself still runs.
     result = index.search("cirrhosis", filters={"status": "RECRUITING"})
     assert result.total == 1 and result.facets.get("country", []) == []
+
+
+def test_a_file_given_as_the_index_says_no_index_there(tmp_path):
+    not_a_folder = tmp_path / "whoosh.build.json"
+    not_a_folder.write_text("{}")
+    with pytest.raises(IndexNotFoundError, match="no index at"):
+        open_index(not_a_folder)
