@@ -17,7 +17,7 @@ from indexer.search.filters import parse_filters
 from indexer.search.query import parse_query
 from indexer.search.vocabulary import Vocabulary
 
-QUERIES = ["", "cirrhosis", "liver cirrhosis", '"stem cells"', "cancer OR tumour", "transplant*",
+QUERIES = ["", "cirrhosis", "liver AND cirrhosis", '"stem cells"', "cancer OR tumour", "transplant*",
            "status:recruiting", "title:exosomes", "diabetes -insulin", "nonexistentword"]
 FILTERS = [{}, {"status": ["RECRUITING"]}, {"status": ["COMPLETED", "RECRUITING"], "phase": ["PHASE2"]},
            {"year": ["2023"]}, {"type": ["INTERVENTIONAL"], "sponsor": ["Northbridge University Hospital"]},
