@@ -530,7 +530,9 @@ def shared(shared_index):
 
 
 def _words(count: int) -> str:
-    return " ".join(f"w{n}" for n in range(count))
+    """`count` distinct one-part words (letters only: `w0` would be two parts, `w` and `0`)."""
+    letters = "bcdfghjklmnpqrstvwxz"
+    return " ".join("w" + letters[n // 20] + letters[n % 20] for n in range(count))
 
 
 REFUSED = [
