@@ -266,6 +266,13 @@ class Study:
     last_update_posted: date | None = None
     start_date: date | None = None
     completion_date: date | None = None
+    # The registry's MeSH terms (its derived section: "Dermatitis, Atopic", "Eczema"), from the
+    # formats that carry them (API v2, classic API, legacy XML); [] elsewhere.
+    condition_mesh: list[str] = field(default_factory=list)
+    intervention_mesh: list[str] = field(default_factory=list)
+    # (as found in the record, MeSH term) for the condition terms where the registry says what
+    # it matched: ("Atopic Dermatitis", "Eczema"). API v2 and classic API only.
+    condition_mesh_found: list[tuple[str, str]] = field(default_factory=list)
     extra: dict[str, list[str]] = field(default_factory=dict)
     source: str = ""  # where it was read: "path" or "path:line" or "path#record"
     source_format: str = ""  # reader name: text, api_v2, api_v1, xml, tsv, trec
@@ -300,6 +307,13 @@ class Study:
         for name in ("first_posted", "last_update_posted", "start_date", "completion_date"):
             if kwargs.get(name):
                 kwargs[name] = date.fromisoformat(kwargs[name])
+        if "condition_mesh_found" in kwargs:  # JSON keeps the pairs as 2-item lists
+            pairs = kwargs["condition_mesh_found"]
+            kwargs["condition_mesh_found"] = [
+                (found, term) for found, term in (
+                    pair for pair in (pairs if isinstance(pairs, list) else [])
+                    if isinstance(pair, (list, tuple)) and len(pair) == 2)
+                if isinstance(found, str) and isinstance(term, str)]
         if "sites" in kwargs:
             sites = kwargs["sites"] if isinstance(kwargs["sites"], list) else []
             kwargs["sites"] = [site for site in (

@@ -109,6 +109,13 @@ SCHEMAS: dict[str, Any] = {
                 "minimum_age", "maximum_age", "source_format")},
             **{name: _STR_LIST for name in ("phases", "conditions", "keywords", "interventions",
                                             "collaborators", "locations")},
+            **{name: {**_STR_LIST, "description": f"The registry's MeSH terms for the study's {what}."}
+               for name, what in (("condition_mesh", "conditions"),
+                                  ("intervention_mesh", "interventions"))},
+            "condition_mesh_found": {
+                "type": "array", "description": "[as found in the record, MeSH term] for the "
+                "condition terms where the registry names the words it matched.",
+                "items": {"type": "array", "items": _STR, "minItems": 2, "maxItems": 2}},
             "enrollment": {"type": ["integer", "null"]},
             **{name: _DATE for name in ("first_posted", "last_update_posted", "start_date",
                                         "completion_date")},

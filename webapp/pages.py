@@ -31,11 +31,13 @@ EXAMPLES = [
     ("first_posted:>2023-01-01", "dates compare with > and <"),
 ]
 # Study page rows: (label, what `study_value` shows), in the order the registry shows them:
-# overview, contacts and locations, participation criteria, sponsor, record dates.
+# overview (with the registry's MeSH terms, each a link searching studies that have it),
+# contacts and locations, participation criteria, sponsor, record dates.
 STUDY_FIELDS = [
     ("Official title", "official_title"), ("Acronym", "acronym"), ("Status", "status"),
     ("Results", "has_results"), ("Study type", "study_type"), ("Phases", "phases"),
     ("Conditions", "conditions"), ("Interventions", "interventions"), ("Keywords", "keywords"),
+    ("Condition MeSH terms", "condition_mesh"), ("Intervention MeSH terms", "intervention_mesh"),
     ("Enrollment", "enrollment"), ("Locations", "locations"),
     ("Ages eligible", "ages"), ("Age groups", "std_ages"), ("Sex", "sex"),
     ("Healthy volunteers", "healthy_volunteers"),
@@ -86,6 +88,12 @@ def study_value(study, name: str):
     if name == "std_ages":
         return ", ".join(map(label, value))
     return label(value) if name == "sex" and value else value
+
+
+@bp.app_template_global()
+def mesh_query(term: str) -> str:
+    """The search for studies the registry gave a MeSH term: `mesh:"Dermatitis, Atopic"`."""
+    return f'mesh:"{term.replace(chr(34), " ")}"'
 
 
 @bp.app_template_global()

@@ -1,10 +1,11 @@
 """The retired classic ClinicalTrials.gov API (`FullStudies`): a `Study` object holding a
-PascalCase `ProtocolSection` where every list is wrapped (`ConditionList.Condition`)."""
+PascalCase `ProtocolSection` where every list is wrapped (`ConditionList.Condition`), and a
+`DerivedSection` whose MeSH terms are read (`Study.condition_mesh`, ...)."""
 
 from __future__ import annotations
 
 from ..model import Study
-from .jsonmap import JsonLayout
+from .jsonmap import JsonLayout, MeshLayout
 
 FORMAT = "api_v1"
 
@@ -46,6 +47,15 @@ LAYOUT = JsonLayout(
     kept={"funder_type": "SponsorCollaboratorsModule.LeadSponsor.LeadSponsorClass"},
 )
 
+MESH = MeshLayout(
+    condition_terms="ConditionBrowseModule.ConditionMeshList.ConditionMesh.ConditionMeshTerm",
+    intervention_terms="InterventionBrowseModule.InterventionMeshList.InterventionMesh"
+                       ".InterventionMeshTerm",
+    condition_leaves=("ConditionBrowseModule.ConditionBrowseLeafList.ConditionBrowseLeaf",
+                      "ConditionBrowseLeafName", "ConditionBrowseLeafAsFound",
+                      "ConditionBrowseLeafRelevance"),
+)
+
 
 def is_record(record: dict) -> bool:
     """True for a classic-API `Study` object."""
@@ -58,4 +68,5 @@ def to_study(record: dict) -> Study:
     The classic API sends a `ResultsSection` exactly when results are posted, so its absence
     means none."""
     return LAYOUT.to_study(record.get("ProtocolSection"), FORMAT,
-                           more={"has_results": isinstance(record.get("ResultsSection"), dict)})
+                           more={"has_results": isinstance(record.get("ResultsSection"), dict),
+                                 **MESH.values(record.get("DerivedSection"))})

@@ -1,7 +1,8 @@
 """ClinicalTrials.gov API v2 study objects (`{"protocolSection": {...}}`), camelCase.
 
-Only the protocol section is mapped; results, derived and document sections are left out (they
-are large and not searched), apart from the `hasResults` flag (`Study.has_results`).
+Only the protocol section is mapped; results and document sections are left out (they are large
+and not searched), apart from the `hasResults` flag (`Study.has_results`), and of the derived
+section only the MeSH terms are read (`Study.condition_mesh`, ...; see `MeshLayout`).
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import re
 from typing import Any
 
 from ..model import Study
-from .jsonmap import JsonLayout
+from .jsonmap import JsonLayout, MeshLayout
 
 FORMAT = "api_v2"
 
@@ -51,6 +52,12 @@ LAYOUT = JsonLayout(
     kept={"funder_type": "sponsorCollaboratorsModule.leadSponsor.class"},
 )
 
+MESH = MeshLayout(
+    condition_terms="conditionBrowseModule.meshes.term",
+    intervention_terms="interventionBrowseModule.meshes.term",
+    condition_leaves=("conditionBrowseModule.browseLeaves", "name", "asFound", "relevance"),
+)
+
 # API v2 text is Markdown: `\<126 mg/dl`, `\[1\]`. Searchers want the plain characters.
 _MARKDOWN_ESCAPE = re.compile(r"\\([\\`*_{}\[\]()#+\-.!<>&|~])")
 
@@ -63,7 +70,8 @@ def is_record(record: dict) -> bool:
 def to_study(record: dict) -> Study:
     """Map one API v2 study object. Raises RecordError without a valid NCT ID."""
     return LAYOUT.to_study(record.get("protocolSection"), FORMAT, _unescape,
-                           {"has_results": record.get("hasResults")})
+                           {"has_results": record.get("hasResults"),
+                            **MESH.values(record.get("derivedSection"), _unescape)})
 
 
 def _unescape(value: Any) -> Any:

@@ -53,6 +53,41 @@ def flatten(node: Any, skip: frozenset[str]) -> Iterator[tuple[str, Any]]:
 
 
 @dataclass(frozen=True)
+class MeshLayout:
+    """Where one JSON dialect's derived section keeps the registry's MeSH terms (paths relative
+    to that section): the condition and intervention terms, and the condition browse leaves
+    (path to the leaf objects, then their name, as-found and relevance keys).
+
+    The terms are the registry's MeSH list (API v2 `meshes`); its browse leaves of high
+    relevance are those same terms plus a few narrower or broader ones the list leaves out
+    ("Familial Alzheimer Disease" for "Alzheimer's Disease", "Quality of Life"), and the low
+    ones are ancestors and neighbours ("Mitral Valve Insufficiency" beside "Alcohol Use
+    Disorder"), so only the list is kept, as legacy XML has it. The leaves give the words each
+    condition term was found as; intervention leaves are not read (their as-found words are
+    noise: Carboplatin found as "Level")."""
+
+    condition_terms: str
+    intervention_terms: str
+    condition_leaves: tuple[str, str, str, str]
+
+    def values(self, derived: Any, clean: Callable[[Any], Any] = lambda value: value) -> dict[str, Any]:
+        """`condition_mesh`, `intervention_mesh` and `condition_mesh_found` (as-found text,
+        term) from a derived section; nothing is found in anything else."""
+        conditions = [clean(term) for term in collect(derived, self.condition_terms)]
+        terms = {term for term in conditions if isinstance(term, str)}
+        leaves_path, name_key, found_key, relevance_key = self.condition_leaves
+        found = [
+            (clean(leaf.get(found_key)), leaf.get(name_key))
+            for leaf in collect(derived, leaves_path)
+            if isinstance(leaf, dict) and leaf.get(name_key) in terms
+            and str(leaf.get(relevance_key)).lower() == "high"
+        ]
+        return {"condition_mesh": conditions,
+                "intervention_mesh": [clean(term) for term in collect(derived, self.intervention_terms)],
+                "condition_mesh_found": found}
+
+
+@dataclass(frozen=True)
 class JsonLayout:
     """Where one JSON dialect keeps each Study field (paths relative to the protocol section).
 

@@ -34,7 +34,8 @@ from ..places import is_us_state
 TEXT_FIELDS = ("brief_title", "official_title", "acronym", "brief_summary",
                "detailed_description", "sponsor", "eligibility_criteria", "minimum_age",
                "maximum_age")
-LIST_FIELDS = ("conditions", "keywords", "interventions", "collaborators", "locations")
+LIST_FIELDS = ("conditions", "keywords", "interventions", "collaborators", "locations",
+               "condition_mesh", "intervention_mesh")
 DATE_FIELDS = ("first_posted", "last_update_posted", "start_date", "completion_date")
 
 # Older exports spell some enums differently from API v2.
@@ -119,6 +120,7 @@ def build_study(values: Mapping[str, Any], source_format: str) -> Study:
                                      if isinstance(raw, Mapping)) if site is not None]
     if values.get("locations") is None:
         study.locations = clean_list([site.label for site in study.sites])
+    study.condition_mesh_found = clean_pairs(values.get("condition_mesh_found"))
     study.has_results = parse_flag(values.get("has_results"))
     study.funder_type = normalize_funder_type(values.get("funder_type"))
     return study
@@ -152,6 +154,18 @@ def clean_list(values: Any) -> list[str]:
         text = clean_text(value)
         if text and text not in out:
             out.append(text)
+    return out
+
+
+def clean_pairs(values: Any) -> list[tuple[str, str]]:
+    """Cleaned, de-duplicated `(text, text)` pairs, in order; pairs with an empty side and
+    anything that is not a pair are dropped."""
+    out: list[tuple[str, str]] = []
+    for pair in values if isinstance(values, (list, tuple)) else []:
+        if isinstance(pair, (list, tuple)) and len(pair) == 2:
+            cleaned = (clean_text(pair[0]), clean_text(pair[1]))
+            if all(cleaned) and cleaned not in out:
+                out.append(cleaned)
     return out
 
 

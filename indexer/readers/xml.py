@@ -46,6 +46,9 @@ _LISTS = {
     "conditions": "condition",
     "keywords": "keyword",
     "collaborators": "sponsors/collaborator/agency",
+    # The registry's MeSH terms (no as-found words in this format).
+    "condition_mesh": "condition_browse/mesh_term",
+    "intervention_mesh": "intervention_browse/mesh_term",
 }
 _INTERVENTION = ("intervention", "intervention_type", "intervention_name")
 # Site field -> path under <location>. Legacy XML has no coordinates.

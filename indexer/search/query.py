@@ -19,7 +19,7 @@ from whoosh.qparser.dateparse import DateParserPlugin
 from ..enums import canonical_values
 from ..errors import QueryError
 from ..index.analysis import analyze
-from ..index.schema import DEFAULT_FIELD_BOOSTS, FACETS, FIELD_ALIASES
+from ..index.schema import FACETS, FIELD_ALIASES, SEARCH_FIELD_BOOSTS
 from ..model import normalize_nct_id
 
 MAX_QUERY_LENGTH = 1000
@@ -173,9 +173,10 @@ def _parse(parser: qparser.QueryParser, text: str) -> query.Query:
 def _make_parser(schema, fields: list[str] | None, operator: str) -> qparser.QueryParser:
     if fields:
         names = [resolve_field(name) for name in fields]
-        boosts = {name: DEFAULT_FIELD_BOOSTS.get(name, 1.0) for name in names}
-    else:
-        names, boosts = list(DEFAULT_FIELD_BOOSTS), DEFAULT_FIELD_BOOSTS
+        boosts = {name: SEARCH_FIELD_BOOSTS.get(name, 1.0) for name in names}
+    else:  # an index built before a field existed (`concept`) searches the others
+        boosts = {name: boost for name, boost in SEARCH_FIELD_BOOSTS.items() if name in schema}
+        names = list(boosts)
     # A plain OR sums the words' BM25F scores, so a study matching more words already ranks
     # higher; Whoosh's coordination bonus (OrGroup.factory) would only reshuffle that sum.
     group = qparser.AndGroup if operator == "and" else qparser.OrGroup

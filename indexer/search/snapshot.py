@@ -20,7 +20,7 @@ from whoosh import index as whoosh_index
 from ..errors import IndexUnreadableError
 from ..index.abbreviations import Abbreviations
 from ..index.layout import read_meta
-from ..index.schema import DEFAULT_FIELD_BOOSTS
+from ..index.schema import SEARCH_FIELD_BOOSTS
 from .expansion import ExpansionMap
 from .facets import DocSets
 from .postings import SegmentCache
@@ -104,7 +104,7 @@ class Snapshot:
         steps += [lambda name=name: self.scorer.lengths(name) for name in schema.scorable_names()]
         # The words that "did you mean" and the default fields' fuzzy and prefix words read.
         steps += [lambda name=name: self.vocabulary.segment_words(name)
-                  for name in ["vocab", *DEFAULT_FIELD_BOOSTS] if name in schema]
+                  for name in ["vocab", *SEARCH_FIELD_BOOSTS] if name in schema]
         return steps
 
     def stats(self) -> dict[str, Any]:

@@ -28,6 +28,9 @@ def old_index(tmp_path):
 
 def test_an_index_built_before_the_layers_opens_searches_and_updates(old_index):
     assert [hit.nct_id for hit in open_index(old_index).search("cirrhosis").hits] == ["NCT99000001"]
+    # Fuzzy and prefix words expand over the fields the old index has (it has no `concept`).
+    assert open_index(old_index).search("cirrhosiss~").total == 1
+    assert open_index(old_index).search("cirrho*").total == 1
     update_index([INVENTED_DATA / "text" / "NCT99000013.txt"], old_index)
     assert open_index(old_index).search("albumin").hits[0].nct_id == "NCT99000013"
 

@@ -387,13 +387,15 @@ def test_a_record_stored_before_sites_loads(v2):
         "enrollment", "locations", "first_posted", "last_update_posted", "start_date",
         "completion_date", "extra", "source", "source_format"}
     assert new == {"minimum_age_years", "maximum_age_years", "std_ages", "healthy_volunteers",
-                   "sites", "has_results", "funder_type"}
+                   "sites", "has_results", "funder_type", "condition_mesh", "intervention_mesh",
+                   "condition_mesh_found"}
     old = {k: v for k, v in v2["NCT00763412"].to_dict().items() if k not in new}
     study = Study.from_dict(json.loads(json.dumps(old)))
     assert study.locations == ["Washington University School of Medicine, Saint Louis, United States"]
     assert study.sites == [] and study.std_ages == [] and study.has_results is None
     assert study.minimum_age == "12 Years" and study.minimum_age_years is None
     assert study.funder_type == "" and study.healthy_volunteers is None
+    assert study.condition_mesh == study.intervention_mesh == study.condition_mesh_found == []
 
 
 def test_stored_sites_without_locations_and_odd_values():
