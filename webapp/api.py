@@ -38,7 +38,7 @@ def study_links(nct_id: str) -> dict[str, str]:
 
 
 RESPONSE_ORDER = ("query", "total", "page", "per_page", "took_ms", "results", "facets",
-                  "suggestion", "notices", "timed_out")
+                  "suggestion", "notices", "timed_out", "expansions")
 PRIVATE_RECORD_FIELDS = ("source",)  # a path on the server: not the public's business
 
 

@@ -76,7 +76,7 @@ SCHEMAS: dict[str, Any] = {
     "SearchResponse": {
         "type": "object",
         "required": ["query", "total", "page", "per_page", "took_ms", "results", "facets",
-                     "suggestion", "notices", "timed_out"],
+                     "suggestion", "notices", "timed_out", "expansions"],
         "properties": {
             "query": _STR, "total": {"type": "integer", "minimum": 0},
             "page": {"type": "integer", "minimum": 1},
@@ -97,6 +97,11 @@ SCHEMAS: dict[str, Any] = {
             "notices": {"type": "array", "items": _STR,
                         "description": "What was capped or ignored to keep the query fast."},
             "timed_out": {"type": "boolean"},
+            "expansions": {"type": "array", "items": _STR,
+                           "description": "What the query also searched, typed form → "
+                           "expansion: abbreviations (`MSC → mesenchymal stem cells`) and "
+                           "condition synonyms (`breast cancer → breast neoplasms`), ranked "
+                           "below the typed words."},
         },
     },
     "Study": {

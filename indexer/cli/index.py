@@ -113,8 +113,10 @@ def stats(index_path, as_json):
 @index_option
 @json_option
 def synonyms(short_forms, index_path, as_json):
-    """List the abbreviation pairs the index expands (mined at build time, plus the
-    `build --synonyms FILE` additions and vetoes). Give SHORT_FORMS to list only those.
+    """List the pairs the index expands, each with its source: abbreviations mined at build
+    time, the `build --synonyms FILE` additions (vetoes remove pairs), and condition synonyms
+    from the registry's MeSH terms as found in the studies' own words. Give SHORT_FORMS (or
+    phrases) to list only those.
 
     \b
     Synonym file format (one pair per line, # starts a comment):
@@ -122,13 +124,15 @@ def synonyms(short_forms, index_path, as_json):
         !LC = lung cancer               veto one pair
         !CT                             veto every pair for CT
     """
-    pairs = open_index(index_path).abbreviations
+    listing = open_index(index_path).synonyms()
     if short_forms:
-        wanted = {s.upper() for s in short_forms}
-        pairs = {short: forms for short, forms in pairs.items() if short in wanted}
+        wanted = {" ".join(s.lower().split()) for s in short_forms}
+        listing = {key: entries for key, entries in listing.items() if key.lower() in wanted}
     if as_json:
-        click.echo(json.dumps(pairs, indent=2, ensure_ascii=False))
+        click.echo(json.dumps(listing, indent=2, ensure_ascii=False))
         return
-    for short, forms in pairs.items():
-        click.echo(f"{short}\t{' | '.join(forms)}")
-    click.echo(f"{plural(len(pairs), 'abbreviation')}.", err=True)
+    for key, entries in listing.items():
+        click.echo(f"{key}\t{' | '.join(e['synonym'] + ' (' + e['source'] + ')' for e in entries)}")
+    abbreviations = sum(1 for entries in listing.values() if entries[0]["kind"] != "mesh")
+    click.echo(f"{plural(abbreviations, 'abbreviation')}, "
+               f"{plural(len(listing) - abbreviations, 'condition phrase')}.", err=True)

@@ -62,6 +62,8 @@ def search(query, index_path, limit, page, fields, filters, sort, as_json):
                f"({result.took_ms:.1f} ms).")
     for notice in result.notices:
         click.echo(f"Note: {notice}", err=True)
+    if result.expansions:
+        click.echo(f"Also searched: {'; '.join(result.expansions)}", err=True)
     if result.suggestion:
         click.echo(f"Did you mean: {result.suggestion}")
     for rank, hit in enumerate(result.hits, start=(page - 1) * limit + 1):

@@ -27,8 +27,10 @@ the 587 mined pairs; a seeded random 100 of them are judged in
 tests/fixtures/abbreviations-judged.tsv (the bar: 95 correct).
 
 The pairs are written beside each index generation (`abbreviations.json`, with the lower-case
-word counts of the mined short forms), so a query can expand `MSC` to the long form and back. A
-user synonym file adds or vetoes pairs (its pairs are always expanded):
+word counts of the mined short forms, and in a separate `concepts` section the condition
+synonyms of `concepts.py` with their study counts; a file without it has none), so a query
+can expand `MSC` to the long form and back. A user synonym file adds or vetoes pairs (its
+pairs are always expanded):
 
     # comments and blank lines are ignored
     MSC = mesenchymal stem cell        adds a pair
@@ -49,6 +51,7 @@ from pathlib import Path
 from ..errors import TrialsearchError
 from ..model import Study
 from .analysis import analyze
+from .concepts import ConceptPairs
 from .layout import ABBREVIATIONS_FILE
 
 MAX_LONG_FORMS = 3  # per short form, most frequent first: keeps expansions cheap and precise
@@ -227,6 +230,10 @@ class Abbreviations:
     # `effective()` as the writer stored it: it analyzes every long form (seconds for a
     # registry), so the indexer pays once and a server only reads it; any change drops it.
     stored_effective: dict[str, list[str]] | None = field(default=None, compare=False, repr=False)
+    # Condition synonyms mined from the registry's MeSH as-found words, with their study counts
+    # (`concepts.py`), stored in the same file as a separate section: not abbreviations, and
+    # never part of `effective()`. A file written before them has none.
+    concepts: ConceptPairs = field(default_factory=ConceptPairs, compare=False, repr=False)
 
     def add_study(self, study: Study) -> None:
         """Mine one study's titles and descriptions: each pair counts once per study."""
@@ -241,6 +248,7 @@ class Abbreviations:
             words.update(_LOWER_WORD.findall(text))
         for short, long_form in found.values():
             self.add(short, long_form)
+        self.concepts.add_study(study)
         if words:
             self.stored_effective = None
             self.words.update(words)
@@ -257,6 +265,7 @@ class Abbreviations:
             for long_form, count in forms.items():
                 self.add(short, long_form, count)
         self.words.update(other.words)
+        self.concepts.merge(other.concepts)
 
     def apply_user_file(self, path: str | Path) -> None:
         """Add and veto pairs from a synonym file (format in the module docstring)."""
@@ -342,7 +351,8 @@ class Abbreviations:
         words = {short.lower(): self.words[short.lower()] for short in self.pairs
                  if short.isalpha() and self.words.get(short.lower())}
         return json.dumps({"pairs": self.pairs, "vetoed": vetoed, "words": words,
-                           "effective": self.effective()}, indent=1, sort_keys=True)
+                           "effective": self.effective(), "concepts": self.concepts.to_dict()},
+                          indent=1, sort_keys=True)
 
     @classmethod
     def load(cls, directory: Path) -> Abbreviations:
@@ -352,7 +362,8 @@ class Abbreviations:
         except (OSError, ValueError):
             return cls()
         return cls(pairs=data.get("pairs", {}), vetoed={tuple(v) for v in data.get("vetoed", [])},
-                   words=Counter(data.get("words", {})), stored_effective=data.get("effective"))
+                   words=Counter(data.get("words", {})), stored_effective=data.get("effective"),
+                   concepts=ConceptPairs.from_dict(data.get("concepts")))
 
     @classmethod
     def from_studies(cls, studies: Iterable[Study]) -> Abbreviations:

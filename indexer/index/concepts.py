@@ -15,8 +15,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections import Counter, defaultdict
+from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 
 from ..model import Study
 
@@ -59,6 +60,27 @@ def _own_text(study: Study) -> str:
     return " " + " ".join(" ".join(_words(part)) for part in parts if part) + " "
 
 
+def _study_pairs(study: Study) -> list[tuple[tuple[str, ...], str, str]]:
+    """One study's pairs that count (see `mine_condition_pairs`): (found words, lower-cased
+    term, lower-cased spelling of the found words), each once."""
+    if not study.condition_mesh_found:
+        return []
+    text, out = None, {}
+    for found, term in study.condition_mesh_found:
+        found_words = _words(found)
+        term_words = _words(_uninverted(term))
+        if not found_words or found_words == term_words or sorted(found_words) == sorted(term_words):
+            continue
+        if _names_a_subtype(found_words, term_words):
+            continue
+        text = _own_text(study) if text is None else text
+        if f" {' '.join(found_words)} " not in text:
+            continue
+        key = (tuple(found_words), " ".join(term.lower().split()))
+        out.setdefault(key, " ".join(found.lower().split()))
+    return [(found_words, term, spelling) for (found_words, term), spelling in out.items()]
+
+
 def mine_condition_pairs(studies: Iterable[Study], min_studies: int = MIN_STUDIES) -> dict[str, list[str]]:
     """Condition synonyms from the registry's (as-found words, MeSH term) pairs across
     `studies`, both ways: {lower-cased phrase: [lower-cased phrases, sorted]}.
@@ -72,31 +94,84 @@ def mine_condition_pairs(studies: Iterable[Study], min_studies: int = MIN_STUDIE
     ["breast cancer"], "atopic dermatitis": ["dermatitis, atopic", "eczema"], ...}. Spellings
     that fold alike ("COVID-19 pandemic", "covid 19 pandemic") are one phrase.
     """
-    seen: dict[tuple[tuple[str, ...], str], set[str]] = defaultdict(set)
-    spellings: dict[tuple[str, ...], Counter[str]] = defaultdict(Counter)
+    counts = ConceptPairs()
+    seen: set[tuple[tuple[str, ...], str, str]] = set()
     for study in studies:
-        if not study.condition_mesh_found:
-            continue
-        text = None
-        for found, term in study.condition_mesh_found:
-            found_words = _words(found)
-            term_words = _words(_uninverted(term))
-            if not found_words or found_words == term_words or sorted(found_words) == sorted(term_words):
-                continue
-            if _names_a_subtype(found_words, term_words):
-                continue
-            text = _own_text(study) if text is None else text
-            if f" {' '.join(found_words)} " not in text:
-                continue
-            key = (tuple(found_words), " ".join(term.lower().split()))
-            if study.nct_id not in seen[key]:
-                seen[key].add(study.nct_id)
-                spellings[key[0]][" ".join(found.lower().split())] += 1
-    synonyms: dict[str, set[str]] = defaultdict(set)
-    for (found_words, term), nct_ids in seen.items():
-        if len(nct_ids) < min_studies:
-            continue
-        phrase = min(spellings[found_words].items(), key=lambda item: (-item[1], item[0]))[0]
-        synonyms[phrase].add(term)
-        synonyms[term].add(phrase)
-    return {phrase: sorted(others) for phrase, others in sorted(synonyms.items())}
+        for found_words, term, spelling in _study_pairs(study):
+            if (found_words, term, study.nct_id) not in seen:
+                seen.add((found_words, term, study.nct_id))
+                counts.add(found_words, term, spelling)
+    return counts.synonyms(min_studies)
+
+
+@dataclass
+class ConceptPairs:
+    """Mined pair counts, kept so an update can add new studies' pairs and support is
+    recomputed: {"breast cancer": {"breast neoplasms": studies}} keyed by the found words
+    (folded, space-joined), and the spellings studies write those words in, with counts."""
+
+    pairs: dict[str, dict[str, int]] = field(default_factory=dict)
+    spellings: dict[str, dict[str, int]] = field(default_factory=dict)
+
+    def add(self, found_words: tuple[str, ...], term: str, spelling: str, count: int = 1) -> None:
+        """Count a pair `count` more studies."""
+        key = " ".join(found_words)
+        terms = self.pairs.setdefault(key, {})
+        terms[term] = terms.get(term, 0) + count
+        spelled = self.spellings.setdefault(key, {})
+        spelled[spelling] = spelled.get(spelling, 0) + count
+
+    def add_study(self, study: Study) -> None:
+        """Count one study's pairs (each once)."""
+        for found_words, term, spelling in _study_pairs(study):
+            self.add(found_words, term, spelling)
+
+    def merge(self, other: ConceptPairs) -> None:
+        """Add another set of counts (an update's new studies)."""
+        for key, terms in other.pairs.items():
+            for term, count in terms.items():
+                self.pairs.setdefault(key, {})
+                self.pairs[key][term] = self.pairs[key].get(term, 0) + count
+        for key, spelled in other.spellings.items():
+            for spelling, count in spelled.items():
+                self.spellings.setdefault(key, {})
+                self.spellings[key][spelling] = self.spellings[key].get(spelling, 0) + count
+
+    def supported(self, min_studies: int = MIN_STUDIES) -> list[tuple[str, str, int]]:
+        """(phrase as most studies write it, term, studies) for the pairs seen in at least
+        `min_studies` studies."""
+        out = []
+        for key, terms in sorted(self.pairs.items()):
+            spelled = self.spellings.get(key) or {key: 1}
+            phrase = min(spelled.items(), key=lambda item: (-item[1], item[0]))[0]
+            out += [(phrase, term, count) for term, count in sorted(terms.items())
+                    if count >= min_studies]
+        return out
+
+    def synonyms(self, min_studies: int = MIN_STUDIES) -> dict[str, list[str]]:
+        """{phrase: [phrases, sorted]} both ways (the form `mine_condition_pairs` returns)."""
+        synonyms: dict[str, set[str]] = defaultdict(set)
+        for phrase, term, _ in self.supported(min_studies):
+            synonyms[phrase].add(term)
+            synonyms[term].add(phrase)
+        return {phrase: sorted(others) for phrase, others in sorted(synonyms.items())}
+
+    def support(self, min_studies: int = MIN_STUDIES) -> dict[tuple[str, str], int]:
+        """{(phrase, synonym): studies}, both ways, for the kept pairs."""
+        out: dict[tuple[str, str], int] = {}
+        for phrase, term, count in self.supported(min_studies):
+            out[(phrase, term)] = out.get((phrase, term), 0) + count
+            out[(term, phrase)] = out.get((term, phrase), 0) + count
+        return out
+
+    def to_dict(self) -> dict:
+        """The `concepts` section of an index generation's abbreviations file."""
+        return {"pairs": self.pairs, "spellings": self.spellings}
+
+    @classmethod
+    def from_dict(cls, data: dict | None) -> ConceptPairs:
+        """Read `to_dict`'s form (empty for a file written before it)."""
+        if not isinstance(data, dict):
+            return cls()
+        return cls(pairs={k: dict(v) for k, v in (data.get("pairs") or {}).items()},
+                   spellings={k: dict(v) for k, v in (data.get("spellings") or {}).items()})

@@ -104,8 +104,10 @@ def build_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, *
                 wait: float = 0.0, synonyms: str | os.PathLike | None = None) -> IndexReport:
     """Build a fresh index from `sources` and switch it in atomically.
 
-    Abbreviation pairs are mined from the records as they are indexed and stored with the
-    generation; `synonyms` names a user synonym file that adds or vetoes pairs.
+    Abbreviation pairs, and condition synonyms from the registry's MeSH as-found words, are
+    mined from the records as they are indexed and stored with the generation (with their
+    study counts, which an update adds to); `synonyms` names a user synonym file that adds or
+    vetoes abbreviation pairs.
 
     Raises NoRecordsError (live index untouched) when no valid record was read, IndexWriteError
     when the disk refuses, IndexLockedError when another writer runs.

@@ -5,10 +5,15 @@ at a lower weight (`MSC` <-> "mesenchymal stem cell"). Multi-term words, against
 vocabulary and bounded: a prefix (`exo*`), a wildcard (`ex?s*`) or a fuzzy word (`exosme~`)
 becomes an OR of at most MAX_EXPANSIONS terms, so `a*` over a registry-sized vocabulary stays
 fast. Fuzzy words are compared as typed with the records' own words, and weigh less the more
-edits they are from what was typed."""
+edits they are from what was typed.
+
+Condition synonyms mined from the registry's MeSH as-found words (`index/concepts.py`) expand
+the same way: a typed phrase or run of bare words equal to one also matches its synonyms as
+phrases, at the same lower weight ("breast cancer" -> also "breast neoplasms"^0.5)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from whoosh import fields, query
@@ -19,6 +24,11 @@ from .vocabulary import Vocabulary
 from .whoosh_storage import expansion_terms
 
 EXPANSION_BOOST = 0.5  # an abbreviation's other form ranks below what the user typed
+# A condition synonym pair is not expanded when either side is one word more than this share
+# of the studies hold: on the shared corpus (3,991 studies) "infection" (24%, paired with
+# "communicable diseases") and "coronavirus" (16%) are out; "depression" (2.3%), "diabetes"
+# (1.2%), "fracture" and "dysphagia" (under 1%) stay.
+COMMON_WORD_SHARE = 0.1
 MAX_EXPANSIONS = 50  # terms a prefix/wildcard/fuzzy word may expand to (most frequent kept)
 MAX_EXPANSION_SCAN = 20_000  # vocabulary entries examined per expanding word
 # A fuzzy word's matches weigh less the more edits they are from what was typed, so exact and
@@ -105,10 +115,14 @@ def _expansion(q: query.MultiTerm, vocabulary: Vocabulary) -> tuple[query.Query,
 
 @dataclass
 class ExpansionMap:
-    """Analyzed abbreviation pairs: short term -> long-form word tuples, and back."""
+    """Analyzed abbreviation pairs: short term -> long-form word tuples, and back; and condition
+    synonyms (`index/concepts.py`): phrase word tuple -> synonym word tuples, both ways. `labels`
+    spell each analyzed form as the pairs did, for the list of expansions a search applied."""
 
     short_to_long: dict[str, list[tuple[str, ...]]] = field(default_factory=dict)
     long_to_short: dict[tuple[str, ...], list[str]] = field(default_factory=dict)
+    concepts: dict[tuple[str, ...], list[tuple[str, ...]]] = field(default_factory=dict)
+    labels: dict[object, str] = field(default_factory=dict)
 
     @classmethod
     def from_pairs(cls, pairs: dict[str, list[str]]) -> ExpansionMap:
@@ -123,7 +137,37 @@ class ExpansionMap:
                 if len(words) >= 2:
                     emap.short_to_long.setdefault(short_terms[0], []).append(words)
                     emap.long_to_short.setdefault(words, []).append(short_terms[0])
+                    emap.labels.setdefault(("short", short_terms[0]), short)
+                    emap.labels.setdefault(words, long_form)
         return emap
+
+    def with_concepts(self, synonyms: dict[str, list[str]],
+                      common: Callable[[str], bool] = lambda term: False) -> ExpansionMap:
+        """This map plus condition synonyms `{"breast cancer": ["breast neoplasms"], ...}`
+        (both ways, as `ConceptPairs.synonyms` gives them). A pair is left out when either side
+        is one word `common(term)` calls very common (see COMMON_WORD_SHARE): "infection" <->
+        "communicable diseases", where the one word says far less than the other side."""
+        emap = ExpansionMap(dict(self.short_to_long), dict(self.long_to_short), {}, dict(self.labels))
+        for phrase, others in synonyms.items():
+            key = tuple(analyze(phrase))
+            if not key or (len(key) == 1 and common(key[0])):
+                continue
+            for other in others:
+                words = tuple(analyze(other))
+                if not words or words == key or (len(words) == 1 and common(words[0])):
+                    continue
+                kept = emap.concepts.setdefault(key, [])
+                if words not in kept:
+                    kept.append(words)
+                emap.labels.setdefault(key, phrase)
+                emap.labels.setdefault(words, other)
+        return emap
+
+    def label(self, form: object) -> str:
+        """How the pairs spell an analyzed form."""
+        if isinstance(form, str):
+            return self.labels.get(("short", form), form.upper())
+        return self.labels.get(form, " ".join(form))
 
 
 def bare_word(node: query.Query) -> str | None:
@@ -137,23 +181,43 @@ def bare_word(node: query.Query) -> str | None:
     return texts.pop() if len(texts) == 1 else None
 
 
-def _short_alternative(node: query.Query, shorts: list[str]) -> query.Query:
-    """The short forms, in the same fields and at a lower weight than `node`'s leaves."""
-    leaves = [node] if node.is_leaf() else node.leaves()
-    return query.Or([query.Term(leaf.fieldname, short, boost=leaf.boost * EXPANSION_BOOST)
-                     for leaf in leaves for short in shorts])
+def _note(applied: list[str] | None, typed: str, expanded: str) -> None:
+    if applied is not None and f"{typed} → {expanded}" not in applied:
+        applied.append(f"{typed} → {expanded}")
 
 
-def _expand_runs(children: list[query.Query], emap: ExpansionMap, conjunctive: bool) -> list:
-    """Find long forms typed as separate words ("mesenchymal stem cells") among siblings."""
-    longest = max((len(words) for words in emap.long_to_short), default=0)
+def _phrase(fieldname: str, words: tuple[str, ...], boost: float) -> query.Query:
+    return (query.Term(fieldname, words[0], boost=boost) if len(words) == 1
+            else query.Phrase(fieldname, list(words), boost=boost))
+
+
+def _alternatives(node: query.Query, words: tuple[str, ...], emap: ExpansionMap,
+                  applied: list[str] | None) -> list[query.Query]:
+    """What `words` (a long form or a condition phrase, typed as `node`) also matches: its
+    short forms and its synonyms, in `node`'s fields at a lower weight."""
+    leaves = [node] if node.is_leaf() else list(node.leaves())
+    out = []
+    for short in emap.long_to_short.get(words, []):
+        _note(applied, emap.label(words), emap.label(short))
+        out += [query.Term(leaf.fieldname, short, boost=leaf.boost * EXPANSION_BOOST) for leaf in leaves]
+    for synonym in emap.concepts.get(words, []):
+        _note(applied, emap.label(words), emap.label(synonym))
+        out += [_phrase(leaf.fieldname, synonym, leaf.boost * EXPANSION_BOOST) for leaf in leaves]
+    return out
+
+
+def _expand_runs(children: list[query.Query], emap: ExpansionMap, conjunctive: bool,
+                 applied: list[str] | None) -> list:
+    """Find long forms and condition phrases typed as separate words ("mesenchymal stem
+    cells", "breast cancer") among siblings."""
+    longest = max((len(words) for words in [*emap.long_to_short, *emap.concepts]), default=0)
     words = [bare_word(child) for child in children]
     out, i = [], 0
     while i < len(children):
         for size in range(min(longest, len(children) - i), 1, -1):
             run = tuple(words[i:i + size])
-            if None not in run and run in emap.long_to_short:
-                alternative = _short_alternative(children[i], emap.long_to_short[run])
+            if None not in run and (run in emap.long_to_short or run in emap.concepts):
+                alternative = query.Or(_alternatives(children[i], run, emap, applied))
                 if conjunctive:
                     out.append(query.Or([query.And(children[i:i + size]), alternative]))
                 else:
@@ -161,25 +225,35 @@ def _expand_runs(children: list[query.Query], emap: ExpansionMap, conjunctive: b
                 i += size
                 break
         else:
-            out.append(expand_abbreviations(children[i], emap))
+            out.append(expand_abbreviations(children[i], emap, applied))
             i += 1
     return out
 
 
-def expand_abbreviations(q: query.Query, emap: ExpansionMap) -> query.Query:
+def expand_abbreviations(q: query.Query, emap: ExpansionMap, applied: list[str] | None = None) -> query.Query:
     """Let an abbreviation also match its long form and the reverse, at a lower weight:
     `MSC` -> `MSC OR "mesenchymal stem cell"^0.5`, and `"mesenchymal stem cells"` or the
-    three bare words -> also `MSC^0.5`."""
-    if not emap.short_to_long:
+    three bare words -> also `MSC^0.5`; and a condition phrase its synonyms: `breast cancer`
+    -> also `"breast neoplasms"^0.5`. `applied`, when given, gets each expansion used, as
+    "MSC → mesenchymal stem cell"."""
+    if not emap.short_to_long and not emap.concepts:
         return q
-    if type(q) is query.Term and q.fieldname in PROSE_FIELDS and q.text in emap.short_to_long:
-        return query.Or([q, *(query.Phrase(q.fieldname, list(words), boost=q.boost * EXPANSION_BOOST)
-                              for words in emap.short_to_long[q.text])])
-    if isinstance(q, query.Phrase) and tuple(q.words) in emap.long_to_short:
-        return query.Or([q, _short_alternative(q, emap.long_to_short[tuple(q.words)])])
+    if type(q) is query.Term and q.fieldname in PROSE_FIELDS and (
+            q.text in emap.short_to_long or (q.text,) in emap.concepts):
+        longs = emap.short_to_long.get(q.text, [])
+        synonyms = emap.concepts.get((q.text,), [])
+        for words in longs:
+            _note(applied, emap.label(q.text), emap.label(words))
+        for words in synonyms:
+            _note(applied, emap.label((q.text,)), emap.label(words))
+        return query.Or([q, *(_phrase(q.fieldname, words, q.boost * EXPANSION_BOOST)
+                              for words in [*longs, *synonyms])])
+    if isinstance(q, query.Phrase) and (tuple(q.words) in emap.long_to_short
+                                        or tuple(q.words) in emap.concepts):
+        return query.Or([q, *_alternatives(q, tuple(q.words), emap, applied)])
     if isinstance(q, (query.And, query.Or)):
-        children = _expand_runs(list(q.subqueries), emap, conjunctive=isinstance(q, query.And))
+        children = _expand_runs(list(q.subqueries), emap, isinstance(q, query.And), applied)
         return type(q)(children, boost=q.boost)
     if q.is_leaf():
         return q
-    return q.apply(lambda child: expand_abbreviations(child, emap))
+    return q.apply(lambda child: expand_abbreviations(child, emap, applied))

@@ -91,19 +91,20 @@ def _by_distance(snapshot: Snapshot, ranked: Ranked, km: np.ndarray, limit: int)
 
 
 def _prepare(snapshot: Snapshot, query_text: str, fields: list[str] | None, operator: str,
-             expand_abbreviations: bool) -> tuple[query.Query, tuple[str, ...], bool]:
-    """The query to run, from the user's text: parsed, bounded, abbreviations and
-    wildcards expanded; the notices about what was capped; and whether it may loosen (bare
-    words only, ANDed by default: see FEW_MATCHES)."""
+             expand_abbreviations: bool) -> tuple[query.Query, tuple[str, ...], bool, tuple[str, ...]]:
+    """The query to run, from the user's text: parsed, bounded, abbreviations, condition
+    synonyms and wildcards expanded; the notices about what was capped; whether it may loosen
+    (bare words only, ANDed by default: see FEW_MATCHES); and the expansions applied."""
     parsed = parse_query(query_text, snapshot.searcher.schema, fields=fields, operator=operator)
     q = parsed.query
     loosens = (type(q) is query.And and len(q.subqueries) > 1
                and all(bare_word(child) for child in q.subqueries)
                and not _STRICT_SYNTAX.search(query_text))
+    applied: list[str] = []
     if expand_abbreviations:
-        q = _expand_abbreviations(q, snapshot.expansions)
+        q = _expand_abbreviations(q, snapshot.expansions, applied)
     q = expand_multiterms(q, snapshot.vocabulary, parsed.notices, snapshot.memo)
-    return q, tuple(parsed.notices), loosens and type(q) is query.And
+    return q, tuple(parsed.notices), loosens and type(q) is query.And, tuple(applied)
 
 
 def _partial_notice(query_text: str, exact: int) -> str:
@@ -180,6 +181,12 @@ class SearchIndex:
         """The abbreviation pairs the live generation expands (short -> long forms)."""
         return self.snapshot().abbreviations
 
+    def synonyms(self) -> dict[str, list[dict[str, Any]]]:
+        """Every pair the live generation expands, with where it came from (see
+        `Snapshot.synonyms`)."""
+        with self._lock:
+            return self.snapshot().synonyms()
+
     def warm(self) -> None:
         """Read now what searches read on first use (`Snapshot.warm_steps`; seconds on a
         registry-sized index). `trialsearch serve` runs this as each worker starts, so its
@@ -227,7 +234,9 @@ class SearchIndex:
                only: Collection[str] | None = None) -> SearchResult:
         """Run a query (see `indexer.search.query` for the language) and return one page of hits with
         highlights, total, facet counts and a spelling suggestion. Abbreviations mined from the
-        corpus also match their long forms and back, ranked lower. `only` restricts the results
+        corpus also match their long forms and back, and condition phrases their mined
+        synonyms, ranked lower (`expand_abbreviations=False` turns both off); the result's
+        `expansions` lists those the query used. `only` restricts the results
         to these NCT IDs (scores are unchanged: statistics stay index-wide). Raises QueryError
         naming the bad parameter."""
         started = time.perf_counter()
@@ -236,7 +245,7 @@ class SearchIndex:
         deadline = time.monotonic() + self.time_budget
         with self._lock:
             snap = self.snapshot()
-            q, notices, loosens = snap.memo(
+            q, notices, loosens, applied = snap.memo(
                 ("query", query_text, tuple(fields or ()), operator, expand_abbreviations),
                 lambda: _prepare(snap, query_text, fields, operator, expand_abbreviations))
             allowed, allowed_mask = (None, None) if restriction.empty else \
@@ -268,7 +277,7 @@ class SearchIndex:
             query=query_text, total=len(ranked.matched), page=page, per_page=per_page,
             took_ms=round((time.perf_counter() - started) * 1000, 2), hits=hits,
             facets=facet_counts, suggestion=suggestion, notices=notices,
-            timed_out=ranked.timed_out,
+            timed_out=ranked.timed_out, expansions=list(applied),
         )
 
     def similar(self, nct_id: str, *, limit: int = 10) -> SearchResult | None:

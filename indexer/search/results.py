@@ -60,6 +60,9 @@ class SearchResult:
     suggestion: str | None = None
     notices: list[str] = field(default_factory=list)
     timed_out: bool = False
+    # What the query also searched: "MSC → mesenchymal stem cells", "breast cancer → breast
+    # neoplasms" (abbreviations and condition synonyms the typed words were expanded with).
+    expansions: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the API's `results` are the hits)."""

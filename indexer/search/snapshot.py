@@ -18,10 +18,11 @@ from typing import Any
 from whoosh import index as whoosh_index
 
 from ..errors import IndexUnreadableError
-from ..index.abbreviations import Abbreviations
+from ..index.abbreviations import USER_COUNT, Abbreviations
+from ..index.analysis import analyze
 from ..index.layout import read_meta
 from ..index.schema import SEARCH_FIELD_BOOSTS
-from .expansion import ExpansionMap
+from .expansion import COMMON_WORD_SHARE, ExpansionMap
 from .facets import DocSets
 from .postings import SegmentCache
 from .scoring import ArrayScorer
@@ -61,7 +62,8 @@ class Snapshot:
     vocabulary: Vocabulary
     meta: dict
     abbreviations: dict[str, list[str]]
-    expansions: ExpansionMap
+    pairs: Abbreviations  # the mined pairs and their counts, as stored beside the index
+    expansions: ExpansionMap  # abbreviations and condition synonyms, analyzed
     memo: Memo = field(default_factory=Memo)
 
     @classmethod
@@ -79,12 +81,15 @@ class Snapshot:
                 f"rebuild it: trialsearch build SOURCE --index {root}") from exc
         segments.keep_only(leaf for leaf, _ in searcher.reader().leaf_readers())
         scorer = ArrayScorer(searcher, segments=segments)
-        abbreviations = Abbreviations.load(folder).effective()
+        pairs = Abbreviations.load(folder)
+        abbreviations = pairs.effective()
+        expansions = ExpansionMap.from_pairs(abbreviations).with_concepts(
+            pairs.concepts.synonyms(), _common_word(searcher.reader()))
         return cls(folder=folder, stamp=stamp, searcher=searcher, scorer=scorer,
                    docsets=DocSets(searcher, scorer),
                    vocabulary=Vocabulary(searcher.reader(), segments),
-                   meta=read_meta(folder), abbreviations=abbreviations,
-                   expansions=ExpansionMap.from_pairs(abbreviations))
+                   meta=read_meta(folder), abbreviations=abbreviations, pairs=pairs,
+                   expansions=expansions)
 
     @property
     def generation(self) -> str:
@@ -118,6 +123,45 @@ class Snapshot:
             "size_bytes": sum(f.stat().st_size for f in self.folder.iterdir() if f.is_file()),
         }
 
+    def synonyms(self) -> dict[str, list[dict[str, Any]]]:
+        """Every pair this generation expands, with where it came from: {"MSC":
+        [{"synonym": "mesenchymal stem cells", "source": "abbreviation (mined, 4 studies)",
+        "kind": "abbreviation", "studies": 4}], "breast cancer": [{"synonym": "breast
+        neoplasms", "source": "MeSH asFound (9 studies)", "kind": "mesh", "studies": 9}]}.
+        A synonym file's pairs have kind "synonym file" and no study count."""
+        listing: dict[str, list[dict[str, Any]]] = {}
+        for short, forms in self.abbreviations.items():
+            for form in forms:
+                words = analyze(form)  # spellings that analyze alike are one long form
+                counts = [n for spelling, n in self.pairs.pairs.get(short, {}).items()
+                          if analyze(spelling) == words]
+                if any(n >= USER_COUNT for n in counts):
+                    entry = {"synonym": form, "source": "synonym file", "kind": "synonym file",
+                             "studies": None}
+                else:
+                    count = sum(n % USER_COUNT for n in counts)
+                    entry = {"synonym": form, "source": f"abbreviation (mined, {_studies(count)})",
+                             "kind": "abbreviation", "studies": count}
+                listing.setdefault(short, []).append(entry)
+        for (phrase, other), count in sorted(self.pairs.concepts.support().items()):
+            if tuple(analyze(other)) in self.expansions.concepts.get(tuple(analyze(phrase)), []):
+                listing.setdefault(phrase, []).append(
+                    {"synonym": other, "source": f"MeSH asFound ({_studies(count)})",
+                     "kind": "mesh", "studies": count})
+        return listing
+
     def close(self) -> None:
         """Release the searcher's files."""
         self.searcher.close()
+
+
+def _common_word(reader) -> Callable[[str], bool]:
+    """Whether an analyzed word is held by more than COMMON_WORD_SHARE of the studies (in any
+    field a bare word searches): such a word is no synonym for a specific phrase."""
+    names = [name for name in SEARCH_FIELD_BOOSTS if name in reader.schema]
+    limit = COMMON_WORD_SHARE * max(reader.doc_count(), 1)
+    return lambda term: max((reader.doc_frequency(name, term) for name in names), default=0) > limit
+
+
+def _studies(n: int) -> str:
+    return f"{n} study" if n == 1 else f"{n} studies"

@@ -126,6 +126,10 @@ def test_update_delete_and_synonyms(runner, index_path, tmp_path):
     assert deleted.exit_code == 0 and "Deleted 1" in deleted.output
     listed = runner.invoke(main, ["synonyms", "--index", index_path, "--json"])
     assert listed.exit_code == 0 and "MSC" in json.loads(listed.stdout)
+    assert json.loads(listed.stdout)["MSC"][0]["source"].startswith("abbreviation (mined, ")
+    text = runner.invoke(main, ["synonyms", "MSC", "--index", index_path])
+    assert text.exit_code == 0 and text.stdout.startswith("MSC\t")
+    assert "(abbreviation (mined, " in text.stdout
 
 
 # -- messages and exit codes -----------------------------------------------------------------

@@ -10,7 +10,8 @@ import pytest
 from conftest import PROJECT_ROOT
 
 from indexer import open_index, update_index
-from indexer.index.concepts import MIN_STUDIES, mine_condition_pairs
+from indexer.index.abbreviations import Abbreviations
+from indexer.index.concepts import MIN_STUDIES, ConceptPairs, mine_condition_pairs
 from indexer.index.schema import (
     DEFAULT_FIELD_BOOSTS,
     FIELD_ALIASES,
@@ -147,3 +148,22 @@ def test_mined_pairs_on_the_shared_corpus(shared_data):
     assert "whooping cough" not in pairs
     assert mine_condition_pairs(studies, min_studies=1)["atopic dermatitis"] == ["eczema"]
     assert "hepatitis" not in mine_condition_pairs(studies, min_studies=1)
+
+
+def test_counts_are_kept_so_an_update_can_merge_them(tmp_path):
+    one = [study(1, [("Dysphagia", "Deglutition Disorders")], conditions=["Dysphagia"])]
+    two = [study(2, [("dysphagia", "Deglutition Disorders")], title="Dysphagia after stroke")]
+    stored = Abbreviations.from_studies(one)
+    assert stored.concepts.synonyms() == {}  # seen in one study
+    (tmp_path / "abbreviations.json").write_text(stored.to_json(), encoding="utf-8")
+    loaded = Abbreviations.load(tmp_path)
+    loaded.merge(Abbreviations.from_studies(two))
+    assert loaded.concepts.synonyms() == mine_condition_pairs(one + two) == {
+        "deglutition disorders": ["dysphagia"], "dysphagia": ["deglutition disorders"]}
+    assert loaded.concepts.support() == {("dysphagia", "deglutition disorders"): 2,
+                                         ("deglutition disorders", "dysphagia"): 2}
+    # A file written before the section loads with none.
+    data = json.loads(stored.to_json())
+    del data["concepts"]
+    (tmp_path / "abbreviations.json").write_text(json.dumps(data), encoding="utf-8")
+    assert Abbreviations.load(tmp_path).concepts == ConceptPairs()
