@@ -17,6 +17,8 @@ import pytest
 
 from indexer import build_index
 from indexer.index.layout import generation_path
+from indexer.model import Study
+from indexer.readers import read_sources
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # 36 invented studies (NCT99000001-36) whose content tests rely on; the bundled sample is real
@@ -117,6 +119,27 @@ def client(app):
 
 
 # -- markers ----------------------------------------------------------------------------------
+
+def studies_in(path: Path) -> dict[str, Study]:
+    """Every study read from `path`, by NCT ID."""
+    return {s.nct_id: s for s in read_sources([path]) if isinstance(s, Study)}
+
+
+# The shared corpus's files by format, read once per module that asks for them.
+@pytest.fixture(scope="module")
+def v2(shared_data) -> dict[str, Study]:
+    return studies_in(shared_data / "ctgov" / "api_v2_studies.jsonl.gz")
+
+
+@pytest.fixture(scope="module")
+def v1(shared_data) -> dict[str, Study]:
+    return studies_in(shared_data / "ctgov" / "api_v1_fullstudies.jsonl.gz")
+
+
+@pytest.fixture(scope="module")
+def xml(shared_data) -> dict[str, Study]:
+    return studies_in(shared_data / "ctgov" / "legacy_xml")
+
 
 SHARED_FIXTURES = {"shared_data", "shared_index"}
 

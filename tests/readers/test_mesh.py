@@ -6,18 +6,13 @@ from __future__ import annotations
 
 import gzip
 import json
-from pathlib import Path
 
 import jsonschema
 import pytest
+from conftest import studies_in
 
 from indexer import build_index
 from indexer.model import Study
-from indexer.readers import read_sources
-
-
-def studies_in(path: Path) -> dict[str, Study]:
-    return {s.nct_id: s for s in read_sources([path]) if isinstance(s, Study)}
 
 
 def counts(studies: dict[str, Study]) -> tuple[int, int, int, int]:
@@ -26,21 +21,6 @@ def counts(studies: dict[str, Study]) -> tuple[int, int, int, int]:
     return (len(values), sum(bool(s.condition_mesh) for s in values),
             sum(bool(s.intervention_mesh) for s in values),
             sum(bool(s.condition_mesh_found) for s in values))
-
-
-@pytest.fixture(scope="module")
-def v2(shared_data) -> dict[str, Study]:
-    return studies_in(shared_data / "ctgov" / "api_v2_studies.jsonl.gz")
-
-
-@pytest.fixture(scope="module")
-def v1(shared_data) -> dict[str, Study]:
-    return studies_in(shared_data / "ctgov" / "api_v1_fullstudies.jsonl.gz")
-
-
-@pytest.fixture(scope="module")
-def xml(shared_data) -> dict[str, Study]:
-    return studies_in(shared_data / "ctgov" / "legacy_xml")
 
 
 def test_api_v2_mesh_terms_and_what_they_were_found_as(v2):

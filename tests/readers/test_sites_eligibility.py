@@ -10,33 +10,13 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import SEED_RECORD
+from conftest import SEED_RECORD, studies_in
 
 from indexer import build_index
 from indexer.model import Site, Study, parse_age_years, std_ages_for_range
-from indexer.readers import read_sources
 from indexer.readers.records import site_from_label
 
 DAY = 1 / 365.25
-
-
-def studies_in(path: Path) -> dict[str, Study]:
-    return {s.nct_id: s for s in read_sources([path]) if isinstance(s, Study)}
-
-
-@pytest.fixture(scope="module")
-def v2(shared_data) -> dict[str, Study]:
-    return studies_in(shared_data / "ctgov" / "api_v2_studies.jsonl.gz")
-
-
-@pytest.fixture(scope="module")
-def v1(shared_data) -> dict[str, Study]:
-    return studies_in(shared_data / "ctgov" / "api_v1_fullstudies.jsonl.gz")
-
-
-@pytest.fixture(scope="module")
-def xml(shared_data) -> dict[str, Study]:
-    return studies_in(shared_data / "ctgov" / "legacy_xml")
 
 
 @pytest.fixture(scope="module")
