@@ -20,7 +20,6 @@ from ..semantic.deps import (
 )
 from ..semantic.deps import missing_packages as _missing
 
-MODEL_NAME = "all-MiniLM-L6-v2"
 REQUIRED_MODULES = {**RUNTIME_MODULES, **EXPORT_MODULES, MODEL_MODULE: MODEL_PACKAGE}
 RRF_K = 60  # Cormack, Clarke & Buettcher (2009): k = 60 works across collections
 
