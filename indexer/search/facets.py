@@ -2,10 +2,12 @@
 
 Whoosh's own grouping (`groupedby=`) categorizes every matching document in Python, on every
 search, and keeps the collector from skipping low-scoring blocks. Instead, once per index
-reader, each facet's value of every document is put into a numpy array (one ordinal per
-document, or a mask per value for the multi-valued phase) from the facet postings, which are
-decoded once per segment (see `indexer.search.postings`); a search then counts facets with one
-`bincount` over the matching document numbers, and filters become cached document sets.
+reader, each facet's value of every document is put into numpy arrays (one ordinal per
+document, or (document, ordinal) pairs for multi-valued facets such as phases and conditions)
+from the facet postings, which are decoded once per segment (see `indexer.search.postings`); a
+search then counts facets with one `bincount` over the matching document numbers, and filters
+become cached document sets. Countries are counted from the study's sites
+(`indexer.search.sites`), in the statuses a search asks for.
 """
 
 from __future__ import annotations
