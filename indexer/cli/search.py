@@ -44,6 +44,11 @@ def search(query, index_path, limit, page, fields, filters, sort, as_json):
         "mesenchymal stem cells"         phrase
         exo*   exosme~   -mice   A OR B  prefix, fuzzy, exclusion, boolean
         first_posted:[2020 to 2022]      date range
+
+    \b
+    Near me and for me:
+        trialsearch search covid --filter status=recruiting --filter near=42.36,-71.06 \\
+            --filter radius=50 --filter age=70 --filter sex=female --sort distance
     """
     filter_map: dict[str, list[str]] = {}
     for item in filters:
