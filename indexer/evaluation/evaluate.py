@@ -3,10 +3,18 @@ long patient description into a weighted key-term query, rank with each configur
 score the rankings with ir-measures (trec_eval underneath), so the metrics are the standard
 ones, not hand-written.
 
-Two modes. Full corpus: each configuration ranks the whole index (top `FULL_DEPTH`) and is
-scored against every judgment, as TREC did. Judged pool: each topic's ranking keeps only the
-trials judged for that topic (a condensed list), so an index that holds part of the corpus
-still gives meaningful numbers, over the judgments it covers.
+Three modes. Full corpus: each configuration ranks the whole index (top `FULL_DEPTH`) and is
+scored against every judgment, as TREC did. Whole index, judged in index (`judged_in_index`):
+the same ranking, scored only against the judgments of trials the index holds (an unjudged
+trial retrieved counts as not relevant), for an index that holds part of the corpus plus
+unjudged distractors. Judged pool: each topic's ranking keeps only the trials judged for that
+topic (a condensed list), so an index that holds part of the corpus still gives meaningful
+numbers, over the judgments it covers.
+
+Long queries (the default) are each patient description's key terms, OR-ed with boosts. Short
+queries (`short_queries`, from TrialGPT's `id2queries.json`: `read_short_queries`) are a few
+typed words per topic, run as a user types them through `SearchIndex.search` (AND, loosened
+when few studies match); only that live ranking is scored.
 
     topics = read_topics("queries.jsonl"); qrels = read_qrels("qrels.tsv")
     report = evaluate(open_index("index_data"), topics, qrels, pool=True, workdir=tmp)
@@ -42,6 +50,12 @@ PLAIN = "BM25F"
 ABBREVIATIONS = "BM25F + abbreviations"
 DEFAULT = "BM25F + abbreviations + feedback (default)"
 FTS5 = "SQLite FTS5 bm25"
+LIVE = "live search: AND, loosened when few match (default)"
+# Short queries: the first SHORT_CONDITIONS conditions of SHORT_SOURCE's entry for each topic in
+# TrialGPT's id2queries.json ({topic id: {"raw", "gpt-4-turbo": {"summary", "conditions"}, ...}}),
+# joined by a space, as a user would type them.
+SHORT_SOURCE = "gpt-4-turbo"
+SHORT_CONDITIONS = 2
 DEFAULT_KEY_TERMS = 30  # candidates per topic; the query language's bounds may keep fewer
 # Pseudo-relevance feedback, RM3's usual depth (Pyserini's fb_docs=10, fb_terms=10). The
 # weight of the strongest feedback term, relative to the mean key term, was chosen between
@@ -132,6 +146,40 @@ def read_qrels(path: str | os.PathLike) -> dict[str, dict[str, int]]:
     if not qrels:
         raise EvalInputError(f"{path}: no judgments after the header")
     return qrels
+
+
+def read_short_queries(path: str | os.PathLike) -> dict[str, str]:
+    """Topic id -> short typed query from TrialGPT's id2queries.json: the first
+    SHORT_CONDITIONS conditions of its SHORT_SOURCE entry, joined by a space. Topics whose entry
+    lacks them are left out (the evaluation counts them as skipped)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise EvalInputError(f"{path}: not UTF-8 text ({exc.reason})") from exc
+    except OSError as exc:
+        raise EvalInputError(f"cannot read {path}: {exc.strerror}") from exc
+    expected = (f'expected a JSON object of topic id -> {{"{SHORT_SOURCE}": {{"conditions": '
+                '[...]}}, ...}} (TrialGPT id2queries.json)')
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise EvalInputError(f"{path} line {exc.lineno}: not JSON ({exc.msg}); {expected}") from None
+    if not isinstance(data, dict) or not data:
+        raise EvalInputError(f"{path}: {expected}")
+    queries: dict[str, str] = {}
+    for topic, entry in data.items():
+        if not isinstance(entry, dict):
+            raise EvalInputError(f"{path}: topic {topic!r}: {expected}")
+        source = entry.get(SHORT_SOURCE)
+        conditions = source.get("conditions") if isinstance(source, dict) else None
+        if source is not None and not (isinstance(conditions, list)
+                                       and all(isinstance(c, str) for c in conditions)):
+            raise EvalInputError(f"{path}: topic {topic!r}: \"{SHORT_SOURCE}\" has no list of "
+                                 f'"conditions"; {expected}')
+        words = " ".join(c.strip() for c in (conditions or [])[:SHORT_CONDITIONS] if c.strip())
+        if words:
+            queries[topic] = words
+    return queries
 
 
 def _read_lines(path: str | os.PathLike) -> list[str]:
@@ -227,6 +275,27 @@ def bm25f_ranker(index: SearchIndex, *, expand_abbreviations: bool) -> Ranker:
             result = index.search(key_query.text(), operator="or", page=page,
                                   per_page=MAX_PER_PAGE, facets=False, highlights=False,
                                   expand_abbreviations=expand_abbreviations, only=judged)
+            ranked += [hit.nct_id for hit in result.hits]
+            if judged is None or page * MAX_PER_PAGE >= result.total:
+                break
+        return ranked[:FULL_DEPTH] if judged is None else ranked
+
+    return rank
+
+
+def live_ranker(index: SearchIndex) -> Callable[[str, set[str] | None], list[str]]:
+    """Rank a typed query exactly as the search box does: `SearchIndex.search` with its
+    defaults (AND, abbreviations, loosening when few studies match), 100 per page. A query the
+    language rejects finds nothing, as it would for the user."""
+
+    def rank(text: str, judged: set[str] | None) -> list[str]:
+        ranked: list[str] = []
+        for page in range(1, MAX_RESULT_WINDOW // MAX_PER_PAGE + 1):
+            try:
+                result = index.search(text, page=page, per_page=MAX_PER_PAGE, facets=False,
+                                      highlights=False, only=judged)
+            except QueryError:
+                return []
             ranked += [hit.nct_id for hit in result.hits]
             if judged is None or page * MAX_PER_PAGE >= result.total:
                 break
@@ -415,14 +484,19 @@ def coverage(topics: dict[str, str], qrels: dict[str, dict[str, int]], available
 # -- the whole evaluation -------------------------------------------------------------------
 @dataclass
 class EvalReport:
-    """What `evaluate` measured: mean metrics per configuration, coverage, query size."""
+    """What `evaluate` measured: mean metrics per configuration, coverage, query size; for
+    short queries, the topics skipped for want of one and those that found nothing."""
 
-    mode: str  # "pool" or "full"
+    mode: str  # "pool", "full" or "index" (whole index, judged in index)
     means: dict[str, dict[str, float]]  # configuration -> metric -> mean
     per_topic: dict[str, dict[str, dict[str, float]]]  # configuration -> topic -> metric
     coverage: Coverage
-    mean_query_terms: float
+    mean_query_terms: float  # key terms per long query; words per short query
     seconds: float
+    queries: str = "long"  # "long" (key terms of the description) or "short" (typed)
+    short_skipped: list[str] = field(default_factory=list)  # scored topics without a short query
+    zero_results: list[str] = field(default_factory=list)  # short-query topics finding nothing
+    short_queries: dict[str, str] = field(default_factory=dict)  # topic -> the query run
 
     def to_dict(self) -> dict:
         """JSON-ready form, with the relevance levels and the published reference points."""
@@ -434,24 +508,40 @@ class EvalReport:
 
 def evaluate(index: SearchIndex, topics: dict[str, str], qrels: dict[str, dict[str, int]], *,
              pool: bool, workdir: str | os.PathLike, key_term_limit: int = DEFAULT_KEY_TERMS,
-             encoder: Encoder | None = None) -> EvalReport:
+             encoder: Encoder | None = None, judged_in_index: bool = False,
+             short_queries: dict[str, str] | None = None) -> EvalReport:
     """Rank every scored topic with each configuration and score the rankings.
 
-    `pool`: rank only each topic's judged trials (see the module docstring). `workdir`: a
-    scratch folder for the FTS5 baseline's database. `encoder`: also rank with the hybrid
-    (BM25F with abbreviations fused with vector similarity).
+    `pool`: rank only each topic's judged trials (see the module docstring). `judged_in_index`
+    (not with `pool`): rank the whole index, but score against the judgments of the trials it
+    holds only. `workdir`: a scratch folder for the FTS5 baseline's database. `encoder`: also
+    rank with the hybrid (BM25F with abbreviations fused with vector similarity).
+    `short_queries` (topic -> typed query): rank those through the live search instead of the
+    descriptions' key terms; scored topics without one are skipped and listed.
     """
+    if pool and judged_in_index:
+        raise ValueError("judged_in_index ranks the whole index; it does not combine with pool")
+    in_index = pool or judged_in_index
     started = time.perf_counter()
     require_ir_measures()  # before minutes of ranking, not after
     fts = Fts5Baseline(Path(workdir) / "fts5.sqlite")
     try:
         fts.add(indexed_studies(index))
-        cover = coverage(topics, qrels, fts.ids, pool=pool)
+        cover = coverage(topics, qrels, fts.ids, pool=in_index)
         if not cover.topics_judged:
             raise EvalInputError("the qrels judge none of the topics; are they the same year's?")
         if not cover.topics_evaluated:
             raise EvalInputError("no topic has an eligible trial " + (
-                "in the index; pool mode needs the judged trials' records" if pool else "judged"))
+                "in the index; this mode needs the judged trials' records" if in_index else "judged"))
+        if in_index:
+            # What is judged and available; it is also what recall is out of. Unjudged trials
+            # a whole-index ranking retrieves count as not relevant.
+            qrels = {topic: {n: g for n, g in qrels[topic].items() if n in fts.ids}
+                     for topic in cover.topics_evaluated}
+        if short_queries is not None:
+            return _evaluate_short(index, qrels, cover, short_queries, pool=pool,
+                                   mode="pool" if pool else "index" if judged_in_index else "full",
+                                   started=started)
         with_abbreviations = bm25f_ranker(index, expand_abbreviations=True)
         rankers: dict[str, Ranker] = {
             PLAIN: bm25f_ranker(index, expand_abbreviations=False),
@@ -463,10 +553,6 @@ def evaluate(index: SearchIndex, topics: dict[str, str], qrels: dict[str, dict[s
             rankers[HYBRID] = hybrid_ranker(index, encoder, with_abbreviations)
         queries = {topic: fit_query(key_terms(topics[topic], index, key_term_limit), index)
                    for topic in cover.topics_evaluated}
-        if pool:
-            # The pool is what is judged and available; it is also what recall is out of.
-            qrels = {topic: {n: g for n, g in qrels[topic].items() if n in fts.ids}
-                     for topic in cover.topics_evaluated}
         per_topic = {}
         for name, rank in rankers.items():
             run = {topic: rank(queries[topic], set(qrels[topic]) if pool else None)
@@ -475,9 +561,32 @@ def evaluate(index: SearchIndex, topics: dict[str, str], qrels: dict[str, dict[s
     finally:
         fts.close()
     return EvalReport(
-        mode="pool" if pool else "full",
+        mode="pool" if pool else "index" if judged_in_index else "full",
         means={name: mean_scores(scores) for name, scores in per_topic.items()},
         per_topic=per_topic, coverage=cover,
         mean_query_terms=sum(len(q.words) for q in queries.values()) / len(queries),
         seconds=round(time.perf_counter() - started, 2),
+    )
+
+
+def _evaluate_short(index: SearchIndex, qrels: dict[str, dict[str, int]], cover: Coverage,
+                    short_queries: dict[str, str], *, pool: bool, mode: str,
+                    started: float) -> EvalReport:
+    """Score the live search on the short queries of the scored topics that have one."""
+    topics = [topic for topic in cover.topics_evaluated if topic in short_queries]
+    skipped = [topic for topic in cover.topics_evaluated if topic not in short_queries]
+    if not topics:
+        raise EvalInputError("no scored topic has a short query; are the id2queries files the "
+                             "same topic sets as the topics files?")
+    rank = live_ranker(index)
+    run = {topic: rank(short_queries[topic], set(qrels[topic]) if pool else None)
+           for topic in topics}
+    per_topic = {LIVE: score_run(qrels, run)}
+    return EvalReport(
+        mode=mode, means={LIVE: mean_scores(per_topic[LIVE])}, per_topic=per_topic,
+        coverage=cover,
+        mean_query_terms=sum(len(short_queries[t].split()) for t in topics) / len(topics),
+        seconds=round(time.perf_counter() - started, 2), queries="short",
+        short_skipped=skipped, zero_results=[topic for topic in topics if not run[topic]],
+        short_queries={topic: short_queries[topic] for topic in topics},
     )

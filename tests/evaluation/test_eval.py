@@ -20,6 +20,7 @@ from indexer.evaluation.evaluate import (
     FEEDBACK_TERMS,
     FEEDBACK_WEIGHT,
     HYBRID,
+    LIVE,
     MEASURES,
     EvalInputError,
     KeyQuery,
@@ -27,7 +28,9 @@ from indexer.evaluation.evaluate import (
     feedback_query,
     fit_query,
     key_terms,
+    live_ranker,
     read_qrels,
+    read_short_queries,
     read_topics,
 )
 from indexer.index.analysis import analyze
@@ -285,3 +288,81 @@ def test_feedback_adds_the_vocabulary_of_the_top_studies(built_index):
     assert not set(analyze(" ".join(added))) & set(analyze(" ".join(query.words)))
     assert max(expanded.weights[len(query.words):]) == pytest.approx(FEEDBACK_WEIGHT)
     assert feedback_query(query, index, []) == query  # nothing to learn from: unchanged
+
+
+# -- whole index, judged in index; short typed queries ---------------------------------------------
+def test_judged_in_index_scores_only_the_judgments_the_index_holds(tiny, tmp_path):
+    # The whole index ranks ASTHMA (unjudged: not relevant), then DIABETES (eligible). ABSENT
+    # is judged eligible but not in the index: full mode counts it, this mode does not.
+    qrels = _qrels(tmp_path, {DIABETES: 2, ABSENT: 2})
+    args = ["--topics", tiny["topics"], "--qrels", qrels, "--index", tiny["index"]]
+    full = _eval_json(args)
+    report = _eval_json([*args, "--judged-in-index"])
+    assert report["mode"] == "index" and report["queries"] == "long"
+    assert (report["coverage"]["judgments"], report["coverage"]["judgments_available"]) == (2, 1)
+    for configuration in CONFIGURATIONS:
+        assert full["means"][configuration]["R@100"] == pytest.approx(0.5)
+        assert report["means"][configuration]["R@100"] == pytest.approx(1.0)
+        assert report["means"][configuration]["RR"] == pytest.approx(0.5)  # unjudged ASTHMA first
+    result = CliRunner().invoke(main, ["eval", *args, "--judged-in-index", "--pool"])
+    assert result.exit_code == 2 and "does not combine" in result.output
+
+
+def _id2queries(path: Path, entries: dict) -> str:
+    return _write(path, json.dumps({topic: {"raw": "...", "gpt-4-turbo": {
+        "summary": "...", "conditions": conditions}} for topic, conditions in entries.items()}))
+
+
+def test_short_queries_run_live_and_count_zero_results_and_skips(tiny, tmp_path):
+    topics = _write(tmp_path / "topics3.jsonl", "".join(
+        json.dumps({"_id": t, "text": TOPIC["text"]}) + "\n" for t in ("t1", "t2", "t3")))
+    qrels = _write(tmp_path / "q3.tsv", "query-id\tcorpus-id\tscore\n" + "".join(
+        f"{t}\t{ASTHMA}\t2\n" for t in ("t1", "t2", "t3")))
+    # t1 types two conditions the index holds; t2's first two match nothing (its third would
+    # match, but only the first two are the query); t3 has no short query.
+    short = _id2queries(tmp_path / "id2queries.json", {
+        "t1": ["Severe asthma", "Wheezing", "Cirrhosis"],
+        "t2": ["Porphyria", "Sarcoidosis", "Asthma"],
+    })
+    args = ["--topics", topics, "--qrels", qrels, "--index", tiny["index"], "--judged-in-index",
+            "--short", short]
+    report = _eval_json(args)
+    assert report["queries"] == "short" and report["mode"] == "index"
+    assert report["short_queries"] == {"t1": "Severe asthma Wheezing", "t2": "Porphyria Sarcoidosis"}
+    assert report["short_skipped"] == ["t3"] and report["zero_results"] == ["t2"]
+    assert list(report["means"]) == [LIVE]
+    assert report["per_topic"][LIVE]["t1"]["RR"] == 1.0
+    assert report["per_topic"][LIVE]["t2"] == dict.fromkeys(MEASURES, 0.0)
+    text = CliRunner().invoke(main, ["eval", *args]).stdout
+    assert "2 topics scored, 1 skipped without a short query; 1 of 2 returned no results" in text
+
+
+def test_short_queries_go_through_the_forgiving_and(tiny, tmp_path):
+    # "asthma metformin": no study holds both; the live search loosens to studies holding some.
+    index = open_index(tiny["index"])
+    assert live_ranker(index)("asthma metformin", None)[:2] in ([ASTHMA, DIABETES],
+                                                                 [DIABETES, ASTHMA])
+    assert live_ranker(index)("asthma metformin", {DIABETES}) == [DIABETES]
+
+
+@pytest.mark.parametrize("content, message", [
+    ("{not json", r"bad\.json line 1: not JSON .*TrialGPT id2queries\.json"),
+    ("[1, 2]", r"bad\.json: expected a JSON object of topic id"),
+    ('{"t1": "asthma"}', r"bad\.json: topic 't1': expected"),
+    ('{"t1": {"gpt-4-turbo": {"conditions": "asthma"}}}', r"bad\.json: topic 't1': .*\"conditions\""),
+])
+def test_malformed_id2queries_is_an_error_naming_the_file(tmp_path, content, message):
+    with pytest.raises(EvalInputError, match=message):
+        read_short_queries(_write(tmp_path / "bad.json", content))
+
+
+def test_missing_or_malformed_id2queries_on_the_command_line(tiny, tmp_path):
+    base = ["eval", "--topics", tiny["topics"], "--qrels", _qrels(tmp_path, {ASTHMA: 2}),
+            "--index", tiny["index"], "--short"]
+    missing = CliRunner().invoke(main, [*base, str(tmp_path / "nowhere.json")])
+    assert missing.exit_code == 2 and "nowhere.json" in missing.output
+    with pytest.raises(EvalInputError, match="cannot read .*nowhere.json"):
+        read_short_queries(tmp_path / "nowhere.json")
+    malformed = CliRunner().invoke(main, [*base, _write(tmp_path / "id2q.json", "[]")])
+    assert malformed.exit_code == 2
+    assert "Error:" in malformed.output and "id2q.json" in malformed.output
