@@ -181,6 +181,18 @@ def bare_word(node: query.Query) -> str | None:
     return texts.pop() if len(texts) == 1 else None
 
 
+def bare_compound(node: query.Query) -> tuple[str, ...] | None:
+    """The analyzed words of a bare compound word (`exercise-induced`, `covid-19`: one typed
+    word the analyzer splits, so the parser made it a phrase in each default field); None for
+    anything else."""
+    leaves = list(node.leaves()) if isinstance(node, query.Or) else []
+    if not leaves or any(type(leaf) is not query.Phrase or leaf.fieldname not in PROSE_FIELDS
+                         for leaf in leaves):
+        return None
+    words = {tuple(leaf.words) for leaf in leaves}
+    return words.pop() if len(words) == 1 else None
+
+
 def _note(applied: list[str] | None, typed: str, expanded: str) -> None:
     if applied is not None and f"{typed} → {expanded}" not in applied:
         applied.append(f"{typed} → {expanded}")

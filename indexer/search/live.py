@@ -31,7 +31,7 @@ from ..errors import QueryError
 from ..index.analysis import analyze
 from ..index.layout import CURRENT_FILE, require_generation
 from ..model import Study, normalize_nct_id
-from .expansion import bare_word, expand_multiterms
+from .expansion import bare_compound, bare_word, expand_multiterms
 from .expansion import expand_abbreviations as _expand_abbreviations
 from .filters import Restriction, parse_filters
 from .postings import SegmentCache
@@ -98,7 +98,7 @@ def _prepare(snapshot: Snapshot, query_text: str, fields: list[str] | None, oper
     parsed = parse_query(query_text, snapshot.searcher.schema, fields=fields, operator=operator)
     q = parsed.query
     loosens = (type(q) is query.And and len(q.subqueries) > 1
-               and all(bare_word(child) for child in q.subqueries)
+               and all(bare_word(child) or bare_compound(child) for child in q.subqueries)
                and not _STRICT_SYNTAX.search(query_text))
     applied: list[str] = []
     if expand_abbreviations:

@@ -203,3 +203,15 @@ def test_forgiving_matching_through_the_api_and_cli(client, built_index):
     assert body["total"] > 0 and body["notices"][0].startswith("no study has all of")
     result = CliRunner().invoke(main, ["search", "exosomes asthma", "--index", str(built_index)])
     assert result.exit_code == 0 and "no study has all of exosomes, asthma" in result.output
+
+
+def test_a_hyphenated_word_typed_bare_loosens_like_any_word(shared_index):
+    # `exercise-induced` is one typed word the analyzer splits into a phrase; it must not make
+    # the query strict.
+    index = open_index(shared_index)
+    assert index.search('"exercise-induced" AND asthma').total == 0
+    result = index.search("exercise-induced asthma", per_page=50)
+    assert result.total > 0 and result.notices == [
+        "no study has all of exercise-induced, asthma; showing the studies with most of them"]
+    either = {hit.nct_id for hit in index.search("exercise-induced OR asthma", per_page=50).hits}
+    assert {hit.nct_id for hit in result.hits} == either
