@@ -20,6 +20,10 @@ from indexer.index.layout import generation_path
 from indexer.model import Study
 from indexer.readers import read_sources
 
+# Vectors cost seconds of CPU per build: the suite computes them only where a test asks for
+# them (tests/semantic, the vector fixtures, TRIALSEARCH_VECTORS=1 in a subprocess's env), not
+# after every CLI build and beside every server.
+os.environ.setdefault("TRIALSEARCH_VECTORS", "0")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # 36 invented studies (NCT99000001-36) whose content tests rely on; the bundled sample is real
 # registry data that may be refreshed, so tests of search behaviour use these instead.

@@ -21,6 +21,7 @@ from .main import (
     strict_option,
     wait_option,
 )
+from .vectors import fill_after_write, vectors_option
 
 
 @click.command()
@@ -32,14 +33,16 @@ from .main import (
               help="Synonym file adding or vetoing abbreviation pairs (see `synonyms --help`).")
 @strict_option
 @wait_option
+@vectors_option
 @quiet_option
 @json_option
-def build(sources, index_path, procs, synonyms, strict, wait, quiet, as_json):
+def build(sources, index_path, procs, synonyms, strict, wait, vectors, quiet, as_json):
     """Rebuild the index from SOURCES (files or folders, any supported format).
 
     The new index is written beside the live one and switched in only when complete; a failed
     build leaves the old index serving. Without SOURCES, builds the bundled sample (about 300
-    real ClinicalTrials.gov studies).
+    real ClinicalTrials.gov studies). Once it is live, the vectors of new or changed studies
+    are computed for meaning search (see `trialsearch vectors`).
 
     \b
     Example:
@@ -50,7 +53,10 @@ def build(sources, index_path, procs, synonyms, strict, wait, quiet, as_json):
     with progress_bar(quiet or as_json, "Indexing") as bar:
         report = build_index(sources, index_path, procs=procs, progress=bar.update, wait=wait,
                              synonyms=synonyms)
-    print_report(report, "Indexed", as_json, strict)
+    try:
+        print_report(report, "Indexed", as_json, strict)
+    finally:  # under --strict a skipped record exits 1; the live index still gets its vectors
+        fill_after_write(index_path, vectors, quiet or as_json)
 
 
 @click.command()
@@ -58,9 +64,10 @@ def build(sources, index_path, procs, synonyms, strict, wait, quiet, as_json):
 @index_option
 @strict_option
 @wait_option
+@vectors_option
 @quiet_option
 @json_option
-def update(sources, index_path, strict, wait, quiet, as_json):
+def update(sources, index_path, strict, wait, vectors, quiet, as_json):
     """Add or replace (by NCT ID) the studies in SOURCES in the live index.
 
     \b
@@ -70,7 +77,10 @@ def update(sources, index_path, strict, wait, quiet, as_json):
     require_existing(sources)
     with progress_bar(quiet or as_json, "Updating") as bar:
         report = update_index(sources, index_path, progress=bar.update, wait=wait)
-    print_report(report, "Updated", as_json, strict)
+    try:
+        print_report(report, "Updated", as_json, strict)
+    finally:
+        fill_after_write(index_path, vectors, quiet or as_json)
 
 
 @click.command()

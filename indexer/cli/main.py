@@ -27,6 +27,7 @@ LAZY_COMMANDS: dict[str, str] = {
     "fetch": "indexer.cli.registry:fetch_command",
     "sync": "indexer.cli.registry:sync_command",
     "serve": "indexer.cli.serve:serve_command",
+    "vectors": "indexer.cli.vectors:vectors_command",
 }
 
 

@@ -12,6 +12,7 @@ from ..registry.client import API_URL_ENV, DEFAULT_API_URL, DEFAULT_RATE, MAX_PA
 from ..registry.fetch import FetchReport, fetch_studies
 from ..registry.sync import sync_index
 from .main import index_option, json_option, print_report, quiet_option, strict_option, wait_option
+from .vectors import fill_after_write, vectors_option
 
 api_url_option = click.option(
     "--api-url", envvar=API_URL_ENV, default=DEFAULT_API_URL, show_default=True,
@@ -111,9 +112,10 @@ def fetch_command(query, condition, statuses, since, out_dir, page_size, rate, a
 @api_url_option
 @strict_option
 @wait_option
+@vectors_option
 @quiet_option
 @json_option
-def sync_command(index_path, since, page_size, rate, api_url, strict, wait, quiet, as_json):
+def sync_command(index_path, since, page_size, rate, api_url, strict, wait, vectors, quiet, as_json):
     """Upsert the studies updated on ClinicalTrials.gov since the last sync.
 
     The first sync starts from the day before the index was built; pass --since when its
@@ -133,6 +135,14 @@ def sync_command(index_path, since, page_size, rate, api_url, strict, wait, quie
     finally:
         fetch_bar.close()
         index_bar.close()
+    try:
+        _print_sync(report, strict, as_json)
+    finally:  # the updated studies' vectors, once the index is live
+        if report.index and report.index.indexed:
+            fill_after_write(index_path, vectors, quiet or as_json)
+
+
+def _print_sync(report, strict: bool, as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
         if strict and report.index and report.index.skipped:

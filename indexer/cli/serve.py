@@ -4,7 +4,10 @@ none, so a fresh install serves the bundled sample in one command."""
 from __future__ import annotations
 
 import errno
+import os
 import socket
+import subprocess
+import sys
 
 import click
 
@@ -14,6 +17,7 @@ from webapp.server import DEFAULT_WORKERS, run_server
 from ..index.layout import generation_path
 from ..index.store import build_index
 from .main import FatalError, index_option, print_report, require_existing
+from .vectors import vectors_option
 
 
 def require_free_port(host: str, port: int) -> None:
@@ -46,8 +50,12 @@ def require_free_port(host: str, port: int) -> None:
               help="Build the index from TRIALSEARCH_SOURCES (default: the sample corpus) "
                    "when none exists.")
 @click.option("--access-log/--no-access-log", default=True, show_default=True)
-def serve_command(index_path, host, port, workers, threads, timeout, build, access_log):
+@vectors_option
+def serve_command(index_path, host, port, workers, threads, timeout, build, access_log, vectors):
     """Serve the search page, JSON API and widget with gunicorn.
+
+    Beside the server, a low-priority process computes the vectors meaning search uses, for
+    the studies that have none and again whenever the index changes (--no-vectors: not).
 
     \b
     Example:
@@ -62,5 +70,21 @@ def serve_command(index_path, host, port, workers, threads, timeout, build, acce
         require_existing(sources)
         print_report(build_index(sources, index_path), "Indexed", as_json=False, strict=False)
     click.echo(f"Serving {index_path} on http://{host}:{port}/ with {workers} workers", err=True)
-    run_server(index_path, host=host, port=port, workers=workers, threads=threads,
-               timeout=timeout, access_log=access_log)
+    filler = None if vectors is False else start_vector_filler(index_path)
+    try:
+        run_server(index_path, host=host, port=port, workers=workers, threads=threads,
+                   timeout=timeout, access_log=access_log)
+    finally:
+        if filler is not None:
+            filler.terminate()
+            filler.wait(timeout=10)
+
+
+def start_vector_filler(index_path: str) -> subprocess.Popen:
+    """`trialsearch vectors --watch` as a child at the lowest CPU priority, so searches come
+    first; it stops by itself when this process is gone. Without the 'semantic' extra it says
+    so once and exits, and the server ranks by words."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "indexer.cli", "vectors", "--watch", "--index",
+         str(index_path)],
+        preexec_fn=lambda: os.nice(19), stdin=subprocess.DEVNULL)

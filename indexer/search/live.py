@@ -18,7 +18,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from pathlib import Path
 from typing import Any
 
@@ -31,11 +31,15 @@ from ..errors import QueryError
 from ..index.analysis import analyze
 from ..index.layout import CURRENT_FILE, require_generation
 from ..model import Study, normalize_nct_id
+from ..semantic.deps import SemanticUnavailable
+from ..semantic.fill import model_id
+from .dense import DenseView, VectorCache
 from .expansion import bare_compound, bare_word, expand_multiterms
 from .expansion import expand_abbreviations as _expand_abbreviations
 from .filters import Restriction, parse_filters
+from .fusion import fuse_arrays
 from .postings import SegmentCache
-from .query import parse_query, split_nct_ids
+from .query import meaning_text, parse_query, split_nct_ids
 from .ranking import Ranked, rank, rank_by_words_held
 from .results import Hit, SearchResult, facet_dicts, page_of_hits
 from .similar import similar_query
@@ -51,6 +55,13 @@ SORTS = {"relevance": None, "last_update": "last_update", "first_posted": "first
 # When all the typed words together find fewer studies than this, studies holding most of
 # them are shown too (after those holding all).
 FEW_MATCHES = 3
+# How a search matches: by the words typed (BM25F), by meaning (the studies whose vectors are
+# nearest the query's), or both fused (reciprocal rank fusion). The default is hybrid where
+# the index has vectors, else keyword.
+MODES = ("keyword", "hybrid", "semantic")
+# Each side's candidates a hybrid ranking fuses (more when a deeper page is asked for).
+FUSION_DEPTH = 100
+QUERY_VECTORS_KEPT = 1024  # query vectors remembered per index handle (3 ms each to compute)
 # Typed syntax that keeps a query strict: quotes, a field scope, an explicit AND.
 _STRICT_SYNTAX = re.compile(r'[":]|\bAND\b')
 log = logging.getLogger(__name__)
@@ -115,6 +126,14 @@ def _partial_notice(query_text: str, exact: int) -> str:
     return f"only {exact} {have} all of {words}; studies with most of them follow"
 
 
+def _by_words(docnum: int) -> str:
+    return "words"
+
+
+def _by_meaning(docnum: int) -> str:
+    return "meaning"
+
+
 def _suggest(snapshot: Snapshot, query_text: str) -> str | None:
     """"Did you mean": correct words that are not in the index vocabulary. NCT IDs are not
     words to correct, and `word~` already asked for the words near it."""
@@ -148,6 +167,14 @@ class SearchIndex:
         self._keep_warm = False  # set by warm(): warm each new generation too
         self._snapshot: Snapshot | None = None
         self._closed = False
+        # Meaning search: the stored vectors (kept across generations, like the segments), one
+        # generation's view of them, the query encoder (loaded on first use) or why it cannot
+        # be, and the vectors of recent queries.
+        self._vectors = VectorCache(self.path)
+        self._view: tuple[Snapshot, DenseView] | None = None
+        self._encoder = None
+        self._encoder_error: str | None = None
+        self._query_vectors: dict[str, np.ndarray] = {}
         self.snapshot()
 
     # -- generations ----------------------------------------------------------------------
@@ -225,48 +252,92 @@ class SearchIndex:
             if self._snapshot is not None:
                 self._snapshot.close()
                 self._snapshot = None
+            self._view = None
+            self._vectors.close()
 
     # -- queries --------------------------------------------------------------------------
     def search(self, query_text: str = "", *, fields: list[str] | None = None,
                filters: dict[str, Any] | None = None, sort: str = "relevance", page: int = 1,
                per_page: int = 10, operator: str = "and", facets: bool = True,
                highlights: bool = True, expand_abbreviations: bool = True,
-               only: Collection[str] | None = None) -> SearchResult:
+               only: Collection[str] | None = None, mode: str | None = None,
+               meaning: str | None = None) -> SearchResult:
         """Run a query (see `indexer.search.query` for the language) and return one page of hits with
         highlights, total, facet counts and a spelling suggestion. Abbreviations mined from the
         corpus also match their long forms and back, and condition phrases their mined
         synonyms, ranked lower (`expand_abbreviations=False` turns both off); the result's
         `expansions` lists those the query used. `only` restricts the results
-        to these NCT IDs (scores are unchanged: statistics stay index-wide). Raises QueryError
-        naming the bad parameter."""
+        to these NCT IDs (scores are unchanged: statistics stay index-wide).
+
+        `mode` (see MODES; default: hybrid where the index has vectors, else keyword): keyword
+        ranks the studies holding the words; semantic the studies whose meaning is nearest
+        (at least MIN_SIMILARITY alike; plain words only); hybrid fuses the two, so the total
+        counts the studies found either way. A phrase, field scope, operator or NCT ID keeps
+        hybrid to the words, and date sorts order the studies holding the words. Each hit
+        says how it matched. `meaning`: the text the meaning side reads instead of the query's
+        words (a patient's whole description, where the query is its key terms). Raises
+        QueryError naming the bad parameter."""
         started = time.perf_counter()
         _check_paging(page, per_page, sort)
+        if mode is not None and mode not in MODES:
+            raise QueryError(f"mode must be one of {', '.join(MODES)}", param="mode")
         restriction = _restriction(filters or {}, only, sort)
+        if SORTS[sort] is not None:
+            meaning = None
+        elif meaning is None or not meaning.strip():
+            meaning = meaning_text(query_text)
+        if mode == "semantic" and meaning is None and query_text.strip():
+            raise QueryError("mode=semantic reads plain words: drop the quotes, field scopes, "
+                             "operators and NCT IDs, or use mode=keyword or hybrid", param="mode")
         deadline = time.monotonic() + self.time_budget
+        limit = page * per_page
         with self._lock:
             snap = self.snapshot()
-            q, notices, loosens, applied = snap.memo(
+            notices: list[str] = []
+            used = "keyword"
+            view = None
+            if mode != "keyword" and meaning is not None:
+                view, why_not = self._dense_view(snap)
+                if view is not None:
+                    used = mode or "hybrid"
+                elif mode is not None:
+                    notices.append(f"meaning search is unavailable ({why_not}); "
+                                   "showing the studies that hold the words")
+            q, parse_notices, loosens, applied = snap.memo(
                 ("query", query_text, tuple(fields or ()), operator, expand_abbreviations),
                 lambda: _prepare(snap, query_text, fields, operator, expand_abbreviations))
+            notices[:0] = parse_notices
             allowed, allowed_mask = (None, None) if restriction.empty else \
                 snap.docsets.filter(restriction)
-            ranked = rank(snap, q, allowed, allowed_mask, limit=page * per_page,
-                          sortedby=SORTS[sort], deadline=deadline, time_budget=self.time_budget)
-            notices = list(notices)
-            if loosens and SORTS[sort] is None and len(ranked.matched) < FEW_MATCHES:
-                looser = rank_by_words_held(snap, list(q.subqueries), allowed_mask,
-                                            limit=page * per_page, deadline=deadline)
-                if looser is not None and len(looser.matched) > len(ranked.matched):
-                    notices.append(_partial_notice(query_text, len(ranked.matched)))
-                    ranked = looser
+            depth = max(FUSION_DEPTH, limit) if used == "hybrid" else limit
+            if used == "semantic":
+                ranked = Ranked(Results(snap.searcher, q, []), np.zeros(0, dtype=np.int64), False)
+            else:
+                ranked = rank(snap, q, allowed, allowed_mask, limit=depth,
+                              sortedby=SORTS[sort], deadline=deadline, time_budget=self.time_budget)
+                if loosens and SORTS[sort] is None and len(ranked.matched) < FEW_MATCHES:
+                    looser = rank_by_words_held(snap, list(q.subqueries), allowed_mask,
+                                                limit=depth, deadline=deadline)
+                    if looser is not None and len(looser.matched) > len(ranked.matched):
+                        notices.append(_partial_notice(query_text, len(ranked.matched)))
+                        ranked = looser
+            matched_by = _by_words
+            if view is not None and used != "keyword":
+                near_ids, similarity = view.nearest(self._query_vector(meaning), allowed_mask,
+                                                    None if used == "semantic" else depth)
+                ranked, matched_by = self._with_meaning(snap, ranked, near_ids, similarity, used,
+                                                        limit)
+                if view.covered < snap.searcher.doc_count():
+                    notices.append(f"meaning matches cover {view.covered:,} of "
+                                   f"{snap.searcher.doc_count():,} studies so far; the rest "
+                                   "are still being encoded")
             nearest = None
             if restriction.near is not None:
                 sites = snap.docsets.site_match(restriction.sites)
                 nearest = functools.partial(snap.docsets.sites.nearest_site, sites)
                 if sort == "distance":
-                    ranked = _by_distance(snap, ranked, snap.docsets.sites.nearest_km(sites),
-                                          page * per_page)
-            hits = page_of_hits(ranked.results, page, per_page, highlights, nearest)
+                    ranked = _by_distance(snap, ranked, snap.docsets.sites.nearest_km(sites), limit)
+            hits = page_of_hits(ranked.results, page, per_page, highlights, nearest, matched_by)
             facet_counts = facet_dicts(snap.docsets.facet_counts(ranked.matched, restriction)) \
                 if facets else {}
             suggestion = snap.memo(("suggest", query_text), lambda: _suggest(snap, query_text))
@@ -277,12 +348,76 @@ class SearchIndex:
             query=query_text, total=len(ranked.matched), page=page, per_page=per_page,
             took_ms=round((time.perf_counter() - started) * 1000, 2), hits=hits,
             facets=facet_counts, suggestion=suggestion, notices=notices,
-            timed_out=ranked.timed_out, expansions=list(applied),
+            timed_out=ranked.timed_out, expansions=list(applied), mode=used,
         )
+
+    # -- meaning ----------------------------------------------------------------------------
+    def _dense_view(self, snap: Snapshot) -> tuple[DenseView | None, str]:
+        """The live generation's view of the stored vectors, topped up with any written since
+        the last search; or None and why meaning search cannot run."""
+        if self._encoder_error is not None:
+            return None, self._encoder_error
+        try:
+            self._vectors.refresh()
+        except SemanticUnavailable as exc:  # a damaged vectors file: search by words
+            return None, str(exc)
+        if self._vectors.size == 0:
+            return None, "no study vectors yet: run trialsearch vectors"
+        if self._view is None or self._view[0] is not snap:
+            self._view = (snap, DenseView(self._vectors, snap.nct_ids(), snap.scorer.live))
+        view = self._view[1]
+        view.sync()
+        if view.covered == 0:
+            return None, "no study in this index has a vector yet: run trialsearch vectors"
+        if self._encoder is None:
+            try:
+                from ..semantic.encoder import SentenceEncoder
+
+                # One thread: each server worker encodes its own queries on its own core.
+                self._encoder = SentenceEncoder(threads=1)
+            except SemanticUnavailable as exc:
+                self._encoder_error = str(exc)
+                log.warning("meaning search is off: %s", exc)
+                return None, self._encoder_error
+        if self._vectors.model != model_id(self._encoder):
+            return None, (f"the stored vectors come from {self._vectors.model}, the query encoder "
+                          f"is {model_id(self._encoder)}: run trialsearch vectors")
+        return view, ""
+
+    def _query_vector(self, text: str) -> np.ndarray:
+        vector = self._query_vectors.get(text)
+        if vector is None:
+            vector = self._query_vectors[text] = self._encoder.encode_query(text)
+            if len(self._query_vectors) > QUERY_VECTORS_KEPT:
+                self._query_vectors.pop(next(iter(self._query_vectors)))
+        return vector
+
+    def _with_meaning(self, snap: Snapshot, lexical: Ranked, near_ids: np.ndarray,
+                      similarity: np.ndarray, mode: str, limit: int) -> tuple[Ranked, Callable]:
+        """`lexical` fused with (hybrid) or replaced by (semantic) `near_ids`, the studies
+        nearest in meaning (best first); the top `limit`, and how each hit matched."""
+        q = lexical.results.q
+        if mode == "semantic":
+            best = list(zip(similarity[:limit].tolist(), near_ids[:limit].tolist()))
+            ranked = Ranked(Results(snap.searcher, q, best), np.sort(near_ids), False)
+            return ranked, _by_meaning
+        words = np.array([docnum for _, docnum in lexical.results.top_n], dtype=np.int64)
+        fused, scores = fuse_arrays([words, near_ids])
+        results = Results(snap.searcher, q, list(zip(scores[:limit].tolist(), fused[:limit].tolist())))
+        matched = np.union1d(lexical.matched, near_ids)
+        by_words, by_meaning = np.sort(lexical.matched), set(near_ids.tolist())
+
+        def matched_by(docnum: int) -> str:
+            at = np.searchsorted(by_words, docnum)
+            word = at < len(by_words) and by_words[at] == docnum
+            return "both" if word and docnum in by_meaning else "words" if word else "meaning"
+
+        return Ranked(results, matched, lexical.timed_out), matched_by
 
     def similar(self, nct_id: str, *, limit: int = 10) -> SearchResult | None:
         """Studies most like `nct_id` ("more like this"): its key terms in title, conditions,
-        interventions and summary (Bo1 weighting) run as one weighted OR query. None when the
+        interventions and summary (Bo1 weighting) run as one weighted OR query, fused with the
+        studies whose vectors are nearest its own when the index has vectors. None when the
         study is not in the index."""
         started = time.perf_counter()
         if not 1 <= limit <= MAX_PER_PAGE:
@@ -291,13 +426,29 @@ class SearchIndex:
         if study is None:
             return None
         with self._lock:
-            searcher = self.searcher()
-            results = searcher.search(similar_query(searcher, study), limit=limit,
+            snap = self.snapshot()
+            searcher = snap.searcher
+            depth = max(FUSION_DEPTH, limit)
+            results = searcher.search(similar_query(searcher, study), limit=depth,
                                       mask=query.Term("nct_id", study.nct_id))
-            hits = page_of_hits(results, 1, limit, highlights=False)
+            matched_by = _by_words
+            view, _ = self._dense_view(snap)
+            own = searcher.document_number(nct_id=study.nct_id)
+            vector = view.vector_of(own) if view is not None and own is not None else None
+            if vector is not None:
+                others = snap.scorer.live.copy()
+                others[own] = False
+                near_ids, similarity = view.nearest(vector, others, depth)
+                lexical = Ranked(results, np.array([d for _, d in results.top_n], dtype=np.int64),
+                                 False)
+                fused, matched_by = self._with_meaning(snap, lexical, near_ids, similarity,
+                                                       "hybrid", limit)
+                results = fused.results
+            hits = page_of_hits(results, 1, limit, False, None, matched_by)
         return SearchResult(
             query=f"similar:{study.nct_id}", total=len(hits), page=1, per_page=limit,
             took_ms=round((time.perf_counter() - started) * 1000, 2), hits=hits, facets={},
+            mode="hybrid" if vector is not None else "keyword",
         )
 
     # -- records --------------------------------------------------------------------------

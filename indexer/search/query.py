@@ -244,6 +244,21 @@ def split_nct_ids(text: str) -> tuple[list[str], str]:
     return list(dict.fromkeys(ids)), rest
 
 
+# What asks for exact matching: a phrase, a scope, AND/NOT, a minus, a wildcard, a fuzzy word,
+# a group, a range or a boost.
+_EXACT_SYNTAX = re.compile(r'[":*?~()\[\]{}^]|\b(?:AND|NOT)\b|(?<!\S)-')
+
+
+def meaning_text(text: str) -> str | None:
+    """The words whose meaning a query's vector is read from: the text itself when it is plain
+    words (an OR between them allowed), else None: syntax (see _EXACT_SYNTAX) or an NCT ID
+    asks for exact matches, which meaning search would blur."""
+    ids, rest = split_nct_ids(text)
+    if ids or _EXACT_SYNTAX.search(rest):
+        return None
+    return " ".join(re.sub(r"\bOR\b", " ", rest).split()) or None
+
+
 def _registry_value(q: query.Query) -> query.Query:
     """Field scopes on the registry's enumerations and IDs take the forms people write:
     `status:"not yet recruiting"`, `phase:2`, `phase:II`, `phase:"1/2"`, `nct:nct05871463`.

@@ -44,6 +44,9 @@ class Hit:
     # With `near`: the study's nearest matching site and its distance (facility, city,
     # state, country, status, distance_km; geocoded when placed by its city's name).
     nearest_site: dict[str, Any] | None = None
+    # How the study matched: "words" (it holds the query's words), "meaning" (its vector is
+    # near the query's), or "both".
+    matched_by: str = "words"
 
 
 @dataclass
@@ -63,6 +66,7 @@ class SearchResult:
     # What the query also searched: "MSC → mesenchymal stem cells", "breast cancer → breast
     # neoplasms" (abbreviations and condition synonyms the typed words were expanded with).
     expansions: list[str] = field(default_factory=list)
+    mode: str = "keyword"  # how it was ranked: keyword, hybrid or semantic (see live.MODES)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the API's `results` are the hits)."""
@@ -90,15 +94,21 @@ def facet_dicts(counts: dict[str, list[tuple[Any, int]]]) -> dict[str, list[dict
 
 
 def page_of_hits(results, page: int, per_page: int, highlights: bool,
-                 nearest: Callable[[int], tuple[int, float] | None] | None = None) -> list[Hit]:
+                 nearest: Callable[[int], tuple[int, float] | None] | None = None,
+                 matched_by: Callable[[int], str] | None = None) -> list[Hit]:
     """Page `page` of Whoosh `results` (ranked at least that deep) as hits; `nearest` gives
-    a document's nearest site (its place in the record's sites, km) when a search has `near`."""
+    a document's nearest site (its place in the record's sites, km) when a search has `near`,
+    `matched_by` how a document matched (default: by its words)."""
     # Whoosh's highlighter asks the query for its terms again for every hit and field,
     # a walk over every leaf (thousands for an OR of fuzzy words); ask once per field.
     results.query_terms = functools.lru_cache(maxsize=None)(results.query_terms)
     first = (page - 1) * per_page
-    return [make_hit(results, i, highlights, nearest)
+    hits = [make_hit(results, i, highlights, nearest)
             for i in range(first, min(first + per_page, results.scored_length()))]
+    if matched_by is not None:
+        for i, hit in enumerate(hits, start=first):
+            hit.matched_by = matched_by(results.docnum(i))
+    return hits
 
 
 def _nearest_site(study: dict[str, Any], found: tuple[int, float] | None) -> dict[str, Any] | None:

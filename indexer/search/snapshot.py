@@ -112,6 +112,17 @@ class Snapshot:
                   for name in ["vocab", *SEARCH_FIELD_BOOSTS] if name in schema]
         return steps
 
+    def nct_ids(self) -> list[str | None]:
+        """Every document's NCT ID, by document number (None where there is no document)."""
+        reader = self.searcher.reader()
+        ids: list[str | None] = [None] * reader.doc_count_all()
+        for leaf, offset in reader.leaf_readers():
+            for btext, docnums in self.scorer.segments.field_postings(leaf, "nct_id").items():
+                nct_id = btext.decode("utf-8")
+                for docnum in docnums.tolist():
+                    ids[offset + docnum] = nct_id
+        return ids
+
     def stats(self) -> dict[str, Any]:
         """Generation, document count, fields, build/update times and size on disk."""
         return {

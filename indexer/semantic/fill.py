@@ -1,0 +1,167 @@
+"""Computing the vectors of an index's studies, after the index is live.
+
+A registry-sized index cannot wait for its vectors (MiniLM encodes about 20 studies per
+CPU-second: a day of CPU for 500,000), so builds, updates and syncs go live first and the
+vectors follow: `fill_vectors` encodes every study whose text has no stored vector yet, in
+batches committed one at a time (stopping loses at most one batch), and searches use the
+vectors as they land. A study whose text is unchanged keeps its vector across rebuilds.
+`watch_vectors` keeps filling as the index changes (`trialsearch serve` runs it beside the
+server).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from whoosh import index as whoosh_index
+
+from ..errors import IndexWriteError
+from ..index.layout import CURRENT_FILE, VECTORS_LOCK, require_generation
+from ..model import Study
+from .store import VectorStore, text_hash
+
+FILL_BATCH = 64  # studies encoded and committed together
+WATCH_INTERVAL = 5.0  # seconds between looks for a changed index
+
+
+def study_text(study: Study) -> str:
+    """What a study's vector is computed from: title, conditions and brief summary (the model
+    reads 256 word pieces, so the most telling text goes first)."""
+    return ". ".join(filter(None, [study.brief_title or study.official_title,
+                                   ", ".join(study.conditions), study.brief_summary]))
+
+
+def model_id(encoder) -> str:
+    """The name vectors are stored under: the model package, its version and the precision."""
+    return f"{encoder.source} {encoder.precision}"
+
+
+@dataclass
+class FillReport:
+    """What `fill_vectors` did."""
+
+    studies: int = 0  # in the index
+    encoded: int = 0
+    reused: int = 0  # already had a vector for their current text
+    seconds: float = 0.0
+    busy: bool = False  # another process was filling; nothing was done
+    model_changed: bool = False  # vectors of another model were dropped first
+
+    def to_dict(self) -> dict:
+        """A JSON-ready summary."""
+        return {"studies": self.studies, "encoded": self.encoded, "reused": self.reused,
+                "seconds": round(self.seconds, 3), "busy": self.busy,
+                "model_changed": self.model_changed}
+
+
+@contextlib.contextmanager
+def filler_lock(root: Path) -> Iterator[bool]:
+    """Hold the index's vectors lock if no other process does; yields whether it got it."""
+    try:
+        handle = open(root / VECTORS_LOCK, "a+b", buffering=0)  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise IndexWriteError(f"could not write the index at {root}: {exc.strerror or exc}") from exc
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def fill_vectors(root: str | os.PathLike, encoder, *, batch: int = FILL_BATCH,
+                 progress: Callable[[int], None] | None = None,
+                 stop: threading.Event | None = None) -> FillReport:
+    """Encode the studies of the live index at `root` that have no vector for their current
+    text, and store them (see VectorStore). `encoder` is a SentenceEncoder; `progress(n)` is
+    called as studies are checked; `stop` ends the work after the current batch. When another
+    process is filling the same index, returns at once with `busy` set."""
+    root = Path(root)
+    started = time.perf_counter()
+    report = FillReport()
+    with filler_lock(root) as mine:
+        if not mine:
+            report.busy = True
+            return report
+        store = VectorStore(root)
+        try:
+            report.model_changed = store.use_model(model_id(encoder), encoder.dimensions)
+            known = store.hashes()
+            pending: list[tuple[str, bytes, str]] = []
+
+            def flush() -> None:
+                vectors = encoder.encode([text for _, _, text in pending])
+                store.put((nct_id, digest, vector)
+                          for (nct_id, digest, _), vector in zip(pending, vectors))
+                report.encoded += len(pending)
+                if progress:
+                    progress(len(pending))
+                pending.clear()
+
+            for study in _live_studies(root):
+                if stop is not None and stop.is_set():
+                    break
+                report.studies += 1
+                text = study_text(study)
+                digest = text_hash(text)
+                if known.get(study.nct_id) == digest:
+                    report.reused += 1
+                    if progress:
+                        progress(1)
+                    continue
+                pending.append((study.nct_id, digest, text))
+                if len(pending) >= batch:
+                    flush()
+            if pending and not (stop is not None and stop.is_set()):
+                flush()
+        finally:
+            store.close()
+    report.seconds = time.perf_counter() - started
+    return report
+
+
+def _live_studies(root: Path) -> Iterator[Study]:
+    ix = whoosh_index.open_dir(str(require_generation(root)))
+    with ix.reader() as reader:
+        for stored in reader.all_stored_fields():
+            yield Study.from_dict(json.loads(stored["record"]))
+
+
+def index_stamp(root: Path) -> tuple | None:
+    """Changes whenever a build switches generations or an update commits: the CURRENT
+    pointer's contents and the live generation's Whoosh generation number."""
+    try:
+        name = (root / CURRENT_FILE).read_text(encoding="utf-8").strip()
+        return name, whoosh_index.open_dir(str(root / name)).latest_generation()
+    except (OSError, whoosh_index.EmptyIndexError):
+        return None
+
+
+def watch_vectors(root: str | os.PathLike, encoder, *, stop: threading.Event,
+                  interval: float = WATCH_INTERVAL,
+                  report: Callable[[FillReport], None] | None = None) -> None:
+    """Fill the vectors of the index at `root`, then again whenever the index changes, until
+    `stop` is set. `report` is called after each fill that did something."""
+    root = Path(root)
+    done_for = None
+    while not stop.is_set():
+        stamp = index_stamp(root)
+        if stamp is not None and stamp != done_for:
+            filled = fill_vectors(root, encoder, stop=stop)
+            if not filled.busy:
+                done_for = stamp
+                if report and filled.encoded:
+                    report(filled)
+        stop.wait(interval)

