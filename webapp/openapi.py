@@ -10,12 +10,14 @@ from indexer.index.schema import FACETS, FIELD_ALIASES, Facet
 from indexer.places import MAX_RADIUS_KM
 from indexer.search import MAX_PER_PAGE, MAX_RESULT_WINDOW, SORTS
 from indexer.search.filters import MAX_AGE_YEARS, NEAR_PATTERN
+from indexer.search.live import MODES
 from indexer.search.query import MAX_QUERY_LENGTH
 
 from .config import DEFAULT_PER_PAGE, MAX_REQUEST_BYTES
 from .params import MAX_FILTER_LENGTH, MAX_FILTER_VALUES, NCT_ID_PATTERN, YEAR_PATTERN
 
 _STR = {"type": "string"}
+MATCHED_BY = ("words", "meaning", "both")  # a hit's `matched_by` (indexer.search.results.Hit)
 _STR_LIST = {"type": "array", "items": _STR}
 _DATE = {"type": ["string", "null"], "format": "date"}
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
@@ -43,14 +45,16 @@ SCHEMAS: dict[str, Any] = {
     },
     "Hit": {
         "type": "object",
-        "required": ["nct_id", "title", "status", "sponsor", "score", "highlights", "url", "ctgov_url"],
+        "required": ["nct_id", "title", "status", "sponsor", "score", "highlights", "url", "ctgov_url",
+                     "matched_by"],
         "properties": {
             "nct_id": {"type": "string", "pattern": "^NCT[0-9]{8}$"},
             "title": _STR, "status": _STR, "sponsor": _STR,
             "score": {"type": ["number", "null"],
                       "description": "BM25F score; null when sorted by date or distance. A study named by "
                                      "its NCT ID in the query scores about 1,000,000 (pinned "
-                                     "first)."},
+                                     "first). With `mode` hybrid, the fused (reciprocal rank) "
+                                     "score; with semantic, the cosine similarity."},
             "phases": _STR_LIST, "study_type": _STR, "conditions": _STR_LIST,
             "first_posted": _DATE, "last_update_posted": _DATE,
             "highlights": {
@@ -71,14 +75,21 @@ SCHEMAS: dict[str, Any] = {
                                                           "status")},
                                "distance_km": {"type": "number", "minimum": 0},
                                "geocoded": {"type": "boolean"}}},
+            "matched_by": {"enum": list(MATCHED_BY),
+                           "description": "How the study matched: `words` (it holds the "
+                                          "query's words), `meaning` (its meaning is near the "
+                                          "query's, without the words), or `both`."},
         },
     },
     "SearchResponse": {
         "type": "object",
         "required": ["query", "total", "page", "per_page", "took_ms", "results", "facets",
-                     "suggestion", "notices", "timed_out", "expansions"],
+                     "suggestion", "notices", "timed_out", "expansions", "mode"],
         "properties": {
-            "query": _STR, "total": {"type": "integer", "minimum": 0},
+            "query": _STR,
+            "total": {"type": "integer", "minimum": 0,
+                      "description": "Studies found; with `mode` hybrid, those found by words "
+                                     "or by meaning."},
             "page": {"type": "integer", "minimum": 1},
             "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
             "took_ms": {"type": "number"},
@@ -102,6 +113,13 @@ SCHEMAS: dict[str, Any] = {
                            "expansion: abbreviations (`MSC → mesenchymal stem cells`) and "
                            "condition synonyms (`breast cancer → breast neoplasms`), ranked "
                            "below the typed words."},
+            "mode": {"enum": list(MODES),
+                     "description": "How the results were matched (see the `mode` parameter): "
+                                    "the mode asked for (absent: the server's default), or "
+                                    "keyword where they were matched by words alone: a query "
+                                    "with syntax, a date sort, or meaning search unavailable "
+                                    "(then, when hybrid or semantic was asked for, `notices` "
+                                    "says why)."},
         },
     },
     "Study": {
@@ -143,10 +161,18 @@ SCHEMAS: dict[str, Any] = {
         },
     },
     "Health": {
-        "type": "object", "required": ["status", "documents", "generation", "built_at"],
+        "type": "object", "required": ["status", "documents", "generation", "built_at", "vectors"],
         "properties": {"status": {"const": "ok"}, "documents": {"type": "integer"},
                        "generation": _STR, "built_at": {"type": ["string", "null"]},
-                       "updated_at": {"type": ["string", "null"]}},
+                       "updated_at": {"type": ["string", "null"]},
+                       "vectors": {
+                           "type": "object", "required": ["studies", "model", "meaning_unavailable"],
+                           "description": "Meaning search: how many studies have a vector so "
+                                          "far, from which model, and why the hybrid and "
+                                          "semantic modes cannot run (null when they can).",
+                           "properties": {"studies": {"type": "integer"},
+                                          "model": {"type": ["string", "null"]},
+                                          "meaning_unavailable": {"type": ["string", "null"]}}}},
     },
     "BuildReport": {
         "type": "object", "required": ["status", "report"],
@@ -221,6 +247,17 @@ def _filters() -> list[dict]:
     return [_filter(facet) for facet in FACETS]
 
 
+MODE_DESCRIPTION = (
+    "How studies are matched. `keyword`: the studies holding the words. `semantic`: the studies "
+    "whose meaning is nearest the query's, read from plain words only: quotes, field scopes, "
+    "operators, wildcards or NCT IDs in `q`, or a date sort, are a 400 naming `mode`. `hybrid`: "
+    "both, fused by reciprocal rank fusion; `total` counts the studies found either way, and "
+    "each hit's `matched_by` says how it was. In hybrid, date sorts and queries with phrases, "
+    "field scopes, operators or NCT IDs rank by words. Absent or empty: hybrid where the "
+    "index has study vectors, else keyword. Where meaning search is unavailable, hybrid and "
+    "semantic run as keyword with a notice. The response's `mode` is the one that ran.")
+
+
 def _errors(*codes: str) -> dict[str, Any]:
     """The documented error responses among `codes`, all with the Error body."""
     descriptions = {
@@ -259,6 +296,7 @@ def openapi_spec(server_url: str, max_per_page: int = MAX_PER_PAGE) -> dict[str,
                               {"type": "string", "enum": list(SORTS), "default": "relevance"}),
                     _optional("operator", "How words combine.",
                               {"type": "string", "enum": ["and", "or"], "default": "and"}),
+                    _optional("mode", MODE_DESCRIPTION, {"type": "string", "enum": list(MODES)}),
                     _optional("page", f"1-based page; page × per_page may not pass "
                                       f"{MAX_RESULT_WINDOW:,} (a 400 naming `page`).",
                               {"type": "integer", "minimum": 1, "maximum": MAX_RESULT_WINDOW,
@@ -280,6 +318,9 @@ def openapi_spec(server_url: str, max_per_page: int = MAX_PER_PAGE) -> dict[str,
             }},
             "/api/studies/{nct_id}/similar": {"get": {
                 "summary": "Studies most like this one",
+                "description": "The study's key terms run as one query, fused with the studies "
+                               "whose meaning is nearest its own where the index has study "
+                               "vectors (`mode` hybrid, else keyword).",
                 "parameters": [nct_param, _optional(
                     "limit", "How many.",
                     {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 10})],

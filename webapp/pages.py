@@ -11,11 +11,18 @@ from flask import Blueprint, abort, current_app, render_template, request, send_
 from indexer.errors import QueryError
 from indexer.index.schema import FACETS
 from indexer.model import normalize_nct_id
-from indexer.search import MAX_RESULT_WINDOW
+from indexer.search import MAX_RESULT_WINDOW, SORTS
 
 from .api import CTGOV_STUDY_URL
 from .live_index import get_index
-from .params import FIELD_CHOICES, FORM_FILTERS, SearchRequest, parse_search_args, plain_words
+from .params import (
+    FIELD_CHOICES,
+    FORM_FILTERS,
+    MODE_CHOICES,
+    SearchRequest,
+    parse_search_args,
+    plain_words,
+)
 
 bp = Blueprint("pages", __name__)
 
@@ -117,6 +124,10 @@ def search():
         search_request = parse_search_args(request.args, max_per_page=current_app.config["MAX_PER_PAGE"])
     except QueryError as exc:
         error, search_request = exc, SearchRequest(q=request.args.get("q", "")[:1000])
+    if search_request.mode == "semantic" and SORTS[search_request.sort] is not None:
+        # Meaning alone ranks by meaning (the API refuses a date order): the form kept the
+        # order of the words search the selector switched from; the sort links show relevance.
+        search_request.sort = "relevance"
     result, searched_words = None, None
     if error is None and (search_request.q.strip() or search_request.filters):
         index = get_index()
@@ -125,8 +136,9 @@ def search():
         except QueryError as exc:
             error = exc
             # A syntax slip should not leave a person with nothing: say what is wrong, and
-            # search the plain words meanwhile.
-            searched_words = plain_words(search_request.q) if exc.param == "q" else None
+            # search the plain words meanwhile (also when meaning alone was asked for, which
+            # reads plain words only).
+            searched_words = plain_words(search_request.q) if exc.param in ("q", "mode") else None
             if searched_words:
                 try:
                     result = index.search(searched_words, **search_request.search_kwargs())
@@ -137,7 +149,7 @@ def search():
         searched_words=searched_words, pages_around=PAGES_AROUND, result_window=MAX_RESULT_WINDOW,
         last_page=last_page(result.total, result.per_page) if result else 1,
         field_choices=FIELD_CHOICES, facets=[facet for facet in FACETS if facet.counted],
-        form_filters=FORM_FILTERS, examples=EXAMPLES,
+        form_filters=FORM_FILTERS, examples=EXAMPLES, mode_choices=MODE_CHOICES,
     )
 
 

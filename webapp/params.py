@@ -16,6 +16,7 @@ from werkzeug.datastructures import MultiDict
 from indexer.errors import QueryError
 from indexer.index.schema import FACETS_BY_NAME, FIELD_ALIASES
 from indexer.search import MAX_RESULT_WINDOW, SORTS
+from indexer.search.live import MODES
 from indexer.search.query import MAX_QUERY_LENGTH, resolve_field
 
 from .config import DEFAULT_PER_PAGE
@@ -24,6 +25,10 @@ from .config import DEFAULT_PER_PAGE
 FIELD_CHOICES = [("", "All fields"), ("title", "Title"), ("summary", "Summary"),
                  ("description", "Description"), ("sponsor", "Sponsor"),
                  ("condition", "Condition"), ("intervention", "Intervention")]
+# The page's "Match" selector. Its first option is the server's default, sent as no mode at all:
+# words and meaning where the index has study vectors, else words alone (asking for hybrid
+# there would add a notice to every search).
+MODE_CHOICES = [("", "Words and meaning"), ("keyword", "Words only"), ("semantic", "Meaning only")]
 SORT_CHOICES = [("relevance", "Relevance"), ("last_update", "Last update"),
                 ("first_posted", "First posted"), ("distance", "Distance")]  # distance: with `near`
 # Filters the page's "near me and for me" fields set (the others are facet links).
@@ -47,19 +52,20 @@ class SearchRequest:
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
     operator: str = "and"
+    mode: str = ""  # one of MODES, or "" for the server's default
 
     def search_kwargs(self) -> dict[str, Any]:
         """Keyword arguments for `SearchIndex.search`."""
         return {"fields": [resolve_field(self.field)] if self.field else None,
                 "filters": self.filters, "sort": self.sort, "page": self.page,
-                "per_page": self.per_page, "operator": self.operator}
+                "per_page": self.per_page, "operator": self.operator, "mode": self.mode or None}
 
     def url_args(self, **changes: Any) -> list[tuple[str, str]]:
         """This request as query-string pairs (defaults left out), with `changes` applied;
         a change to None drops the parameter. Used for pagination, sort and facet links."""
         values: dict[str, Any] = {"q": self.q, "field": self.field, "sort": self.sort,
                                   "per_page": self.per_page, "operator": self.operator,
-                                  "page": self.page, **self.filters}
+                                  "mode": self.mode, "page": self.page, **self.filters}
         values.update(changes)
         defaults = {"sort": "relevance", "per_page": DEFAULT_PER_PAGE, "operator": "and", "page": 1}
         pairs = []
@@ -70,10 +76,16 @@ class SearchRequest:
                 pairs.append((name, str(item)))
         return pairs
 
+    def mode_choice(self) -> str:
+        """The MODE_CHOICES value the page's selector shows (mode=hybrid: the default's)."""
+        return "" if self.mode == "hybrid" else self.mode
+
     def sort_choices(self) -> list[tuple[str, str]]:
-        """The orders this search can be sorted in (distance only from a `near` point)."""
+        """The orders this search can be sorted in (distance only from a `near` point; no date
+        order for meaning alone, which ranks by meaning)."""
         return [(value, text) for value, text in SORT_CHOICES
-                if value != "distance" or "near" in self.filters]
+                if (value != "distance" or "near" in self.filters)
+                and (SORTS[value] is None or self.mode != "semantic")]
 
     def without_filters(self) -> list[tuple[str, str]]:
         """URL pairs for this request with no filter (back to page 1)."""
@@ -156,4 +168,13 @@ def parse_search_args(args: MultiDict, *, max_per_page: int) -> SearchRequest:
         sort=_choice(args, "sort", "relevance", list(SORTS)),
         page=page, per_page=per_page,
         operator=_choice(args, "operator", "and", ["and", "or"]),
+        mode=_mode(args),
     )
+
+
+def _mode(args: MultiDict) -> str:
+    """`mode`: one of MODES, or "" (absent or empty) for the server's default."""
+    value = args.get("mode", "")
+    if value and value not in MODES:
+        raise QueryError(f"mode must be one of: {', '.join(MODES)}", param="mode")
+    return value

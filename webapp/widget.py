@@ -20,6 +20,7 @@ from indexer.errors import QueryError
 from indexer.index.schema import DEFAULT_RADIUS_KM, FACETS, Facet
 from indexer.places import MAX_RADIUS_KM
 from indexer.search.filters import MAX_AGE_YEARS, NEAR_PATTERN
+from indexer.search.live import MODES
 from indexer.search.query import MAX_QUERY_LENGTH, resolve_field
 
 from .params import MAX_FILTER_VALUES
@@ -172,6 +173,10 @@ OPTIONS = [
     Option("field", "all, title, summary, description, condition, intervention, sponsor, "
            "keyword, eligibility", "all", "The field typed words are searched in.", _field,
            "condition"),
+    Option("mode", ", ".join(MODES), "hybrid where the server has study vectors, else keyword",
+           "How studies match: keyword, those holding the words; semantic, those nearest in "
+           "meaning (plain words only); hybrid, both. Results found by meaning say so.",
+           _one_of(*MODES), "keyword"),
     *(_facet_option(facet) for facet in FACETS),
     Option("results", f"1 to {MAX_RESULTS}", "5", "How many results the widget lists; a link "
            "leads to all of them on this server.", _results, "8"),
@@ -235,6 +240,7 @@ def docs():
         "near": (f'<script src="{script_url}" data-trialsearch data-status="RECRUITING"\n'
                  '  data-near="42.36,-71.06" data-radius="50" data-age="70" data-sex="FEMALE">'
                  '</script>'),
+        "mode": f'<script src="{script_url}" data-trialsearch data-mode="keyword"></script>',
         "iframe": (f'<iframe src="{embed_url}"\n  title="Clinical trial search" width="100%" '
                    'height="560"></iframe>'),
     }

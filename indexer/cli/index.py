@@ -115,6 +115,11 @@ def stats(index_path, as_json):
     click.echo(f"Built:      {info['built_at']}")
     click.echo(f"Updated:    {info['updated_at'] or 'never'}")
     click.echo(f"Size:       {info['size_bytes'] / 1e6:.1f} MB")
+    vectors = info["vectors"]
+    click.echo(f"Vectors:    {vectors['studies']} of {info['documents']} studies"
+               + (f" ({vectors['model']})" if vectors["model"] else "")
+               + (f"; meaning search is off: {vectors['meaning_unavailable']}"
+                  if vectors["meaning_unavailable"] else ""))
     click.echo(f"Fields:     {', '.join(info['fields'])}")
 
 

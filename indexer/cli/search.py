@@ -9,9 +9,12 @@ import re
 import click
 
 from ..search import SORTS, open_index
+from ..search.live import MODES
 from .main import index_option, json_option, plural
 
 _MARK = re.compile(r"<mark[^>]*>(.*?)</mark>", re.S)
+# A hit's tag when meaning had a part in its match (words alone, the usual case, go untagged).
+MATCH_TAGS = {"meaning": "(meaning)", "both": "(words + meaning)"}
 
 
 def _terminal_snippet(marked_html: str) -> str:
@@ -33,8 +36,12 @@ def _terminal_snippet(marked_html: str) -> str:
                    "near=42.36,-71.06, radius=50, age=70, sex=female. See the README.")
 @click.option("--sort", type=click.Choice(list(SORTS)), default="relevance", show_default=True,
               help="distance: nearest site first (needs near=).")
+@click.option("--mode", type=click.Choice(MODES),
+              help="How studies match: keyword (they hold the words), semantic (their meaning "
+                   "is nearest; plain words only) or hybrid (both, fused). [default: hybrid "
+                   "where the index has study vectors, else keyword]")
 @json_option
-def search(query, index_path, limit, page, fields, filters, sort, as_json):
+def search(query, index_path, limit, page, fields, filters, sort, mode, as_json):
     """Search the index and print ranked results with highlighted snippets.
 
     \b
@@ -44,6 +51,10 @@ def search(query, index_path, limit, page, fields, filters, sort, as_json):
         "mesenchymal stem cells"         phrase
         exo*   exosme~   -mice   A OR B  prefix, fuzzy, exclusion, boolean
         first_posted:[2020 to 2022]      date range
+
+    \b
+    By meaning as well as words (studies tagged "(meaning)" do not hold the words):
+        trialsearch search "heart attack" --mode hybrid
 
     \b
     Near me and for me:
@@ -58,13 +69,13 @@ def search(query, index_path, limit, page, fields, filters, sort, as_json):
         filter_map.setdefault(name.strip(), []).append(value.strip())
     result = open_index(index_path).search(
         query, fields=list(fields) or None, filters=filter_map, sort=sort, page=page,
-        per_page=limit,
+        per_page=limit, mode=mode,
     )
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return
     click.echo(f"{plural(result.total, 'study matches', 'studies match')} "
-               f"({result.took_ms:.1f} ms).")
+               f"({result.mode}, {result.took_ms:.1f} ms).")
     for notice in result.notices:
         click.echo(f"Note: {notice}", err=True)
     if result.expansions:
@@ -73,8 +84,9 @@ def search(query, index_path, limit, page, fields, filters, sort, as_json):
         click.echo(f"Did you mean: {result.suggestion}")
     for rank, hit in enumerate(result.hits, start=(page - 1) * limit + 1):
         click.echo()
+        tag = f"  {MATCH_TAGS[hit.matched_by]}" if hit.matched_by in MATCH_TAGS else ""
         click.echo(f"{rank}. {hit.nct_id}  [{hit.status or 'status not given'}]  "
-                   f"{_terminal_snippet(hit.highlights.get('title', hit.title))}")
+                   f"{_terminal_snippet(hit.highlights.get('title', hit.title))}{tag}")
         if hit.sponsor:
             click.echo(f"   {hit.sponsor}")
         if hit.nearest_site:

@@ -81,10 +81,10 @@ def serve_command(index_path, host, port, workers, threads, timeout, build, acce
 
 
 def start_vector_filler(index_path: str) -> subprocess.Popen:
-    """`trialsearch vectors --watch` as a child at the lowest CPU priority, so searches come
+    """`trialsearch vectors --watch` as a child at a lower CPU priority (nice 10), so searches come
     first; it stops by itself when this process is gone. Without the 'semantic' extra it says
     so once and exits, and the server ranks by words."""
     return subprocess.Popen(
         [sys.executable, "-m", "indexer.cli", "vectors", "--watch", "--index",
          str(index_path)],
-        preexec_fn=lambda: os.nice(19), stdin=subprocess.DEVNULL)
+        preexec_fn=lambda: os.nice(10), stdin=subprocess.DEVNULL)

@@ -71,8 +71,9 @@ def _summary(report: FillReport) -> str:
         return "Vectors: another process is computing them for this index; it will finish them."
     rate = report.encoded / report.seconds if report.seconds else 0.0
     dropped = " (vectors of another model were dropped first)" if report.model_changed else ""
+    empty = f", {report.empty} without text to encode" if report.empty else ""
     return (f"Vectors: {plural(report.encoded, 'study', 'studies')} encoded, {report.reused} "
-            f"unchanged, in {report.seconds:.1f} s ({rate:.1f} studies/s){dropped}.")
+            f"unchanged{empty}, in {report.seconds:.1f} s ({rate:.1f} studies/s){dropped}.")
 
 
 @click.command("vectors")

@@ -33,7 +33,7 @@ from ..index.layout import CURRENT_FILE, require_generation
 from ..model import Study, normalize_nct_id
 from ..semantic.deps import SemanticUnavailable
 from ..semantic.fill import model_id
-from .dense import DenseView, VectorCache
+from .dense import MIN_SIMILARITY, DenseView, VectorCache
 from .expansion import bare_compound, bare_word, expand_multiterms
 from .expansion import expand_abbreviations as _expand_abbreviations
 from .filters import Restriction, parse_filters
@@ -270,13 +270,13 @@ class SearchIndex:
         to these NCT IDs (scores are unchanged: statistics stay index-wide).
 
         `mode` (see MODES; default: hybrid where the index has vectors, else keyword): keyword
-        ranks the studies holding the words; semantic the studies whose meaning is nearest
-        (at least MIN_SIMILARITY alike; plain words only); hybrid fuses the two, so the total
-        counts the studies found either way. A phrase, field scope, operator or NCT ID keeps
-        hybrid to the words, and date sorts order the studies holding the words. Each hit
-        says how it matched. `meaning`: the text the meaning side reads instead of the query's
-        words (a patient's whole description, where the query is its key terms). Raises
-        QueryError naming the bad parameter."""
+        ranks the studies holding the words; semantic the studies whose meaning is near (at
+        least MIN_SIMILARITY alike; plain words only); hybrid fuses the words' ranking with the
+        FUSION_DEPTH nearest of those, so the total counts the studies found either way. A
+        phrase, field scope, operator or NCT ID keeps hybrid to the words, and date sorts
+        order the studies holding the words. Each hit says how it matched. `meaning`: the text
+        the meaning side reads instead of the query's words (a patient's whole description,
+        where the query is its key terms). Raises QueryError naming the bad parameter."""
         started = time.perf_counter()
         _check_paging(page, per_page, sort)
         if mode is not None and mode not in MODES:
@@ -286,9 +286,12 @@ class SearchIndex:
             meaning = None
         elif meaning is None or not meaning.strip():
             meaning = meaning_text(query_text)
+        if mode == "semantic" and SORTS[sort] is not None:
+            raise QueryError("mode=semantic orders by meaning; to sort by date, use mode "
+                             "keyword or hybrid", param="mode")
         if mode == "semantic" and meaning is None and query_text.strip():
             raise QueryError("mode=semantic reads plain words: drop the quotes, field scopes, "
-                             "operators and NCT IDs, or use mode=keyword or hybrid", param="mode")
+                             "operators and NCT IDs, or use mode keyword or hybrid", param="mode")
         deadline = time.monotonic() + self.time_budget
         limit = page * per_page
         with self._lock:
@@ -323,8 +326,9 @@ class SearchIndex:
                         ranked = looser
             matched_by = _by_words
             if view is not None and used != "keyword":
-                near_ids, similarity = view.nearest(self._query_vector(meaning), allowed_mask,
-                                                    None if used == "semantic" else depth)
+                near_ids, similarity = view.nearest(
+                    self._query_vector(meaning), allowed_mask,
+                    None if used == "semantic" else depth, MIN_SIMILARITY)
                 ranked, matched_by = self._with_meaning(snap, ranked, near_ids, similarity, used,
                                                         limit)
                 if view.covered < snap.searcher.doc_count():
@@ -438,7 +442,7 @@ class SearchIndex:
             if vector is not None:
                 others = snap.scorer.live.copy()
                 others[own] = False
-                near_ids, similarity = view.nearest(vector, others, depth)
+                near_ids, similarity = view.nearest(vector, others, depth, None)
                 lexical = Ranked(results, np.array([d for _, d in results.top_n], dtype=np.int64),
                                  False)
                 fused, matched_by = self._with_meaning(snap, lexical, near_ids, similarity,
@@ -462,9 +466,21 @@ class SearchIndex:
         return Study.from_dict(json.loads(stored["record"])) if stored else None
 
     def stats(self) -> dict[str, Any]:
-        """Document count, fields, build/update times and size on disk of the live index."""
+        """Document count, fields, build/update times and size on disk of the live index, and
+        its vectors: how many studies have one, from which model, and why meaning search
+        cannot run when it cannot (`meaning_unavailable`, else None)."""
         with self._lock:
-            return {"path": str(self.path), **self.snapshot().stats()}
+            snap = self.snapshot()
+            view, why = self._dense_view(snap)
+            vectors = {"studies": view.covered if view is not None else 0,
+                       "model": self._vectors.model, "meaning_unavailable": why or None}
+            return {"path": str(self.path), **snap.stats(), "vectors": vectors}
+
+    def meaning_unavailable(self) -> str | None:
+        """Why the hybrid and semantic modes cannot run on this index (no vectors yet, the
+        'semantic' extra missing, vectors of another model), or None when they can."""
+        with self._lock:
+            return self._dense_view(self.snapshot())[1] or None
 
 
 def open_index(path: str | os.PathLike, **options) -> SearchIndex:

@@ -245,8 +245,8 @@ def split_nct_ids(text: str) -> tuple[list[str], str]:
 
 
 # What asks for exact matching: a phrase, a scope, AND/NOT, a minus, a wildcard, a fuzzy word,
-# a group, a range or a boost.
-_EXACT_SYNTAX = re.compile(r'[":*?~()\[\]{}^]|\b(?:AND|NOT)\b|(?<!\S)-')
+# a range or a boost. Parentheses alone are prose ("Chronic lymphocytic leukemia (CLL)").
+_EXACT_SYNTAX = re.compile(r'[":*?~\[\]{}^]|\b(?:AND|NOT)\b|(?<!\S)-')
 
 
 def meaning_text(text: str) -> str | None:
@@ -256,7 +256,7 @@ def meaning_text(text: str) -> str | None:
     ids, rest = split_nct_ids(text)
     if ids or _EXACT_SYNTAX.search(rest):
         return None
-    return " ".join(re.sub(r"\bOR\b", " ", rest).split()) or None
+    return " ".join(re.sub(r"\bOR\b|[()]", " ", rest).split()) or None
 
 
 def _registry_value(q: query.Query) -> query.Query:

@@ -51,6 +51,7 @@ class FillReport:
     studies: int = 0  # in the index
     encoded: int = 0
     reused: int = 0  # already had a vector for their current text
+    empty: int = 0  # no title, conditions or summary: no vector
     seconds: float = 0.0
     busy: bool = False  # another process was filling; nothing was done
     model_changed: bool = False  # vectors of another model were dropped first
@@ -58,7 +59,7 @@ class FillReport:
     def to_dict(self) -> dict:
         """A JSON-ready summary."""
         return {"studies": self.studies, "encoded": self.encoded, "reused": self.reused,
-                "seconds": round(self.seconds, 3), "busy": self.busy,
+                "empty": self.empty, "seconds": round(self.seconds, 3), "busy": self.busy,
                 "model_changed": self.model_changed}
 
 
@@ -115,6 +116,14 @@ def fill_vectors(root: str | os.PathLike, encoder, *, batch: int = FILL_BATCH,
                     break
                 report.studies += 1
                 text = study_text(study)
+                if not text.strip():  # nothing to read a meaning from: no vector at all (the
+                    # vector of "" is close to every short query)
+                    report.empty += 1
+                    if study.nct_id in known:
+                        store.delete([study.nct_id])
+                    if progress:
+                        progress(1)
+                    continue
                 digest = text_hash(text)
                 if known.get(study.nct_id) == digest:
                     report.reused += 1

@@ -92,6 +92,12 @@ class VectorStore:
                            [("model", model), ("dimensions", str(dimensions))])
         return dropped > 0
 
+    @property
+    def dimensions(self) -> int:
+        """The stored vectors' length (0 before any model was set)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'dimensions'").fetchone()
+        return int(row[0]) if row else 0
+
     def count(self) -> int:
         """How many studies have a vector."""
         return self._db.execute("SELECT count(*) FROM vectors").fetchone()[0]
@@ -127,11 +133,16 @@ class VectorStore:
                            "VALUES (?, ?, ?)", data)
         return len(data)
 
+    def delete(self, nct_ids: Iterable[str]) -> None:
+        """Delete these studies' vectors (a reader that already holds them keeps them until
+        its index changes; searches only look up the studies their index holds)."""
+        with self._write() as db:
+            db.executemany("DELETE FROM vectors WHERE nct_id = ?", [(n,) for n in nct_ids])
+
     def prune(self, keep: set[str]) -> int:
         """Delete the vectors of studies not in `keep`; returns how many."""
-        gone = [(nct_id,) for nct_id in self.hashes() if nct_id not in keep]
-        with self._write() as db:
-            db.executemany("DELETE FROM vectors WHERE nct_id = ?", gone)
+        gone = [nct_id for nct_id in self.hashes() if nct_id not in keep]
+        self.delete(gone)
         return len(gone)
 
     @contextlib.contextmanager

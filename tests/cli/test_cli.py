@@ -116,6 +116,43 @@ def test_search_output_shows_snippets_filters_and_suggestions(runner, sample_ind
     assert "Did you mean: exosomes" in suggestion.output
 
 
+def test_search_mode_without_vectors_runs_by_words_and_says_why(runner, sample_index):
+    index_path, _ = sample_index  # built without vectors (TRIALSEARCH_VECTORS=0 in tests)
+    plain = runner.invoke(main, ["search", "exosomes", "--index", index_path, "--limit", "2"])
+    assert plain.exit_code == 0
+    assert re.match(r"\d+ studies match \(keyword, \d+\.\d ms\)\.\n", plain.stdout), plain.stdout
+    assert "meaning" not in plain.output
+    asked = runner.invoke(main, ["search", "exosomes", "--mode", "hybrid", "--index", index_path])
+    assert asked.exit_code == 0 and "(keyword, " in asked.stdout.splitlines()[0]
+    assert "Note: meaning search is unavailable (" in asked.stderr
+    assert "(meaning)" not in asked.stdout and "(words + meaning)" not in asked.stdout
+    assert runner.invoke(main, ["search", "x", "--mode", "fuzzy", "--index", index_path]).exit_code == 2
+    refused = runner.invoke(main, ["search", "title:x", "--mode", "semantic", "--index", index_path])
+    assert refused.exit_code == 2 and "mode=semantic reads plain words" in refused.output
+    assert "--mode [keyword|hybrid|semantic]" in runner.invoke(main, ["search", "--help"]).output
+
+
+@pytest.mark.slow
+def test_search_mode_tags_the_hits_matched_by_meaning(runner, vector_index):
+    index = ["--index", str(vector_index)]
+    # No study holds these words; the four breast cancer studies mean them.
+    hybrid = runner.invoke(main, ["search", "mammary carcinoma", "--mode", "hybrid", *index])
+    assert hybrid.exit_code == 0 and hybrid.stdout.startswith("4 studies match (hybrid, ")
+    hit_lines = [line for line in hybrid.stdout.splitlines() if re.match(r"\d+\. NCT", line)]
+    assert len(hit_lines) == 4 and all(line.endswith("  (meaning)") for line in hit_lines)
+    words = runner.invoke(main, ["search", "mammary carcinoma", "--mode", "keyword", *index])
+    assert words.stdout.startswith("0 studies match (keyword, ")
+    mixed = runner.invoke(main, ["search", "cardiomyopathy", *index])  # hybrid: the default here
+    assert mixed.stdout.startswith(f"{mixed.stdout.split()[0]} studies match (hybrid, ")
+    tags = [re.search(r"  \((meaning|words \+ meaning)\)$", line)
+            for line in mixed.stdout.splitlines() if re.match(r"\d+\. NCT", line)]
+    assert {tag.group(1) for tag in tags if tag} == {"meaning", "words + meaning"}
+    as_json = json.loads(runner.invoke(main, ["search", "mammary carcinoma", "--mode", "semantic",
+                                              "--json", *index]).stdout)
+    assert as_json["mode"] == "semantic" and as_json["total"] == 4
+    assert {hit["matched_by"] for hit in as_json["results"]} == {"meaning"}
+
+
 def test_update_delete_and_synonyms(runner, index_path, tmp_path):
     runner.invoke(main, ["build", INVENTED_TEXT, "--index", index_path, "--quiet"])
     record = tmp_path / "new.txt"

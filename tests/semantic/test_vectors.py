@@ -3,7 +3,7 @@ filling it after the index is live (and reusing it across rebuilds), the exact s
 and the keyword, hybrid and semantic modes of `SearchIndex.search`.
 
 The encoder is the real MiniLM (skips where the `semantic` extra or the model package is not
-installed); the corpus is the 36 invented studies.
+installed); the corpus is the 36 invented studies (`vector_index` in conftest.py).
 """
 
 from __future__ import annotations
@@ -41,16 +41,6 @@ def encoder():
     from indexer.semantic.encoder import SentenceEncoder
 
     return SentenceEncoder()
-
-
-@pytest.fixture(scope="module")
-def vector_index(corpus_dir, tmp_path_factory, encoder):
-    """The test corpus indexed, with every study's vector."""
-    path = tmp_path_factory.mktemp("vectors") / "index_data"
-    build_index([corpus_dir], path)
-    report = fill_vectors(path, encoder)
-    assert report.encoded == report.studies > 30 and report.reused == 0
-    return path
 
 
 def _ids(result) -> list[str]:
@@ -97,7 +87,7 @@ def test_a_fill_reuses_unchanged_studies_and_encodes_changed_ones(vector_index, 
     index = tmp_path / "index_data"
     shutil.copytree(vector_index, index)
     again = fill_vectors(index, encoder)
-    assert again.encoded == 0 and again.reused == again.studies
+    assert again.encoded == 0 and again.reused == again.studies and again.empty == 0
     rebuilt = build_index([corpus_dir], index)  # a new generation: the vectors carry over
     assert rebuilt.indexed == again.studies and fill_vectors(index, encoder).encoded == 0
     changed = tmp_path / "NCT99000001.txt"
@@ -149,15 +139,16 @@ def test_hybrid_is_the_default_with_vectors_and_each_hit_says_how_it_matched(vec
     semantic = index.search("exosomes", mode="semantic", per_page=100)
     hybrid = index.search("exosomes", per_page=100)
     assert hybrid.mode == "hybrid" and keyword.mode == "keyword" and semantic.mode == "semantic"
-    words, meaning = set(_ids(keyword)), set(_ids(semantic))
-    assert set(_ids(hybrid)) == words | meaning and hybrid.total == len(words | meaning)
-    for hit in hybrid.hits:
-        expected = {(True, True): "both", (True, False): "words", (False, True): "meaning"}
-        assert hit.matched_by == expected[hit.nct_id in words, hit.nct_id in meaning]
     assert all(hit.matched_by == "meaning" and hit.score >= MIN_SIMILARITY for hit in semantic.hits)
     assert [hit.score for hit in semantic.hits] == sorted((h.score for h in semantic.hits), reverse=True)
-    # Fused order: reciprocal rank fusion of the two rankings.
+    assert 0 < semantic.total < index.stats()["documents"]  # the floor leaves some out
+    # Hybrid fuses the two rankings by reciprocal rank fusion.
+    words, meaning = set(_ids(keyword)), set(_ids(semantic))
+    assert set(_ids(hybrid)) == words | meaning and hybrid.total == len(words | meaning)
     assert _ids(hybrid) == reciprocal_rank_fusion([_ids(keyword), _ids(semantic)])
+    expected = {(True, True): "both", (True, False): "words", (False, True): "meaning"}
+    for hit in hybrid.hits:
+        assert hit.matched_by == expected[hit.nct_id in words, hit.nct_id in meaning]
 
 
 @needs_encoder
@@ -263,3 +254,39 @@ def test_build_computes_vectors_once_live_and_vectors_resumes(corpus_dir, tmp_pa
     assert '"encoded": 0' in again.output and f'"reused": {studies}' in again.output
     off = CliRunner().invoke(main, ["build", str(corpus_dir), "--index", str(path), "--no-vectors"])
     assert off.exit_code == 0 and "Vectors:" not in off.output
+
+
+@pytest.mark.live_server
+@needs_encoder
+def test_serve_fills_vectors_beside_the_server(corpus_dir, tmp_path):
+    import time
+
+    import requests
+    from live import gunicorn_server
+
+    path = tmp_path / "index_data"
+    build_index([corpus_dir], path)
+    with gunicorn_server(path, env={"TRIALSEARCH_VECTORS": "1"}, workers=1) as base_url:
+        deadline = time.monotonic() + 120
+        while True:  # the server answers at once, by words, while the vectors are computed
+            body = requests.get(f"{base_url}/api/search", params={"q": "hyperglycaemia"},
+                                timeout=30).json()
+            if body["mode"] == "hybrid" and not any("cover" in n for n in body["notices"]):
+                break
+            assert time.monotonic() < deadline, body
+            time.sleep(1)
+    assert body["total"] >= 3 and body["results"][0]["matched_by"] == "meaning"
+    assert VectorStore(path, readonly=True).count() == open_index(path).stats()["documents"]
+
+
+@needs_encoder
+def test_a_study_with_no_text_gets_no_vector(tmp_path, encoder):
+    # The vector of "" is near every short query; such a study must not match by meaning.
+    record = tmp_path / "records" / "NCT99000100.txt"
+    record.parent.mkdir()
+    record.write_text("Study NCT ID: NCT99000100\nStatus: RECRUITING\n", encoding="utf-8")
+    path = tmp_path / "index_data"
+    build_index([record.parent], path)
+    report = fill_vectors(path, encoder)
+    assert (report.encoded, report.empty) == (0, 1)
+    assert VectorStore(path, readonly=True).count() == 0

@@ -1,7 +1,8 @@
 """Accessibility in a real browser: axe-core 4.14 (the npm package, installed by tests/run.sh into
 .venv/axe) runs in headless Chromium against `trialsearch serve` (gunicorn) on every kind of
 page a visitor meets: the empty search page, results, results with a facet ticked, pages of
-results, a study page, /widget, /embed with and without results, and the widget on a host page
+results, results matched by meaning (labelled so, where the 'semantic' extra is installed), a
+study page, /widget, /embed with and without results, and the widget on a host page
 of another origin after typing into it. Each in the light and the dark colour scheme. Every
 rule at every impact level must pass; a failure lists each violation's id and nodes. Each test
 prints how many rules passed (and records it as the `axe_rules_passed` property).
@@ -21,6 +22,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 from test_pages_polish import LONG_SPONSOR, NO_STATUS_ID, index_with_extra_records
+
+from indexer.semantic import SemanticUnavailable
 
 pytestmark = [pytest.mark.browser, pytest.mark.live_server]
 
@@ -52,6 +55,12 @@ PAGES = {
                               "return !!document.querySelector('.facets a.active')"),
     "results, page 2 of several": ("/?q=patients&per_page=2&page=2",
                                    "return !!document.querySelector('.pagination .page-count')"),
+    # With the index's vectors (see `server`): hits labelled "Matched by meaning", or "... by
+    # words and meaning"; the Match selector set to another choice than its default.
+    "results matched by meaning": ("/?q=mammary+carcinoma&mode=semantic",
+                                   "return !!document.querySelector('.result-count')"),
+    "results by words and meaning": ("/?q=cardiomyopathy",
+                                     "return !!document.querySelector('.hit')"),
     "study": ("/study/NCT99000001", "return !!document.querySelector('.similar')"),
     "study without a status": (f"/study/{NO_STATUS_ID}",
                                "return !!document.querySelector('.status-none')"),
@@ -74,8 +83,18 @@ def axe_source() -> str:
 
 @pytest.fixture(scope="module")
 def server(corpus_dir, tmp_path_factory):
-    """`trialsearch serve` on the test corpus plus a record without a status."""
-    with gunicorn_server(index_with_extra_records(corpus_dir, tmp_path_factory)) as base_url:
+    """`trialsearch serve` on the test corpus plus a record without a status, with the
+    studies' vectors where the 'semantic' extra is installed (tests/run.sh installs it), so
+    results show how they matched."""
+    index = index_with_extra_records(corpus_dir, tmp_path_factory)
+    try:
+        from indexer.semantic.encoder import SentenceEncoder
+        from indexer.semantic.fill import fill_vectors
+
+        fill_vectors(index, SentenceEncoder())
+    except (ImportError, SemanticUnavailable):
+        pass  # the pages then match by words alone, and are checked so
+    with gunicorn_server(index) as base_url:
         yield base_url
 
 

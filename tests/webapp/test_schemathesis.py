@@ -28,10 +28,10 @@ MAX_EXAMPLES = 300  # per operation and phase: ~1,500 requests, about 30 s on tw
 # Parameters a schema-valid value may still be refused for (400 naming them), as the document
 # says: the query language (`q`), the registry's spellings (`status`, `phase`, `type`,
 # `age_group`, `sex`, `funder_type`) and country names are richer than JSON Schema; `page` is
-# bounded by page × per_page, `radius` needs `near` and `sort=distance` needs `near`: rules
-# across two parameters.
+# bounded by page × per_page, `radius` needs `near`, `sort=distance` needs `near` and
+# `mode=semantic` plain words in `q` and no date sort: rules across two parameters.
 MAY_REFUSE = {"q", "status", "phase", "type", "age_group", "sex", "funder_type", "country", "page",
-              "radius", "sort"}
+              "radius", "sort", "mode"}
 # gunicorn refuses request lines over 8190 bytes with 414 before the app sees them; long
 # generated values reach that, valid or not, so 414 is a right answer to both kinds.
 CONFIG = """

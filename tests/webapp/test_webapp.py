@@ -216,6 +216,7 @@ def test_study_similar_health_and_error_shapes(client):
     health = client.get("/api/health").get_json()
     validate(health, "Health")
     assert health["documents"] >= 37
+    assert health["vectors"]["studies"] == 0 and "no study vectors" in health["vectors"]["meaning_unavailable"]
     missing = client.get("/api/studies/NCT12345678")
     assert missing.status_code == 404
     validate(missing.get_json(), "Error")
@@ -243,6 +244,8 @@ def test_study_similar_health_and_error_shapes(client):
     ({"q": "x", "year": " 2020"}, "year"),
     ({"q": "x", "status": "bogus"}, "status"),
     ({"q": "x", "phase": "7"}, "phase"),
+    ({"q": "x", "mode": "fuzzy"}, "mode"),
+    ({"q": "title:x", "mode": "semantic"}, "mode"),
 ])
 def test_bad_api_parameters_are_400_naming_the_parameter(client, params, param):
     response = client.get("/api/search", query_string=params)

@@ -29,6 +29,7 @@
       top: "showing the first {k}", all: "See all results", dym: "Did you mean:",
       nostatus: "Status not given",
       plain: "Showing results for: {w}",
+      meaning: "Matched by meaning", both: "Matched by words and meaning",
       denied: "This site is not allowed to use this search service.",
       down: "The search service cannot be reached. Please try again later.",
       failed: "The search failed (HTTP {s}).",
@@ -39,6 +40,7 @@
       top: "les {k} premières sont affichées", all: "Voir tous les résultats", dym: "Vouliez-vous dire :",
       nostatus: "Statut non précisé",
       plain: "Résultats pour : {w}",
+      meaning: "Trouvée par le sens", both: "Trouvée par les mots et le sens",
       denied: "Ce site n’est pas autorisé à utiliser ce service de recherche.",
       down: "Le service de recherche est injoignable. Réessayez plus tard.",
       failed: "La recherche a échoué (HTTP {s}).",
@@ -49,6 +51,7 @@
       top: "se muestran los {k} primeros", all: "Ver todos los resultados", dym: "Quizás quiso decir:",
       nostatus: "Estado no indicado",
       plain: "Resultados para: {w}",
+      meaning: "Encontrado por el significado", both: "Encontrado por las palabras y el significado",
       denied: "Este sitio no tiene permiso para usar este servicio de búsqueda.",
       down: "No se puede acceder al servicio de búsqueda. Inténtelo más tarde.",
       failed: "La búsqueda falló (HTTP {s}).",
@@ -59,6 +62,7 @@
       top: "die ersten {k} werden angezeigt", all: "Alle Ergebnisse anzeigen", dym: "Meinten Sie:",
       nostatus: "Status nicht angegeben",
       plain: "Ergebnisse für: {w}",
+      meaning: "Nach Bedeutung gefunden", both: "Nach Wörtern und Bedeutung gefunden",
       denied: "Diese Website darf diesen Suchdienst nicht verwenden.",
       down: "Der Suchdienst ist nicht erreichbar. Bitte später erneut versuchen.",
       failed: "Die Suche ist fehlgeschlagen (HTTP {s}).",
@@ -139,6 +143,7 @@ button{padding:0;border:0;background:none;text-decoration:underline;cursor:point
     theme: choice("theme", ["light", "dark", "auto"], "light"),
     lang: choice("lang", Object.keys(LABELS), LABELS[pageLang] ? pageLang : "en"),
     link: choice("link", ["study", "ctgov"], "study"),
+    mode: choice("mode", ["keyword", "hybrid", "semantic"], ""), // "": the server's default
     // In an iframe (the /embed page) a link would load inside the frame: open a tab instead.
     newTab: data.newTab === undefined ? framed : data.newTab !== "false",
     q: data.q || "",
@@ -185,6 +190,7 @@ button{padding:0;border:0;background:none;text-decoration:underline;cursor:point
   const searchParams = (q, perPage) => {
     const params = new URLSearchParams({ q });
     if (options.field) params.set("field", options.field);
+    if (options.mode) params.set("mode", options.mode);
     for (const [name, values] of Object.entries(options.filters)) {
       for (const value of values) params.append(name, value);
     }
@@ -280,8 +286,10 @@ button{padding:0;border:0;background:none;text-decoration:underline;cursor:point
         const site = hit.nearest_site; // with data-near: the nearest site, and how far
         const distance = site && Number.isFinite(site.distance_km)
           ? `${site.distance_km.toLocaleString(options.lang)} km${site.city ? ` (${site.city})` : ""}` : "";
-        const meta = make("span", { class: "meta" },
-          [hit.nct_id, humanize(hit.status) || t.nostatus, hit.sponsor, distance].filter(Boolean).join(" · "));
+        // How it matched, when meaning had a part (as on the search page).
+        const match = hit.matched_by === "meaning" ? t.meaning : hit.matched_by === "both" ? t.both : "";
+        const meta = make("span", { class: "meta" }, [hit.nct_id, humanize(hit.status) || t.nostatus,
+          hit.sponsor, distance, match].filter(Boolean).join(" · "));
         const summary = make("span", { class: "sum" }, ...highlighted(hit.highlights?.summary, ""));
         // Named by its whole text (no aria-labelledby): the name then says what the option shows.
         listbox.append(make("li", { id: `o${i}`, role: "option", "aria-selected": "false" },
@@ -322,9 +330,9 @@ button{padding:0;border:0;background:none;text-decoration:underline;cursor:point
       try {
         let [response, body] = await get(q);
         let notice = "";
-        // A syntax slip (an unclosed quote while typing a phrase, an unknown field) is said,
-        // and the plain words are searched meanwhile, as on the search page.
-        const words = response.status === 400 && body.param === "q" ? plainWords(q) : "";
+        // A syntax slip (an unclosed quote while typing a phrase, an unknown field, syntax with
+        // data-mode="semantic") is said, and the plain words searched meanwhile, as on the page.
+        const words = response.status === 400 && /^(q|mode)$/.test(body.param) ? plainWords(q) : "";
         if (words && words !== q) {
           notice = `${body.error || ""} ${fill(t.plain, { w: words })}`;
           [response, body] = await get(words);
