@@ -215,8 +215,9 @@ class SearchIndex:
             return self.snapshot().synonyms()
 
     def warm(self) -> None:
-        """Read now what searches read on first use (`Snapshot.warm_steps`; seconds on a
-        registry-sized index). `trialsearch serve` runs this as each worker starts, so its
+        """Read now what searches read on first use (`Snapshot.warm_steps`, then the study
+        vectors and the query encoder; seconds on a registry-sized index). `trialsearch serve`
+        runs this as each worker starts, so its
         first visitors do not wait for it. Once warmed, the index warms itself again, in a
         background thread, whenever a build or update changes it."""
         with self._lock:
@@ -231,6 +232,9 @@ class SearchIndex:
                 steps_now = self.snapshot().warm_steps()
                 if step < len(steps_now):
                     steps_now[step]()
+        with self._lock:  # the vectors, their line-up with this generation and the encoder
+            if not self._closed:
+                self._dense_view(self.snapshot())
 
     def _warm_in_background(self) -> None:
         def warm() -> None:
@@ -408,13 +412,16 @@ class SearchIndex:
         words = np.array([docnum for _, docnum in lexical.results.top_n], dtype=np.int64)
         fused, scores = fuse_arrays([words, near_ids])
         results = Results(snap.searcher, q, list(zip(scores[:limit].tolist(), fused[:limit].tolist())))
-        matched = np.union1d(lexical.matched, near_ids)
-        by_words, by_meaning = np.sort(lexical.matched), set(near_ids.tolist())
+        # Masks, not np.union1d: the words may match a large share of a registry-sized index.
+        by_words = np.zeros(len(snap.scorer.live), dtype=bool)
+        by_words[lexical.matched] = True
+        by_meaning = np.zeros_like(by_words)
+        by_meaning[near_ids] = True
+        matched = np.flatnonzero(by_words | by_meaning)
 
         def matched_by(docnum: int) -> str:
-            at = np.searchsorted(by_words, docnum)
-            word = at < len(by_words) and by_words[at] == docnum
-            return "both" if word and docnum in by_meaning else "words" if word else "meaning"
+            word, meaning = by_words[docnum], by_meaning[docnum]
+            return "both" if word and meaning else "words" if word else "meaning"
 
         return Ranked(results, matched, lexical.timed_out), matched_by
 

@@ -1,7 +1,7 @@
 """Computing the vectors of an index's studies, after the index is live.
 
-A registry-sized index cannot wait for its vectors (MiniLM encodes about 20 studies per
-CPU-second: a day of CPU for 500,000), so builds, updates and syncs go live first and the
+A registry-sized index cannot wait for its vectors (MiniLM encodes about 15 to 20 studies per
+CPU-second: some 9 CPU-hours for 500,000), so builds, updates and syncs go live first and the
 vectors follow: `fill_vectors` encodes every study whose text has no stored vector yet, in
 batches committed one at a time (stopping loses at most one batch), and searches use the
 vectors as they land. A study whose text is unchanged keeps its vector across rebuilds.

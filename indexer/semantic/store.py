@@ -43,10 +43,11 @@ def text_hash(text: str) -> bytes:
 
 
 def _connect_existing(path: Path) -> sqlite3.Connection:
+    uri = path.resolve().as_uri()  # a file: URI needs an absolute path (`--index index_data`)
     try:  # read-write, so the write-ahead log of a filler at work can be read
-        return sqlite3.connect(f"{path.as_uri()}?mode=rw", uri=True, check_same_thread=False)
+        return sqlite3.connect(f"{uri}?mode=rw", uri=True, check_same_thread=False)
     except sqlite3.OperationalError:
-        return sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True, check_same_thread=False)
+        return sqlite3.connect(f"{uri}?mode=ro", uri=True, check_same_thread=False)
 
 
 class VectorStore:

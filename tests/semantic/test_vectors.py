@@ -290,3 +290,12 @@ def test_a_study_with_no_text_gets_no_vector(tmp_path, encoder):
     report = fill_vectors(path, encoder)
     assert (report.encoded, report.empty) == (0, 1)
     assert VectorStore(path, readonly=True).count() == 0
+
+
+@needs_encoder
+def test_a_relative_index_path_searches_by_meaning(vector_index, monkeypatch):
+    # The CLI's default is the relative `index_data`.
+    monkeypatch.chdir(vector_index.parent)
+    index = open_index(vector_index.name)
+    index.warm()
+    assert index.search("hyperglycaemia").mode == "hybrid"
