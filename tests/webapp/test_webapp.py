@@ -451,3 +451,19 @@ def test_warming_before_any_build_logs_and_leaves_opening_to_requests(tmp_path, 
         warm_in_background(app).join(timeout=30)
     assert "nothing to warm" in caplog.text and "Traceback" not in caplog.text
     assert app.extensions[live_index.EXTENSION] is None
+
+
+def test_a_server_worker_uses_one_blas_thread():
+    from threadpoolctl import threadpool_info
+
+    from webapp.server import single_blas_thread
+
+    blas = [pool for pool in threadpool_info() if pool["user_api"] == "blas"]
+    assert blas, "numpy links a BLAS"
+    limiter = single_blas_thread()
+    try:
+        assert {pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"} == {1}
+    finally:
+        limiter.restore_original_limits()
+    assert [pool["num_threads"] for pool in threadpool_info() if pool["user_api"] == "blas"] == \
+        [pool["num_threads"] for pool in blas]
