@@ -31,7 +31,7 @@ from ..errors import QueryError
 from ..index.analysis import analyze
 from ..index.layout import CURRENT_FILE, require_generation
 from ..model import Study, normalize_nct_id
-from ..semantic.deps import SemanticUnavailable
+from ..semantic.deps import RUNTIME_MODULES, SemanticUnavailable, require
 from ..semantic.fill import model_id
 from .dense import MIN_SIMILARITY, DenseView, VectorCache
 from .expansion import bare_compound, bare_word, expand_multiterms
@@ -370,6 +370,10 @@ class SearchIndex:
         except SemanticUnavailable as exc:  # a damaged vectors file: search by words
             return None, str(exc)
         if self._vectors.size == 0:
+            try:  # say first what `trialsearch vectors` itself would need
+                require(RUNTIME_MODULES, "meaning search")
+            except SemanticUnavailable as exc:
+                return None, str(exc)
             return None, "no study vectors yet: run trialsearch vectors"
         if self._view is None or self._view[0] is not snap:
             self._view = (snap, DenseView(self._vectors, snap.nct_ids(), snap.scorer.live))

@@ -90,3 +90,16 @@ def test_a_wheel_file_is_a_source(tmp_path):
     assert source.version == "0.2.0" and source.wheel
     assert source.json("config.json") == {"model_type": "bert"}
     assert source.json("1_Pooling/config.json") == {}
+
+
+def test_search_without_the_extra_says_to_install_it_not_to_compute_vectors(hide, built_index):
+    from indexer import open_index
+
+    hide("onnxruntime", "tokenizers")
+    index = open_index(built_index)
+    result = index.search("exosomes", mode="hybrid")
+    assert result.mode == "keyword" and result.total > 0
+    assert result.notices == ["meaning search is unavailable (meaning search needs the optional "
+                              "'semantic' extra (onnxruntime, tokenizers not installed): pip install "
+                              "'trialsearch[semantic]'); showing the studies that hold the words"]
+    assert index.stats()["vectors"]["meaning_unavailable"].startswith("meaning search needs")
