@@ -303,14 +303,12 @@ class ModeSession:
 
     def __init__(self, index, mode: str, encode: bool = False):
         self.index, self.mode, self.encode = index, mode, encode
-        if encode and not isinstance(getattr(index, "_query_vectors", None), dict):
-            raise RuntimeError("SearchIndex no longer keeps _query_vectors: update benchmarks/semantic.py")
 
     def run(self, case: QueryCase) -> tuple[int, list[str]]:
         """(total matches, NCT IDs on the requested page); raises when a meaning mode fell
         back to the words."""
         if self.encode:
-            self.index._query_vectors.clear()  # noqa: SLF001 - the cache a new query misses
+            self.index._meaning.forget_query_vectors()  # noqa: SLF001 - what a new query misses
         result = self.index.search(case.app_text(), filters=case.app_filters() or None,
                                    sort=case.sort, page=case.page, per_page=PER_PAGE,
                                    facets=case.facet_counts, highlights=True, mode=self.mode)
@@ -364,7 +362,7 @@ def mode_latency(root: Path, rounds: int) -> dict:
                 mix.timed_round(session)
                 filters.timed_round(session)
         load_after = os.getloadavg()[0]
-        meaning_rows = index._vectors.size  # noqa: SLF001 - how many vectors it searched
+        meaning_rows = index._meaning.vectors  # noqa: SLF001 - how many vectors it searched
     finally:
         index.close()
     out = {"rounds": rounds, "load_avg": [round(load_before, 2), round(load_after, 2)],

@@ -18,7 +18,7 @@ import os
 import re
 import threading
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -31,13 +31,11 @@ from ..errors import QueryError
 from ..index.analysis import analyze
 from ..index.layout import CURRENT_FILE, require_generation
 from ..model import Study, normalize_nct_id
-from ..semantic.deps import RUNTIME_MODULES, SemanticUnavailable, require
-from ..semantic.fill import model_id
-from .dense import MIN_SIMILARITY, DenseView, VectorCache
+from .dense import MIN_SIMILARITY
 from .expansion import bare_compound, bare_word, expand_multiterms
 from .expansion import expand_abbreviations as _expand_abbreviations
 from .filters import Restriction, parse_filters
-from .fusion import fuse_arrays
+from .meaning import MeaningSearch, by_words, with_meaning
 from .postings import SegmentCache
 from .query import meaning_text, parse_query, split_nct_ids
 from .ranking import Ranked, rank, rank_by_words_held
@@ -61,7 +59,6 @@ FEW_MATCHES = 3
 MODES = ("keyword", "hybrid", "semantic")
 # Each side's candidates a hybrid ranking fuses (more when a deeper page is asked for).
 FUSION_DEPTH = 100
-QUERY_VECTORS_KEPT = 1024  # query vectors remembered per index handle (3 ms each to compute)
 # Typed syntax that keeps a query strict: quotes, a field scope, an explicit AND.
 _STRICT_SYNTAX = re.compile(r'[":]|\bAND\b')
 log = logging.getLogger(__name__)
@@ -126,14 +123,6 @@ def _partial_notice(query_text: str, exact: int) -> str:
     return f"only {exact} {have} all of {words}; studies with most of them follow"
 
 
-def _by_words(docnum: int) -> str:
-    return "words"
-
-
-def _by_meaning(docnum: int) -> str:
-    return "meaning"
-
-
 def _suggest(snapshot: Snapshot, query_text: str) -> str | None:
     """"Did you mean": correct words that are not in the index vocabulary. NCT IDs are not
     words to correct, and `word~` already asked for the words near it."""
@@ -167,14 +156,8 @@ class SearchIndex:
         self._keep_warm = False  # set by warm(): warm each new generation too
         self._snapshot: Snapshot | None = None
         self._closed = False
-        # Meaning search: the stored vectors (kept across generations, like the segments), one
-        # generation's view of them, the query encoder (loaded on first use) or why it cannot
-        # be, and the vectors of recent queries.
-        self._vectors = VectorCache(self.path)
-        self._view: tuple[Snapshot, DenseView] | None = None
-        self._encoder = None
-        self._encoder_error: str | None = None
-        self._query_vectors: dict[str, np.ndarray] = {}
+        # Meaning search: the stored vectors are kept across generations, like the segments.
+        self._meaning = MeaningSearch(self.path)
         self.snapshot()
 
     # -- generations ----------------------------------------------------------------------
@@ -234,7 +217,7 @@ class SearchIndex:
                     steps_now[step]()
         with self._lock:  # the vectors, their line-up with this generation and the encoder
             if not self._closed:
-                self._dense_view(self.snapshot())
+                self._meaning.view(self.snapshot())
 
     def _warm_in_background(self) -> None:
         def warm() -> None:
@@ -256,8 +239,7 @@ class SearchIndex:
             if self._snapshot is not None:
                 self._snapshot.close()
                 self._snapshot = None
-            self._view = None
-            self._vectors.close()
+            self._meaning.close()
 
     # -- queries --------------------------------------------------------------------------
     def search(self, query_text: str = "", *, fields: list[str] | None = None,
@@ -304,7 +286,7 @@ class SearchIndex:
             used = "keyword"
             view = None
             if mode != "keyword" and meaning is not None:
-                view, why_not = self._dense_view(snap)
+                view, why_not = self._meaning.view(snap)
                 if view is not None:
                     used = mode or "hybrid"
                 elif mode is not None:
@@ -328,13 +310,12 @@ class SearchIndex:
                     if looser is not None and len(looser.matched) > len(ranked.matched):
                         notices.append(_partial_notice(query_text, len(ranked.matched)))
                         ranked = looser
-            matched_by = _by_words
+            matched_by = by_words
             if view is not None and used != "keyword":
                 near_ids, similarity = view.nearest(
-                    self._query_vector(meaning), allowed_mask,
+                    self._meaning.query_vector(meaning), allowed_mask,
                     None if used == "semantic" else depth, MIN_SIMILARITY)
-                ranked, matched_by = self._with_meaning(snap, ranked, near_ids, similarity, used,
-                                                        limit)
+                ranked, matched_by = with_meaning(snap, ranked, near_ids, similarity, used, limit)
                 if view.covered < snap.searcher.doc_count():
                     notices.append(f"meaning matches cover {view.covered:,} of "
                                    f"{snap.searcher.doc_count():,} studies so far; the rest "
@@ -359,76 +340,6 @@ class SearchIndex:
             timed_out=ranked.timed_out, expansions=list(applied), mode=used,
         )
 
-    # -- meaning ----------------------------------------------------------------------------
-    def _dense_view(self, snap: Snapshot) -> tuple[DenseView | None, str]:
-        """The live generation's view of the stored vectors, topped up with any written since
-        the last search; or None and why meaning search cannot run."""
-        if self._encoder_error is not None:
-            return None, self._encoder_error
-        try:
-            self._vectors.refresh()
-        except SemanticUnavailable as exc:  # a damaged vectors file: search by words
-            return None, str(exc)
-        if self._vectors.size == 0:
-            try:  # say first what `trialsearch vectors` itself would need
-                require(RUNTIME_MODULES, "meaning search")
-            except SemanticUnavailable as exc:
-                return None, str(exc)
-            return None, "no study vectors yet: run trialsearch vectors"
-        if self._view is None or self._view[0] is not snap:
-            self._view = (snap, DenseView(self._vectors, snap.nct_ids(), snap.scorer.live))
-        view = self._view[1]
-        view.sync()
-        if view.covered == 0:
-            return None, "no study in this index has a vector yet: run trialsearch vectors"
-        if self._encoder is None:
-            try:
-                from ..semantic.encoder import SentenceEncoder
-
-                # One thread: each server worker encodes its own queries on its own core.
-                self._encoder = SentenceEncoder(threads=1)
-            except SemanticUnavailable as exc:
-                self._encoder_error = str(exc)
-                log.warning("meaning search is off: %s", exc)
-                return None, self._encoder_error
-        if self._vectors.model != model_id(self._encoder):
-            return None, (f"the stored vectors come from {self._vectors.model}, the query encoder "
-                          f"is {model_id(self._encoder)}: run trialsearch vectors")
-        return view, ""
-
-    def _query_vector(self, text: str) -> np.ndarray:
-        vector = self._query_vectors.get(text)
-        if vector is None:
-            vector = self._query_vectors[text] = self._encoder.encode_query(text)
-            if len(self._query_vectors) > QUERY_VECTORS_KEPT:
-                self._query_vectors.pop(next(iter(self._query_vectors)))
-        return vector
-
-    def _with_meaning(self, snap: Snapshot, lexical: Ranked, near_ids: np.ndarray,
-                      similarity: np.ndarray, mode: str, limit: int) -> tuple[Ranked, Callable]:
-        """`lexical` fused with (hybrid) or replaced by (semantic) `near_ids`, the studies
-        nearest in meaning (best first); the top `limit`, and how each hit matched."""
-        q = lexical.results.q
-        if mode == "semantic":
-            best = list(zip(similarity[:limit].tolist(), near_ids[:limit].tolist()))
-            ranked = Ranked(Results(snap.searcher, q, best), np.sort(near_ids), False)
-            return ranked, _by_meaning
-        words = np.array([docnum for _, docnum in lexical.results.top_n], dtype=np.int64)
-        fused, scores = fuse_arrays([words, near_ids])
-        results = Results(snap.searcher, q, list(zip(scores[:limit].tolist(), fused[:limit].tolist())))
-        # Masks, not np.union1d: the words may match a large share of a registry-sized index.
-        by_words = np.zeros(len(snap.scorer.live), dtype=bool)
-        by_words[lexical.matched] = True
-        by_meaning = np.zeros_like(by_words)
-        by_meaning[near_ids] = True
-        matched = np.flatnonzero(by_words | by_meaning)
-
-        def matched_by(docnum: int) -> str:
-            word, meaning = by_words[docnum], by_meaning[docnum]
-            return "both" if word and meaning else "words" if word else "meaning"
-
-        return Ranked(results, matched, lexical.timed_out), matched_by
-
     def similar(self, nct_id: str, *, limit: int = 10) -> SearchResult | None:
         """Studies most like `nct_id` ("more like this"): its key terms in title, conditions,
         interventions and summary (Bo1 weighting) run as one weighted OR query, fused with the
@@ -446,8 +357,8 @@ class SearchIndex:
             depth = max(FUSION_DEPTH, limit)
             results = searcher.search(similar_query(searcher, study), limit=depth,
                                       mask=query.Term("nct_id", study.nct_id))
-            matched_by = _by_words
-            view, _ = self._dense_view(snap)
+            matched_by = by_words
+            view, _ = self._meaning.view(snap)
             own = searcher.document_number(nct_id=study.nct_id)
             vector = view.vector_of(own) if view is not None and own is not None else None
             if vector is not None:
@@ -456,8 +367,8 @@ class SearchIndex:
                 near_ids, similarity = view.nearest(vector, others, depth, None)
                 lexical = Ranked(results, np.array([d for _, d in results.top_n], dtype=np.int64),
                                  False)
-                fused, matched_by = self._with_meaning(snap, lexical, near_ids, similarity,
-                                                       "hybrid", limit)
+                fused, matched_by = with_meaning(snap, lexical, near_ids, similarity, "hybrid",
+                                                 limit)
                 results = fused.results
             hits = page_of_hits(results, 1, limit, False, None, matched_by)
         return SearchResult(
@@ -482,16 +393,16 @@ class SearchIndex:
         cannot run when it cannot (`meaning_unavailable`, else None)."""
         with self._lock:
             snap = self.snapshot()
-            view, why = self._dense_view(snap)
+            view, why = self._meaning.view(snap)
             vectors = {"studies": view.covered if view is not None else 0,
-                       "model": self._vectors.model, "meaning_unavailable": why or None}
+                       "model": self._meaning.model, "meaning_unavailable": why or None}
             return {"path": str(self.path), **snap.stats(), "vectors": vectors}
 
     def meaning_unavailable(self) -> str | None:
         """Why the hybrid and semantic modes cannot run on this index (no vectors yet, the
         'semantic' extra missing, vectors of another model), or None when they can."""
         with self._lock:
-            return self._dense_view(self.snapshot())[1] or None
+            return self._meaning.view(self.snapshot())[1] or None
 
 
 def open_index(path: str | os.PathLike, **options) -> SearchIndex:

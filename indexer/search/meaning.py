@@ -1,0 +1,139 @@
+"""The meaning side of a search: the study vectors stored beside the index, lined up with the
+live generation, the query encoder, and how a ranking by meaning joins the ranking by words.
+
+`SearchIndex` (live.py) holds one `MeaningSearch` per index folder: its `VectorCache` outlives
+generations (like the decoded segments), its `DenseView` belongs to one snapshot, and the
+encoder is loaded on first use. `view()` says, every time, whether meaning search can run and
+why not, so the front ends can tell users.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+
+import numpy as np
+from whoosh.searching import Results
+
+from ..semantic.deps import RUNTIME_MODULES, SemanticUnavailable, require
+from ..semantic.fill import model_id
+from .dense import DenseView, VectorCache
+from .fusion import fuse_arrays
+from .ranking import Ranked
+from .snapshot import Snapshot
+
+QUERY_VECTORS_KEPT = 1024  # query vectors remembered per index handle (3-5 ms each to compute)
+log = logging.getLogger(__name__)
+
+
+class MeaningSearch:
+    """The vectors of the index at `root` and the encoder for its queries. Not thread-safe:
+    `SearchIndex` calls it under its lock."""
+
+    def __init__(self, root: str | os.PathLike) -> None:
+        self._vectors = VectorCache(root)
+        self._view: tuple[Snapshot, DenseView] | None = None
+        self._encoder = None
+        self._encoder_error: str | None = None
+        self._query_vectors: dict[str, np.ndarray] = {}
+
+    @property
+    def model(self) -> str | None:
+        """The model the stored vectors came from, or None before any."""
+        return self._vectors.model
+
+    def view(self, snap: Snapshot) -> tuple[DenseView | None, str]:
+        """`snap`'s view of the stored vectors, topped up with any written since the last
+        call; or None and why meaning search cannot run."""
+        if self._encoder_error is not None:
+            return None, self._encoder_error
+        try:
+            self._vectors.refresh()
+        except SemanticUnavailable as exc:  # a damaged vectors file: search by words
+            return None, str(exc)
+        if self._vectors.size == 0:
+            try:  # say first what `trialsearch vectors` itself would need
+                require(RUNTIME_MODULES, "meaning search")
+            except SemanticUnavailable as exc:
+                return None, str(exc)
+            return None, "no study vectors yet: run trialsearch vectors"
+        if self._view is None or self._view[0] is not snap:
+            self._view = (snap, DenseView(self._vectors, snap.nct_ids(), snap.scorer.live))
+        view = self._view[1]
+        view.sync()
+        if view.covered == 0:
+            return None, "no study in this index has a vector yet: run trialsearch vectors"
+        if self._encoder is None:
+            try:
+                from ..semantic.encoder import SentenceEncoder
+
+                # One thread: each server worker encodes its own queries on its own core.
+                self._encoder = SentenceEncoder(threads=1)
+            except SemanticUnavailable as exc:
+                self._encoder_error = str(exc)
+                log.warning("meaning search is off: %s", exc)
+                return None, self._encoder_error
+        if self._vectors.model != model_id(self._encoder):
+            return None, (f"the stored vectors come from {self._vectors.model}, the query encoder "
+                          f"is {model_id(self._encoder)}: run trialsearch vectors")
+        return view, ""
+
+    def query_vector(self, text: str) -> np.ndarray:
+        """`text`'s vector (remembered for the QUERY_VECTORS_KEPT latest texts). Call `view()`
+        first: it loads the encoder."""
+        vector = self._query_vectors.get(text)
+        if vector is None:
+            vector = self._query_vectors[text] = self._encoder.encode_query(text)
+            if len(self._query_vectors) > QUERY_VECTORS_KEPT:
+                self._query_vectors.pop(next(iter(self._query_vectors)))
+        return vector
+
+    @property
+    def vectors(self) -> int:
+        """How many study vectors are loaded (including studies no longer in the index)."""
+        return self._vectors.size
+
+    def forget_query_vectors(self) -> None:
+        """Drop the remembered query vectors (what a query no one asked before costs)."""
+        self._query_vectors.clear()
+
+    def close(self) -> None:
+        """Release the vectors file and this generation's view."""
+        self._view = None
+        self._vectors.close()
+
+
+def by_words(docnum: int) -> str:
+    """How a hit of a ranking by words matched."""
+    return "words"
+
+
+def by_meaning(docnum: int) -> str:
+    """How a hit of a ranking by meaning matched."""
+    return "meaning"
+
+
+def with_meaning(snap: Snapshot, lexical: Ranked, near_ids: np.ndarray, similarity: np.ndarray,
+                 mode: str, limit: int) -> tuple[Ranked, Callable[[int], str]]:
+    """`lexical` fused with (hybrid: reciprocal rank fusion) or replaced by (semantic)
+    `near_ids`, the studies nearest in meaning, best first; the top `limit`, every match, and
+    how each hit matched."""
+    q = lexical.results.q  # highlights still mark the query's words
+    if mode == "semantic":
+        best = list(zip(similarity[:limit].tolist(), near_ids[:limit].tolist()))
+        return Ranked(Results(snap.searcher, q, best), np.sort(near_ids), False), by_meaning
+    words = np.array([docnum for _, docnum in lexical.results.top_n], dtype=np.int64)
+    fused, scores = fuse_arrays([words, near_ids])
+    results = Results(snap.searcher, q, list(zip(scores[:limit].tolist(), fused[:limit].tolist())))
+    # Masks, not np.union1d: the words may match a large share of a registry-sized index.
+    word_mask = np.zeros(len(snap.scorer.live), dtype=bool)
+    word_mask[lexical.matched] = True
+    meaning_mask = np.zeros_like(word_mask)
+    meaning_mask[near_ids] = True
+
+    def matched_by(docnum: int) -> str:
+        word, meaning = word_mask[docnum], meaning_mask[docnum]
+        return "both" if word and meaning else "words" if word else "meaning"
+
+    return Ranked(results, np.flatnonzero(word_mask | meaning_mask), lexical.timed_out), matched_by
