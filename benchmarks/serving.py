@@ -78,7 +78,10 @@ def measure(index_dir: Path, seconds: float) -> dict:
     exe = str(Path(sys.executable).parent / "trialsearch")
     server = subprocess.Popen(
         [exe, "serve", "--index", str(index_dir), "--host", "127.0.0.1", "--port", str(port),
-         "--workers", str(WORKERS), "--no-build", "--no-access-log"],
+         "--workers", str(WORKERS), "--no-build", "--no-access-log",
+         # No vector filler beside the server: it would encode the whole corpus while the
+         # load test runs. An index with vectors is searched in hybrid mode (the default).
+         "--no-vectors"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         _wait_until_up(port, server)
