@@ -150,8 +150,8 @@ def eval_command(topic_files, qrels_files, index_path, records, pool, judged_in_
     hybrid (BM25F fused with sentence-vector similarity).
 
     Each topic's patient description becomes a query of its key terms, weighted by frequency
-    in the topic and IDF in the index, OR-ed with boosts; the live rows send the key terms
-    OR-ed without boosts, with the description as the text the meaning side reads.
+    in the topic and IDF in the index, OR-ed with boosts; the live rows send the same query,
+    with the description as the text the meaning side reads.
 
     \b
     Example (judged pool of the records at hand):

@@ -10,9 +10,8 @@ import threading
 
 import click
 
-from ..search import open_index
 from ..semantic.deps import SemanticUnavailable
-from ..semantic.fill import FillReport, fill_vectors, watch_vectors
+from ..semantic.fill import FillReport, count_studies, fill_vectors, watch_vectors
 from .main import FatalError, index_option, json_option, plural, quiet_option
 
 vectors_option = click.option(
@@ -45,12 +44,11 @@ def fill_after_write(index_path: str, vectors: bool | None, quiet: bool) -> None
     click.echo(_summary(report), err=True)
 
 
-def _fill_with_bar(index_path: str, encoder, quiet: bool) -> FillReport:
-    total = open_index(index_path).stats()["documents"]
-    bar = None if quiet else _bar(total)
-    stop = threading.Event()
+def _fill_with_bar(index_path: str, encoder, quiet: bool, prune: bool = False) -> FillReport:
+    bar = None if quiet else _bar(count_studies(index_path))
     try:
-        return fill_vectors(index_path, encoder, progress=bar.update if bar else None, stop=stop)
+        return fill_vectors(index_path, encoder, progress=bar.update if bar else None,
+                            prune=prune)
     except KeyboardInterrupt:
         raise FatalError("stopped; the vectors computed so far are kept and the index is "
                          f"live: `trialsearch vectors --index {index_path}` resumes") from None
@@ -72,8 +70,10 @@ def _summary(report: FillReport) -> str:
     rate = report.encoded / report.seconds if report.seconds else 0.0
     dropped = " (vectors of another model were dropped first)" if report.model_changed else ""
     empty = f", {report.empty} without text to encode" if report.empty else ""
+    pruned = (f", deleted {plural(report.pruned, 'vector')} of studies gone from the index"
+              if report.pruned else "")
     return (f"Vectors: {plural(report.encoded, 'study', 'studies')} encoded, {report.reused} "
-            f"unchanged{empty}, in {report.seconds:.1f} s ({rate:.1f} studies/s){dropped}.")
+            f"unchanged{empty}{pruned}, in {report.seconds:.1f} s ({rate:.1f} studies/s){dropped}.")
 
 
 @click.command("vectors")
@@ -82,9 +82,12 @@ def _summary(report: FillReport) -> str:
               help="Keep running: compute vectors again whenever the index changes.")
 @click.option("--threads", type=click.IntRange(1, 64),
               help="Encoder threads [default: every core].")
+@click.option("--prune", is_flag=True,
+              help="Also delete the vectors of studies no longer in the index (every server "
+                   "process holds all stored vectors in memory).")
 @quiet_option
 @json_option
-def vectors_command(index_path, watch, threads, quiet, as_json):
+def vectors_command(index_path, watch, threads, prune, quiet, as_json):
     """Compute the vectors meaning search (hybrid and semantic modes) uses, for every study
     whose text has none yet. Stored in the index folder (vectors.sqlite3) and kept across
     rebuilds; searches use them as they land. Stopping keeps what was done.
@@ -103,7 +106,7 @@ def vectors_command(index_path, watch, threads, quiet, as_json):
     if watch:
         _watch(index_path, encoder, quiet)
         return
-    report = _fill_with_bar(index_path, encoder, quiet or as_json)
+    report = _fill_with_bar(index_path, encoder, quiet or as_json, prune)
     if as_json:
         click.echo(json.dumps(report.to_dict(), indent=2))
     else:

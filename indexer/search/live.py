@@ -311,7 +311,7 @@ class SearchIndex:
                         notices.append(_partial_notice(query_text, len(ranked.matched)))
                         ranked = looser
             matched_by = by_words
-            if view is not None and used != "keyword":
+            if view is not None:
                 near_ids, similarity = view.nearest(
                     self._meaning.query_vector(meaning), allowed_mask,
                     None if used == "semantic" else depth, MIN_SIMILARITY)

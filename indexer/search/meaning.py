@@ -35,7 +35,9 @@ class MeaningSearch:
         self._vectors = VectorCache(root)
         self._view: tuple[Snapshot, DenseView] | None = None
         self._encoder = None
-        self._encoder_error: str | None = None
+        # Why no encoder can be had: the extra's packages are looked for once, here, not on
+        # every search; a failed load is remembered too.
+        self._encoder_error: str | None = _missing_extra()
         self._query_vectors: dict[str, np.ndarray] = {}
 
     @property
@@ -53,10 +55,6 @@ class MeaningSearch:
         except SemanticUnavailable as exc:  # a damaged vectors file: search by words
             return None, str(exc)
         if self._vectors.size == 0:
-            try:  # say first what `trialsearch vectors` itself would need
-                require(RUNTIME_MODULES, "meaning search")
-            except SemanticUnavailable as exc:
-                return None, str(exc)
             return None, "no study vectors yet: run trialsearch vectors"
         if self._view is None or self._view[0] is not snap:
             self._view = (snap, DenseView(self._vectors, snap.nct_ids(), snap.scorer.live))
@@ -102,6 +100,15 @@ class MeaningSearch:
         """Release the vectors file and this generation's view."""
         self._view = None
         self._vectors.close()
+
+
+def _missing_extra() -> str | None:
+    """What the 'semantic' extra lacks to encode queries, as the message to show, or None."""
+    try:
+        require(RUNTIME_MODULES, "meaning search")
+    except SemanticUnavailable as exc:
+        return str(exc)
+    return None
 
 
 def by_words(docnum: int) -> str:

@@ -53,14 +53,15 @@ class FillReport:
     reused: int = 0  # already had a vector for their current text
     empty: int = 0  # no title, conditions or summary: no vector
     seconds: float = 0.0
+    pruned: int = 0  # vectors of studies no longer in the index, deleted (with `prune`)
     busy: bool = False  # another process was filling; nothing was done
     model_changed: bool = False  # vectors of another model were dropped first
 
     def to_dict(self) -> dict:
         """A JSON-ready summary."""
         return {"studies": self.studies, "encoded": self.encoded, "reused": self.reused,
-                "empty": self.empty, "seconds": round(self.seconds, 3), "busy": self.busy,
-                "model_changed": self.model_changed}
+                "empty": self.empty, "pruned": self.pruned, "seconds": round(self.seconds, 3),
+                "busy": self.busy, "model_changed": self.model_changed}
 
 
 @contextlib.contextmanager
@@ -84,11 +85,13 @@ def filler_lock(root: Path) -> Iterator[bool]:
 
 def fill_vectors(root: str | os.PathLike, encoder, *, batch: int = FILL_BATCH,
                  progress: Callable[[int], None] | None = None,
-                 stop: threading.Event | None = None) -> FillReport:
+                 stop: threading.Event | None = None, prune: bool = False) -> FillReport:
     """Encode the studies of the live index at `root` that have no vector for their current
     text, and store them (see VectorStore). `encoder` is a SentenceEncoder; `progress(n)` is
-    called as studies are checked; `stop` ends the work after the current batch. When another
-    process is filling the same index, returns at once with `busy` set."""
+    called as studies are checked; `stop` ends the work after the current batch; `prune`
+    (after a complete pass) deletes the vectors of studies no longer in the index, which every
+    searching process would otherwise keep in memory. When another process is filling the same
+    index, returns at once with `busy` set."""
     root = Path(root)
     started = time.perf_counter()
     report = FillReport()
@@ -101,6 +104,7 @@ def fill_vectors(root: str | os.PathLike, encoder, *, batch: int = FILL_BATCH,
             report.model_changed = store.use_model(model_id(encoder), encoder.dimensions)
             known = store.hashes()
             pending: list[tuple[str, bytes, str]] = []
+            live: set[str] = set()
 
             def flush() -> None:
                 vectors = encoder.encode([text for _, _, text in pending])
@@ -115,6 +119,7 @@ def fill_vectors(root: str | os.PathLike, encoder, *, batch: int = FILL_BATCH,
                 if stop is not None and stop.is_set():
                     break
                 report.studies += 1
+                live.add(study.nct_id)
                 text = study_text(study)
                 if not text.strip():  # nothing to read a meaning from: no vector at all (the
                     # vector of "" is close to every short query)
@@ -133,12 +138,20 @@ def fill_vectors(root: str | os.PathLike, encoder, *, batch: int = FILL_BATCH,
                 pending.append((study.nct_id, digest, text))
                 if len(pending) >= batch:
                     flush()
-            if pending and not (stop is not None and stop.is_set()):
-                flush()
+            if not (stop is not None and stop.is_set()):
+                if pending:
+                    flush()
+                if prune:
+                    report.pruned = store.prune(live)
         finally:
             store.close()
     report.seconds = time.perf_counter() - started
     return report
+
+
+def count_studies(root: str | os.PathLike) -> int:
+    """How many studies the live index at `root` holds (what a fill checks)."""
+    return whoosh_index.open_dir(str(require_generation(Path(root)))).doc_count()
 
 
 def _live_studies(root: Path) -> Iterator[Study]:

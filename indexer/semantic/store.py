@@ -8,7 +8,8 @@ by NCT ID, so a rebuild reuses every vector whose study text is unchanged.
 Each write gets a new, higher `seq` (a replaced vector too), so a searcher reads only the rows
 written since it last looked (`rows_since`) while a filler is still at work; SQLite's WAL
 lets the two run in different processes. Vectors of studies no longer in the index stay until
-`prune`: a search only ever looks up the studies its index holds.
+`prune` (`trialsearch vectors --prune`): a search only ever looks up the studies its index
+holds.
 """
 
 from __future__ import annotations

@@ -254,6 +254,13 @@ def test_build_computes_vectors_once_live_and_vectors_resumes(corpus_dir, tmp_pa
     assert '"encoded": 0' in again.output and f'"reused": {studies}' in again.output
     off = CliRunner().invoke(main, ["build", str(corpus_dir), "--index", str(path), "--no-vectors"])
     assert off.exit_code == 0 and "Vectors:" not in off.output
+    # --prune drops the vectors of studies no longer in the index.
+    from indexer import delete_studies
+
+    delete_studies(["NCT99000001"], path)
+    pruned = CliRunner().invoke(main, ["vectors", "--index", str(path), "--prune"])
+    assert pruned.exit_code == 0 and "deleted 1 vector of studies gone from the index" in pruned.output
+    assert VectorStore(path, readonly=True).count() == studies - 1
 
 
 @pytest.mark.live_server
