@@ -124,6 +124,22 @@ def shared_index(shared_data, tmp_path_factory) -> Path:
     return path
 
 
+def write_with_whoosh(sources, folder: Path) -> Path:
+    """An index of `sources` written by Whoosh's own segment writer and `whoosh3` codec (as
+    every index was before trialsearch's posting format), in `folder`."""
+    from whoosh import index as whoosh_index
+
+    from indexer.index.schema import build_schema, study_to_document
+    from indexer.places import place_sites
+
+    ix = whoosh_index.create_in(str(folder), build_schema())
+    with ix.writer(compound=False) as writer:
+        for study in read_sources(sources):
+            if isinstance(study, Study):
+                writer.add_document(**study_to_document(place_sites(study)))
+    return folder
+
+
 @pytest.fixture(scope="module")
 def app_config() -> dict:
     """Settings for `app` beyond the index (create_app's keyword arguments, Flask config keys).

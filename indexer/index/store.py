@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,6 +24,8 @@ from ..model import Problem, Study, normalize_nct_id
 from ..places import place_sites
 from ..readers import read_sources
 from .abbreviations import Abbreviations
+from .bulk import BulkWriter
+from .codec import TrialCodec
 from .layout import (
     ABBREVIATIONS_FILE,
     CURRENT_FILE,
@@ -75,20 +77,30 @@ class IndexReport:
         }
 
 
-def _index_studies(writer, items: Iterable[Study | Problem], report: IndexReport,
-                   abbreviations: Abbreviations, progress: Progress | None, upsert: bool) -> None:
-    add = writer.update_document if upsert else writer.add_document
-    known = set(writer.schema.names())  # an index built by an older release lacks newer fields
+def _documents(items: Iterable[Study | Problem], report: IndexReport, known: set[str],
+               abbreviations: Abbreviations, progress: Progress | None) -> Iterator[dict]:
+    """Each valid study as index document fields, counted and mined for abbreviations; each
+    problem recorded in `report` and skipped."""
     for item in items:
         if isinstance(item, Problem):
             report.problems.append(item)
             continue
         document = study_to_document(place_sites(item))
-        add(**{name: value for name, value in document.items() if name in known})
+        # An index built by an older release lacks newer fields.
+        yield {name: value for name, value in document.items() if name in known}
         abbreviations.add_study(item)
         report.indexed += 1
         if progress:
             progress(1)
+
+
+def open_writer(ix):
+    """Whoosh's segment writer on `ix`, writing trialsearch's posting format (`codec.py`).
+
+    compound=False: Whoosh reads a compound segment by copying each of its files into memory,
+    so every process that opens the index would hold a private copy of it.
+    """
+    return ix.writer(codec=TrialCodec(), compound=False)
 
 
 def _listed(problems: list[Problem], limit: int = 5) -> str:
@@ -100,7 +112,7 @@ def _listed(problems: list[Problem], limit: int = 5) -> str:
 
 
 def build_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, *,
-                procs: int = 1, limitmb: int = 256, progress: Progress | None = None,
+                procs: int = 1, progress: Progress | None = None,
                 wait: float = 0.0, synonyms: str | os.PathLike | None = None) -> IndexReport:
     """Build a fresh index from `sources` and switch it in atomically.
 
@@ -127,18 +139,10 @@ def build_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, *
         try:
             temp.mkdir()
             ix = whoosh_index.create_in(str(temp), build_schema())
-            # compound=False: Whoosh reads a compound segment by copying each of its files into
-            # memory, so every process that opens the index would hold a private copy of it.
-            writer = ix.writer(procs=procs, limitmb=limitmb, multisegment=procs > 1,
-                               compound=False)
-            try:
-                _index_studies(writer, read_sources(sources), report, abbreviations, progress,
-                               upsert=False)
-            except BaseException:
-                writer.cancel()
-                raise
+            writer = BulkWriter(ix, procs=procs)
+            writer.write(_documents(read_sources(sources), report, set(ix.schema.names()),
+                                    abbreviations, progress))
             if report.indexed == 0:
-                writer.cancel()
                 raise NoRecordsError(
                     f"no valid study record in {', '.join(sources) or 'the sources'}"
                     f"{_listed(report.problems)}; the index at {root} was not changed"
@@ -188,10 +192,11 @@ def update_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, 
         report = IndexReport(generation=generation.name)
         abbreviations = Abbreviations.load(generation)
         try:
-            writer = whoosh_index.open_dir(str(generation)).writer(compound=False)
+            writer = open_writer(whoosh_index.open_dir(str(generation)))
             try:
-                _index_studies(writer, read_sources([str(s) for s in sources]), report,
-                               abbreviations, progress, upsert=True)
+                for document in _documents(read_sources([str(s) for s in sources]), report,
+                                           set(writer.schema.names()), abbreviations, progress):
+                    writer.update_document(**document)
             except BaseException:
                 writer.cancel()
                 raise
@@ -219,7 +224,7 @@ def delete_studies(nct_ids: Iterable[str], path: str | os.PathLike, *,
         generation = _live_generation(root)
         report = IndexReport(generation=generation.name)
         try:
-            writer = whoosh_index.open_dir(str(generation)).writer(compound=False)
+            writer = open_writer(whoosh_index.open_dir(str(generation)))
             asked: set[str] = set()
             for raw in nct_ids:
                 nct_id = normalize_nct_id(raw)

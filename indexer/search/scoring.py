@@ -25,7 +25,7 @@ from whoosh import query, scoring
 from whoosh.util.numeric import byte_to_length
 
 from .postings import SegmentCache, live_mask
-from .whoosh_storage import blocks, field_b, term_matcher
+from .whoosh_storage import field_b, term_positions
 
 CACHE_BYTES = 128 * 2**20  # scored leaves kept per reader (per server process)
 _DEADLINE_EVERY = 4096  # matches read between time-budget checks in the matcher loop
@@ -241,10 +241,10 @@ def _in_a_row(leaf, fieldname: str, words: tuple, ids: np.ndarray, deadline: flo
     for k, word in enumerate(words):
         if not len(ids):
             break
-        posting_ids, values = _values(leaf, fieldname, field.to_bytes(word), ids)
+        posting_ids, positions = term_positions(leaf, fieldname, field.to_bytes(word), ids)
         at = np.searchsorted(posting_ids, ids)
         # The phrase starts where word k stands k positions further on.
-        shifted = [{p - k for p in field.format.decode_positions(values[i])} for i in at.tolist()]
+        shifted = [{p - k for p in positions(i)} for i in at.tolist()]
         starts = shifted if starts is None else [a & b for a, b in zip(starts, shifted)]
         keep = np.fromiter(map(bool, starts), dtype=bool, count=len(starts))
         ids = ids[keep]
@@ -252,19 +252,6 @@ def _in_a_row(leaf, fieldname: str, words: tuple, ids: np.ndarray, deadline: flo
         if deadline is not None and time.monotonic() > deadline:
             raise OverBudget(str(q))
     return ids
-
-
-def _values(leaf, fieldname: str, btext: bytes, wanted: np.ndarray) -> tuple[np.ndarray, list[bytes]]:
-    # The postings of a term in one segment that may hold the `wanted` documents (ascending,
-    # segment-local), with their values (encoded positions), skipping blocks that cannot.
-    matcher = term_matcher(leaf, fieldname, btext)
-    if matcher is None:
-        return _EMPTY[0], []
-    parts = list(blocks(matcher, weights=False, values=True, wanted=wanted))
-    if not parts:
-        return _EMPTY[0], []
-    return (np.concatenate([ids for ids, _, _ in parts]),
-            [value for _, _, values in parts for value in values])
 
 
 def _intersection(scored: list[Scored]) -> Scored:

@@ -12,11 +12,13 @@ names it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.reading import TermNotFound
+
+from ..index.codec import ArrayMatcher
 
 # (segment-local document numbers ascending, weights or None, encoded values or None)
 Block = tuple[np.ndarray, "np.ndarray | None", "list[bytes] | None"]
@@ -48,7 +50,14 @@ def blocks(matcher, *, weights: bool = True, values: bool = False,
     """A posting list a block at a time (128 postings decoded per step instead of one).
     With `wanted` (ascending segment-local document numbers) blocks that end before the next
     wanted document are skipped on their header alone, and the walk stops past the last one.
-    A matcher of another codec is walked posting by posting, as one block."""
+    A term of trialsearch's own codec is one block of array views (nothing decoded); a
+    matcher of another codec is walked posting by posting, as one block."""
+    if isinstance(matcher, ArrayMatcher):
+        postings = matcher.postings
+        if len(postings):
+            yield (postings.ids, postings.weights.astype(np.float64) if weights else None,
+                   [matcher._value_at(i) for i in range(len(postings))] if values else None)  # noqa: SLF001
+        return
     if not isinstance(matcher, W3LeafMatcher):
         yield _slow_block(matcher, weights, values)
         return
@@ -73,6 +82,26 @@ def blocks(matcher, *, weights: bool = True, values: bool = False,
         if wanted is not None:
             next_wanted = int(np.searchsorted(wanted, ids[-1], side="right"))
         matcher._next_block()  # noqa: SLF001
+
+
+def term_positions(leaf, fieldname: str, btext: bytes, wanted: np.ndarray
+                   ) -> tuple[np.ndarray, Callable[[int], list[int]]]:
+    """A term's postings in segment `leaf` that may hold the `wanted` documents (ascending
+    segment-local document numbers), and a function giving the positions of the i-th of them.
+    trialsearch's codec reads them straight from its positions array; Whoosh's decodes the
+    blocks that may hold a wanted document."""
+    matcher = term_matcher(leaf, fieldname, btext)
+    if matcher is None:
+        return np.zeros(0, dtype=np.int64), list
+    if isinstance(matcher, ArrayMatcher):
+        postings = matcher.postings
+        return postings.ids, lambda i: postings.positions(i).tolist()
+    parts = list(blocks(matcher, weights=False, values=True, wanted=wanted))
+    if not parts:
+        return np.zeros(0, dtype=np.int64), list
+    values = [value for _, _, block_values in parts for value in block_values]
+    decode = leaf.schema[fieldname].format.decode_positions
+    return np.concatenate([ids for ids, _, _ in parts]), lambda i: decode(values[i])
 
 
 def _slow_block(matcher, weights: bool, values: bool) -> Block:

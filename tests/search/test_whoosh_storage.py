@@ -10,15 +10,24 @@ import pytest
 from whoosh import index as whoosh_index
 from whoosh.codec import whoosh3
 
+from conftest import write_with_whoosh
+
+from indexer.index.codec import ArrayMatcher
 from indexer.index.layout import generation_path
 from indexer.search import whoosh_storage
 
 ADAPTER = "indexer/search/whoosh_storage.py"
 
 
-@pytest.fixture(scope="module")
-def reader(built_index):
-    searcher = whoosh_index.open_dir(str(generation_path(built_index))).searcher()
+@pytest.fixture(scope="module", params=["trialsearch", "whoosh3"])
+def reader(request, built_index, corpus_dir, tmp_path_factory):
+    """A reader of the test corpus in trialsearch's posting format, and one in Whoosh's own
+    (which indexes built before it, and their updated segments, still hold)."""
+    if request.param == "trialsearch":
+        folder = generation_path(built_index)
+    else:
+        folder = write_with_whoosh([corpus_dir], tmp_path_factory.mktemp("whoosh3"))
+    searcher = whoosh_index.open_dir(str(folder)).searcher()
     yield searcher.reader()
     searcher.close()
 
@@ -43,7 +52,8 @@ def test_block_walk_equals_whoosh_s_own_matcher(reader):
             weights.append(expected.weight())
             expected.next()
         parts = list(whoosh_storage.blocks(whoosh_storage.term_matcher(leaf, "summary", btext)))
-        assert isinstance(leaf.postings("summary", btext), whoosh3.W3LeafMatcher), ADAPTER
+        assert isinstance(leaf.postings("summary", btext),
+                          (ArrayMatcher, whoosh3.W3LeafMatcher)), ADAPTER
         got_ids = np.concatenate([p[0] for p in parts])
         got_weights = np.concatenate([p[1] for p in parts])
         assert got_ids.tolist() == ids, f"posting blocks no longer decode: update {ADAPTER}"

@@ -1,0 +1,374 @@
+"""trialsearch's posting format: a Whoosh codec that stores postings as flat arrays.
+
+Whoosh's own `whoosh3` codec packs every block of 128 postings into one zlib-compressed pickle
+of document numbers, weights and positions, so the first read of a block unpickles all three
+and every process holds its own decoded copy. `TrialCodec` keeps Whoosh's term table (`.trm`),
+stored fields and columns, and stores each segment's postings as four little-endian arrays,
+each term's postings one contiguous run in each:
+
+    .ids   int32    document numbers (segment-local, ascending within a term)
+    .wts   float32  weights (term frequency times the field's boost, as Whoosh scores them)
+    .frq   uint32   term frequency (1 where the field's format records none)
+    .pos   uint32   positions, for fields that record them (phrase search reads them only)
+
+The files are memory-mapped: opening a segment reads nothing, a query reads the pages it
+touches, and every server process shares one copy through the page cache. A term's entry in
+the term table holds Whoosh's statistics (document frequency, total and maximum weight,
+shortest and longest field length, first and last document) and where its runs start.
+
+The index stays a Whoosh index: `whoosh.index.open_dir` opens it, Whoosh's searcher answers
+from it through `ArrayMatcher`, and each segment names its codec in the table of contents, so
+an index written by the `whoosh3` codec is still read by that codec (an update adds segments
+in this format; a merge rewrites old segments into it).
+"""
+
+from __future__ import annotations
+
+import mmap
+import os
+import struct
+from collections.abc import Sequence
+from functools import cached_property
+
+import numpy as np
+from whoosh.codec import base
+from whoosh.codec.whoosh3 import W3Codec, W3TermInfo, W3TermsReader
+from whoosh.filedb import filetables
+from whoosh.formats import Existence, Frequency, Positions
+from whoosh.matching import ListMatcher
+from whoosh.reading import TermNotFound
+from whoosh.system import pack_uint, pack_ushort
+from whoosh.util.numeric import byte_to_length, length_to_byte
+
+IDS_EXT, WEIGHTS_EXT, FREQS_EXT, POSITIONS_EXT = ".ids", ".wts", ".frq", ".pos"
+ARRAY_DTYPES = {IDS_EXT: np.dtype("<i4"), WEIGHTS_EXT: np.dtype("<f4"),
+                FREQS_EXT: np.dtype("<u4"), POSITIONS_EXT: np.dtype("<u4")}
+MAGIC = b"TSA1\0\0\0\0"  # each array file's first 8 bytes: format and version, then padding
+HEADER = len(MAGIC)
+
+# What a field's format records per posting beyond its weight.
+EXISTENCE, FREQUENCY, POSITIONS = "existence", "frequency", "positions"
+
+
+def value_kind(fmt) -> str:
+    """Which of the three formats trialsearch's schema uses `fmt` is; anything else (character
+    offsets, position boosts) is refused rather than silently stored without its values."""
+    if type(fmt) is Positions:
+        return POSITIONS
+    if type(fmt) is Frequency:
+        return FREQUENCY
+    if type(fmt) is Existence:
+        return EXISTENCE
+    raise ValueError(f"the trialsearch codec does not store postings of format {type(fmt).__name__}")
+
+
+class TrialCodec(W3Codec):
+    """Whoosh's `whoosh3` codec with postings as memory-mapped flat arrays."""
+
+    def field_writer(self, storage, segment):
+        """The writer of a segment's term table and posting arrays."""
+        return ArrayFieldWriter(storage, segment)
+
+    def terms_reader(self, storage, segment):
+        """The reader of a segment's term table, its postings memory-mapped."""
+        name = segment.make_filename(self.TERMS_EXT)
+        return ArrayTermsReader(self, storage.open_file(name), storage.file_length(name),
+                                PostingArrays(storage, segment))
+
+    def postings_reader(self, dbfile, terminfo, format_, term=None, scorer=None):
+        """A term's postings (`dbfile` is the segment's `PostingArrays`) as a Whoosh matcher."""
+        return ArrayMatcher(dbfile.postings(terminfo, format_), format_, scorer=scorer,
+                            term=term, terminfo=terminfo)
+
+
+class ArrayTermInfo(W3TermInfo):
+    """Whoosh's term statistics (in `whoosh3`'s layout, so its readers of document frequency
+    and weight work unchanged) plus where the term's runs start in the posting arrays."""
+
+    _where = struct.Struct("<QQ")  # first posting, first position
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.posting_start = 0
+        self.position_start = 0
+
+    def to_bytes(self) -> bytes:
+        """The term table's value for this term."""
+        return self._struct.pack(
+            0, self._weight, self._df, length_to_byte(self._minlength),
+            length_to_byte(self._maxlength), self._maxweight,
+            0xFFFFFFFF if self._minid is None else self._minid,
+            0xFFFFFFFF if self._maxid is None else self._maxid,
+        ) + self._where.pack(self.posting_start, self.position_start)
+
+    @classmethod
+    def from_bytes(cls, s: bytes) -> ArrayTermInfo:
+        """Read a term table value written by `to_bytes`."""
+        _, weight, df, min_length, max_length, max_weight, first, last = \
+            cls._struct.unpack_from(s)
+        info = cls(weight, df, byte_to_length(min_length), byte_to_length(max_length),
+                   max_weight, None if first == 0xFFFFFFFF else first,
+                   None if last == 0xFFFFFFFF else last)
+        info.posting_start, info.position_start = cls._where.unpack_from(s, cls._struct.size)
+        return info
+
+
+class PostingArrays:
+    """A segment's four posting arrays, memory-mapped (read whole where the storage is not a
+    folder of files)."""
+
+    def __init__(self, storage, segment):
+        self.arrays = {ext: _map(storage, segment.make_filename(ext), dtype)
+                       for ext, dtype in ARRAY_DTYPES.items()}
+
+    def postings(self, info: ArrayTermInfo, fmt) -> Postings:
+        """The runs of one term, as array views (nothing is copied)."""
+        start, count = info.posting_start, info.doc_frequency()
+        stop = start + count
+        kind = value_kind(fmt)
+        freqs = self.arrays[FREQS_EXT][start:stop] if kind != EXISTENCE else None
+        return Postings(self.arrays[IDS_EXT][start:stop], self.arrays[WEIGHTS_EXT][start:stop],
+                        freqs, self.arrays[POSITIONS_EXT] if kind == POSITIONS else None,
+                        info.position_start)
+
+    def close(self) -> None:
+        """Drop the maps (the pages go when the last view of them does)."""
+        self.arrays = {}
+
+
+def _map(storage, name: str, dtype: np.dtype) -> np.ndarray:
+    folder = getattr(storage, "folder", None)
+    if folder is not None:
+        with open(os.path.join(folder, name), "rb") as handle:
+            buffer = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    else:  # an in-memory storage
+        with storage.open_file(name) as handle:
+            buffer = handle.read()
+    if bytes(buffer[:HEADER]) != MAGIC:
+        raise ValueError(f"{name} is not a trialsearch posting array")
+    return np.frombuffer(buffer, dtype=dtype, offset=HEADER)
+
+
+class Postings:
+    """One term's postings in one segment: document numbers, weights, frequencies (None when
+    the field records none) and the positions of each posting (None when it records none)."""
+
+    def __init__(self, ids: np.ndarray, weights: np.ndarray, freqs: np.ndarray | None,
+                 positions: np.ndarray | None, position_start: int):
+        self.ids, self.weights, self.freqs = ids, weights, freqs
+        self._positions, self._position_start = positions, position_start
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    @cached_property
+    def _bounds(self) -> np.ndarray:
+        bounds = np.zeros(len(self.ids) + 1, dtype=np.int64)
+        np.cumsum(self.freqs, out=bounds[1:])
+        return bounds + self._position_start
+
+    def positions(self, i: int) -> np.ndarray:
+        """The positions of posting `i`, ascending (only for a field that records them)."""
+        bounds = self._bounds
+        return self._positions[bounds[i]:bounds[i + 1]]
+
+
+class ArrayMatcher(ListMatcher):
+    """Whoosh's matcher protocol over one term's `Postings`: Whoosh's searcher, phrase and
+    span queries read this codec through it. The whole list is one block, so the block
+    statistics Whoosh prunes by are the term's own, read from its term table entry."""
+
+    def __init__(self, postings: Postings, format, scorer=None, term=None, terminfo=None,
+                 position: int = 0):
+        super().__init__(None, format=format, scorer=scorer, position=position, term=term,
+                         terminfo=terminfo)
+        del self._ids, self._weights  # computed from the arrays on first use (cached_property)
+        self.postings = postings
+        self._kind = value_kind(format)
+
+    @cached_property
+    def _ids(self) -> list[int]:
+        return self.postings.ids.tolist()
+
+    @cached_property
+    def _weights(self) -> list[float]:
+        return self.postings.weights.tolist()
+
+    def is_active(self) -> bool:
+        return self._i < len(self.postings)
+
+    def copy(self) -> ArrayMatcher:
+        return ArrayMatcher(self.postings, self._format, self._scorer, self._term,
+                            self._terminfo, self._i)
+
+    def weight(self) -> float:
+        return self._weights[self._i]
+
+    def block_max_weight(self) -> float:
+        return self._terminfo.max_weight()
+
+    def value(self) -> bytes:
+        """The posting's value encoded as Whoosh's format encodes it."""
+        return self._value_at(self._i)
+
+    def value_as(self, astype: str):
+        if astype == "positions" and self._kind == POSITIONS:
+            return self.postings.positions(self._i).tolist()
+        return super().value_as(astype)
+
+    def spans(self) -> list:
+        """The posting's positions as Whoosh spans (phrase and proximity queries read these)."""
+        from whoosh.query.spans import Span  # noqa: PLC0415 - whoosh.query imports matching
+
+        if self._kind != POSITIONS:
+            raise ValueError(f"the field of {self._term!r} records no positions")
+        return [Span(pos) for pos in self.postings.positions(self._i).tolist()]
+
+    def all_items(self):
+        return ((self._ids[i], self._value_at(i)) for i in range(self._i, len(self.postings)))
+
+    def _value_at(self, i: int) -> bytes:
+        if self._kind == POSITIONS:
+            return self._format.encode(self.postings.positions(i).tolist())
+        if self._kind == FREQUENCY:
+            return pack_uint(int(self.postings.freqs[i]))
+        return b""
+
+
+class ArrayTermsReader(W3TermsReader):
+    """Whoosh's term table reader, its entries read as `ArrayTermInfo`."""
+
+    def items(self):
+        decode = self._keydecoder
+        return ((decode(key), ArrayTermInfo.from_bytes(value))
+                for key, value in self._tindex.items())
+
+    def items_from(self, fieldname, prefix):
+        decode = self._keydecoder
+        return ((decode(key), ArrayTermInfo.from_bytes(value))
+                for key, value in self._tindex.items_from(self._keycoder(fieldname, prefix)))
+
+    def term_info(self, fieldname, tbytes):
+        try:
+            return ArrayTermInfo.from_bytes(self._tindex[self._keycoder(fieldname, tbytes)])
+        except KeyError:
+            raise TermNotFound(f"No term {fieldname}:{tbytes!r}") from None
+
+    def close(self):
+        self._tindex.close()
+        self._postfile.close()
+
+
+class ArrayFieldWriter(base.FieldWriter):
+    """Writes a segment's term table and posting arrays.
+
+    Whoosh's segment writer (updates, merges) feeds it a posting at a time and each field is
+    written whole at `finish_field`; the bulk writer (`indexer.index.bulk`) hands it whole
+    fields as arrays through `write_field`.
+    """
+
+    def __init__(self, storage, segment):
+        self._terms = filetables.OrderedHashWriter(segment.create_file(storage, W3Codec.TERMS_EXT))
+        self._fieldmap = self._terms.extras["fieldmap"] = {}
+        self._files = {ext: segment.create_file(storage, ext) for ext in ARRAY_DTYPES}
+        for handle in self._files.values():
+            handle.write(MAGIC)
+        self._written = dict.fromkeys(ARRAY_DTYPES, 0)
+        self._field: tuple[str, object] | None = None
+        self.is_closed = False
+
+    # Whoosh's posting-at-a-time protocol.
+
+    def start_field(self, fieldname, fieldobj):
+        self._field = (fieldname, fieldobj)
+        self._kind = value_kind(fieldobj.format)
+        self._buffer: dict[str, list] = {"terms": [], "counts": [], "ids": [], "weights": [],
+                                         "lengths": [], "freqs": [], "positions": []}
+
+    def start_term(self, btext):
+        self._buffer["terms"].append(btext)
+        self._buffer["counts"].append(0)
+
+    def add(self, docnum, weight, vbytes, length):
+        buffer, fmt = self._buffer, self._field[1].format
+        buffer["counts"][-1] += 1
+        buffer["ids"].append(docnum)
+        buffer["weights"].append(weight)
+        buffer["lengths"].append(length or 0)
+        if self._kind == POSITIONS:
+            positions = fmt.decode_positions(vbytes)
+            buffer["freqs"].append(len(positions))
+            buffer["positions"].extend(positions)
+        elif self._kind == FREQUENCY:
+            buffer["freqs"].append(fmt.decode_frequency(vbytes))
+
+    def finish_term(self):
+        pass
+
+    def finish_field(self):
+        buffer, (fieldname, fieldobj) = self._buffer, self._field
+        has_freqs = self._kind != EXISTENCE
+        self.write_field(
+            fieldname, fieldobj, buffer["terms"], np.asarray(buffer["counts"], dtype=np.int64),
+            np.asarray(buffer["ids"], dtype=np.int32), np.asarray(buffer["weights"], dtype=np.float64),
+            np.asarray(buffer["lengths"], dtype=np.int64),
+            np.asarray(buffer["freqs"], dtype=np.uint32) if has_freqs else None,
+            np.asarray(buffer["positions"], dtype=np.uint32) if self._kind == POSITIONS else None)
+        self._field = self._buffer = None
+
+    # Whole fields.
+
+    def write_field(self, fieldname: str, fieldobj, terms: Sequence[bytes], counts: np.ndarray,
+                    ids: np.ndarray, weights: np.ndarray, lengths: np.ndarray,
+                    freqs: np.ndarray | None, positions: np.ndarray | None) -> None:
+        """Write one field: `terms` in ascending byte order, `counts[t]` postings each, their
+        document numbers ascending within each term, weights, each posting's field length,
+        frequencies (for formats that record them) and positions (ascending within each
+        posting, for formats that record them). Fields must come in one call each."""
+        if fieldname in self._fieldmap:
+            raise ValueError(f"field {fieldname!r} was already written to this segment")
+        kind = value_kind(fieldobj.format)
+        if not len(terms):
+            return
+        field_id = self._fieldmap[fieldname] = len(self._fieldmap)
+        starts = np.zeros(len(terms), dtype=np.int64)
+        np.cumsum(counts[:-1], out=starts[1:])
+        posting_base = self._written[IDS_EXT]
+        position_base = self._written[POSITIONS_EXT]
+        self._append(IDS_EXT, ids)
+        self._append(WEIGHTS_EXT, weights)
+        # Every field has a run in .frq (ones where the format records no frequency), so a
+        # term's first posting is the same index into .ids, .wts and .frq.
+        self._append(FREQS_EXT, freqs if kind != EXISTENCE else np.ones(len(ids), np.uint32))
+        if kind == POSITIONS:
+            self._append(POSITIONS_EXT, positions)
+            position_starts = np.zeros(len(ids) + 1, dtype=np.int64)
+            np.cumsum(freqs, out=position_starts[1:])
+            position_starts = position_starts[starts]
+        else:
+            position_starts = np.zeros(len(terms), dtype=np.int64)
+        # Whoosh's statistics per term, in one pass over each array.
+        total_weight = np.add.reduceat(weights.astype(np.float64), starts)
+        max_weight = np.maximum.reduceat(weights.astype(np.float32), starts)
+        min_length = np.minimum.reduceat(lengths, starts)
+        max_length = np.maximum.reduceat(lengths, starts)
+        first_id, last_id = ids[starts], ids[starts + counts - 1]
+        prefix = pack_ushort(field_id)
+        add = self._terms.add
+        for t, btext in enumerate(terms):
+            info = ArrayTermInfo(float(total_weight[t]), int(counts[t]), int(min_length[t]),
+                                 int(max_length[t]), float(max_weight[t]), int(first_id[t]),
+                                 int(last_id[t]))
+            info.posting_start = posting_base + int(starts[t])
+            info.position_start = position_base + int(position_starts[t])
+            add(prefix + btext, info.to_bytes())
+
+    def _append(self, ext: str, values: np.ndarray) -> None:
+        self._files[ext].write(np.ascontiguousarray(values, dtype=ARRAY_DTYPES[ext]).tobytes())
+        self._written[ext] += len(values)
+
+    def close(self):
+        self._terms.close()
+        for handle in self._files.values():
+            handle.close()
+        self.is_closed = True
