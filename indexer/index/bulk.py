@@ -21,8 +21,9 @@ from __future__ import annotations
 import multiprocessing
 import re
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from whoosh.analysis.analyzers import CompositeAnalyzer
@@ -144,6 +145,16 @@ def analyze_batch(documents: list[dict]) -> Batch:
     return Batch(postings, lengths)
 
 
+def _prepare_and_analyze(prepare: Callable[[list], tuple[list[dict], Any]], items: list
+                         ) -> tuple[list[dict], Batch, Any]:
+    """In an analysis process: a batch prepared and analyzed, with only the fields the parent
+    writes per document sent back (stored values and columns, not the prose)."""
+    documents, extra = prepare(items)
+    batch = analyze_batch(documents)
+    kept = [name for name in _schema.names() if _schema[name].stored or _schema[name].column_type]
+    return [{name: doc[name] for name in kept if name in doc} for doc in documents], batch, extra
+
+
 def _analyzed(analyzer: WordAnalyzer, field, values: list) -> tuple[FieldPostings | None, np.ndarray]:
     """The fast path: every document's terms as one token stream, grouped into postings by
     one stable sort (documents and positions stay in order within each term)."""
@@ -242,33 +253,37 @@ class BulkWriter:
                                  "spelling words or term vectors")
         self._segment = None
 
-    def write(self, documents: Iterable[dict]) -> int:
-        """Index every document of `documents` (the keyword arguments of `add_document`);
-        returns how many were written. Documents are read a batch at a time, and at most
-        two batches per analysis process are in flight, so memory does not grow with the
-        sources."""
+    def write(self, items: Iterable, prepare: Callable[[list], tuple[list[dict], Any]],
+              collect: Callable[[Any], None] = lambda _: None) -> int:
+        """Index `items`: `prepare(batch)` turns a batch of them into documents (the keyword
+        arguments of `add_document`) and something for `collect` (called in order, in this
+        process). Both `prepare` and the analysis run in the analysis processes, so it must
+        be picklable (a module-level function). Items are read a batch at a time and at most
+        two batches per process are in flight, so memory does not grow with the sources.
+        Returns how many documents were written."""
         count = 0
-        batches = _batches(documents, BATCH_DOCUMENTS)
-        indexed = [name for name in self.schema.names() if self.schema[name].indexed]
         if self.procs <= 1:
             _start_worker(self.schema)
-            for batch in batches:
-                count += self._add(batch, analyze_batch(batch))
+            for batch in _batches(items, BATCH_DOCUMENTS):
+                documents, extra = prepare(batch)
+                count += self._add(documents, analyze_batch(documents))
+                collect(extra)
             return count
         with multiprocessing.get_context("fork").Pool(
                 self.procs, initializer=_start_worker, initargs=(self.schema,)) as pool:
             in_flight: deque = deque()
-            for batch in batches:
-                # Only what analysis reads crosses to the workers (not the stored record).
-                texts = [{name: doc[name] for name in indexed if name in doc} for doc in batch]
-                in_flight.append((batch, pool.apply_async(analyze_batch, (texts,))))
+            for batch in _batches(items, BATCH_DOCUMENTS):
+                in_flight.append(pool.apply_async(_prepare_and_analyze, (prepare, batch)))
                 if len(in_flight) > 2 * self.procs:
-                    done, analyzed = in_flight.popleft()
-                    count += self._add(done, analyzed.get())
+                    count += self._add_prepared(in_flight.popleft().get(), collect)
             while in_flight:
-                done, analyzed = in_flight.popleft()
-                count += self._add(done, analyzed.get())
+                count += self._add_prepared(in_flight.popleft().get(), collect)
         return count
+
+    def _add_prepared(self, prepared: tuple[list[dict], Batch, Any], collect) -> int:
+        documents, batch, extra = prepared
+        collect(extra)
+        return self._add(documents, batch)
 
     def finish(self) -> list:
         """Close the last segment; the segments written (for a table of contents)."""
@@ -321,25 +336,36 @@ class _OpenSegment:
         self.documents = 0
         self.postings = 0
         self.fields: dict[str, list[tuple[int, FieldPostings]]] = {}
+        self.terms: dict[str, dict[bytes, int]] = {}  # each field's terms, numbered
         self.lengths: dict[str, list[np.ndarray]] = {}
 
     def add(self, schema, documents: list[dict], batch: Batch) -> None:
         """Write the documents' stored fields, columns and lengths; keep their postings."""
         base = self.documents
         writer = self.per_document
+        # The documents may hold only their stored and column fields (the analysis processes
+        # keep the prose); the prose fields' lengths come with the batch.
+        names = sorted({name for document in documents for name in document} | batch.lengths.keys())
         for i, document in enumerate(documents):
             writer.start_doc(base + i)
-            for name in sorted(document):
-                value = document[name]
-                if value is None or name.startswith("_"):
+            for name in names:
+                value = document.get(name)
+                length = int(batch.lengths[name][i]) if name in batch.lengths else 0
+                if (value is None and not length) or name.startswith("_"):
                     continue
                 field = schema[name]
-                length = int(batch.lengths[name][i]) if name in batch.lengths else 0
                 writer.add_field(name, field, value if field.stored else None, length)
-                if field.column_type:
+                if field.column_type and value is not None:
                     writer.add_column_value(name, field.column_type, field.to_column_value(value))
             writer.finish_doc()
         for name, field_postings in batch.postings.items():
+            # Each batch numbers its terms anew; renumbered here to the segment's numbering
+            # (in order of first appearance), so a term's bytes are held once per segment.
+            numbers = self.terms.setdefault(name, {})
+            renumber = np.fromiter((numbers.setdefault(t, len(numbers)) for t in field_postings.terms),
+                                   dtype=np.int32, count=len(field_postings.terms))
+            field_postings.term_ids = renumber[field_postings.term_ids]
+            field_postings.terms = None
             self.fields.setdefault(name, []).append((base, field_postings))
             self.postings += len(field_postings.docs)
         for name, lengths in batch.lengths.items():
@@ -353,21 +379,22 @@ class _OpenSegment:
         for name in sorted(self.fields):
             lengths = (np.concatenate(self.lengths[name]) if name in self.lengths
                        else np.zeros(self.documents, dtype=np.int64))
-            _write_field(writer, name, schema[name], self.fields.pop(name), lengths)
+            _write_field(writer, name, schema[name], self.terms.pop(name), self.fields.pop(name),
+                         lengths)
         writer.close()
         self.segment.set_doc_count(self.documents)
         return self.segment
 
 
-def _write_field(writer, name: str, field, parts: list[tuple[int, FieldPostings]],
-                 doc_lengths: np.ndarray) -> None:
-    """One field of a segment: every batch's postings renumbered to the field's sorted terms,
+def _write_field(writer, name: str, field, numbers: dict[bytes, int],
+                 parts: list[tuple[int, FieldPostings]], doc_lengths: np.ndarray) -> None:
+    """One field of a segment: the postings renumbered to the field's terms in byte order,
     sorted by term (stable, so documents stay ascending within each), written whole."""
-    terms = sorted(set().union(*(part.terms for _, part in parts)))
-    number = {term: i for i, term in enumerate(terms)}
-    term_ids = np.concatenate([
-        np.fromiter((number[t] for t in part.terms), dtype=np.int32, count=len(part.terms))[part.term_ids]
-        for _, part in parts])
+    terms = sorted(numbers)
+    rank = np.empty(len(terms), dtype=np.int32)
+    rank[np.fromiter((numbers[t] for t in terms), dtype=np.int64, count=len(terms))] = \
+        np.arange(len(terms), dtype=np.int32)
+    term_ids = rank[np.concatenate([part.term_ids for _, part in parts])]
     docs = np.concatenate([part.docs + base for base, part in parts])
     weights = np.concatenate([part.weights for _, part in parts])
     freqs = np.concatenate([part.freqs for _, part in parts])

@@ -8,6 +8,7 @@ Updates and deletes commit into the live generation through Whoosh's own segment
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -77,21 +78,33 @@ class IndexReport:
         }
 
 
-def _documents(items: Iterable[Study | Problem], report: IndexReport, known: set[str],
-               abbreviations: Abbreviations, progress: Progress | None) -> Iterator[dict]:
-    """Each valid study as index document fields, counted and mined for abbreviations; each
-    problem recorded in `report` and skipped."""
+def _studies(items: Iterable[Study | Problem], report: IndexReport,
+             progress: Progress | None) -> Iterator[Study]:
+    """Each valid study, counted; each problem recorded in `report` and skipped."""
     for item in items:
         if isinstance(item, Problem):
             report.problems.append(item)
             continue
-        document = study_to_document(place_sites(item))
-        # An index built by an older release lacks newer fields.
-        yield {name: value for name, value in document.items() if name in known}
-        abbreviations.add_study(item)
         report.indexed += 1
         if progress:
             progress(1)
+        yield item
+
+
+def _documents(studies: list[Study], known: frozenset[str] | None = None
+               ) -> tuple[list[dict], Abbreviations]:
+    """Index documents for `studies` (only the `known` fields: an index built by an older
+    release lacks newer ones), and the abbreviation and concept pairs they hold. Runs in the
+    bulk writer's analysis processes."""
+    mined = Abbreviations()
+    documents = []
+    for study in studies:
+        document = study_to_document(place_sites(study))
+        if known is not None:
+            document = {name: value for name, value in document.items() if name in known}
+        documents.append(document)
+        mined.add_study(study)
+    return documents, mined
 
 
 def open_writer(ix):
@@ -140,8 +153,8 @@ def build_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, *
             temp.mkdir()
             ix = whoosh_index.create_in(str(temp), build_schema())
             writer = BulkWriter(ix, procs=procs)
-            writer.write(_documents(read_sources(sources), report, set(ix.schema.names()),
-                                    abbreviations, progress))
+            writer.write(_studies(read_sources(sources), report, progress), _documents,
+                         abbreviations.merge)
             if report.indexed == 0:
                 raise NoRecordsError(
                     f"no valid study record in {', '.join(sources) or 'the sources'}"
@@ -196,9 +209,10 @@ def update_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, 
             writer = open_writer(ix)  # holds Whoosh's lock and records the deletions
             try:
                 added = BulkWriter(ix)  # the new versions, as one segment in the bulk format
-                added.write(_replacing(writer, _documents(
-                    read_sources([str(s) for s in sources]), report, set(writer.schema.names()),
-                    abbreviations, progress)))
+                added.write(_replacing(writer, _studies(read_sources([str(s) for s in sources]),
+                                                        report, progress)),
+                            functools.partial(_documents, known=frozenset(writer.schema.names())),
+                            abbreviations.merge)
                 new_segments = added.finish()
             except BaseException:
                 writer.cancel()
@@ -211,13 +225,13 @@ def update_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, 
     return report
 
 
-def _replacing(writer, documents: Iterator[dict]) -> Iterator[dict]:
-    """`documents`, each study's earlier version marked deleted in `writer` as it passes (a
-    study twice in one update keeps its last version)."""
-    seen: dict[str, dict] = {}
-    for document in documents:
-        writer.delete_by_term("nct_id", document["nct_id"])
-        seen[document["nct_id"]] = document
+def _replacing(writer, studies: Iterator[Study]) -> Iterator[Study]:
+    """`studies`, each one's earlier version marked deleted in `writer` as it passes (a study
+    twice in one update keeps its last version)."""
+    seen: dict[str, Study] = {}
+    for study in studies:
+        writer.delete_by_term("nct_id", study.nct_id)
+        seen[study.nct_id] = study
     yield from seen.values()
 
 

@@ -126,8 +126,11 @@ class DocSets:
     def facet_counts(self, docnums: np.ndarray, restriction: Restriction) -> dict[str, list[tuple[Any, int]]]:
         """Facet counts over `docnums`; countries count the sites in the statuses asked for."""
         statuses = restriction.sites.statuses if restriction.sites else ()
-        countries = _cached(self._country_pairs, statuses, lambda: self.sites.country_pairs(statuses))
-        return self.columns.counts(docnums, countries)
+        return self.columns.counts(docnums, self.country_pairs(statuses))
+
+    def country_pairs(self, statuses: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Each document's countries (of its sites in `statuses`, when given), cached."""
+        return _cached(self._country_pairs, statuses, lambda: self.sites.country_pairs(statuses))
 
     def filter(self, restriction: Restriction) -> tuple[set[int], np.ndarray]:
         """The documents `restriction` allows, as a set (for Whoosh's collector) and a

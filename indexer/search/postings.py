@@ -24,6 +24,7 @@ from .whoosh_storage import (
     blocks,
     bytes_column,
     field_term_matchers,
+    field_words,
     float_column,
     length_bytes,
     term_matcher,
@@ -60,9 +61,7 @@ class SegmentCache:
 
     def words(self, leaf, fieldname: str) -> list:
         """The words of `fieldname` in segment `leaf`, sorted (Whoosh's term order)."""
-        field = leaf.schema[fieldname]
-        return self._get(leaf, ("words", fieldname),
-                         lambda: [field.from_bytes(b) for b in leaf.lexicon(fieldname)])
+        return self._get(leaf, ("words", fieldname), lambda: field_words(leaf, fieldname))
 
     def floats(self, leaf, fieldname: str) -> np.ndarray:
         """Each document's value of a float column in segment `leaf` (NaN when it has none)."""
@@ -132,6 +131,8 @@ def _nbytes(value: Any) -> int:
         return sys.getsizeof(value)
     if isinstance(value, dict):
         return sum(_nbytes(v) + len(k) for k, v in value.items())
+    if isinstance(value, list) and value and isinstance(value[0], str):
+        return sys.getsizeof(value) + sum(map(len, value)) + 50 * len(value)  # words: roughly
     return sum(_nbytes(v) for v in value)
 
 

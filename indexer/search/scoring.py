@@ -232,26 +232,37 @@ def _whoosh_scores(searcher, q: query.Query, deadline: float | None) -> Scored:
             np.asarray(scores, dtype=np.float64)[order])
 
 
+_POSITION_BITS = 33  # a (document, position) key: positions are below 2**32, shifted by k
+
+
 def _in_a_row(leaf, fieldname: str, words: tuple, ids: np.ndarray, deadline: float | None,
               q: query.Query) -> np.ndarray:
     """Of the segment-local documents `ids` (each holding every word), those where `words`
-    stand at consecutive positions."""
+    stand at consecutive positions: each word's (document, position - k) pairs, as one
+    integer key each, intersected word by word."""
     field = leaf.schema[fieldname]
-    starts: list[set[int]] | None = None
+    starts: np.ndarray | None = None
     for k, word in enumerate(words):
         if not len(ids):
             break
-        posting_ids, positions = term_positions(leaf, fieldname, field.to_bytes(word), ids)
-        at = np.searchsorted(posting_ids, ids)
+        docs, positions = term_positions(leaf, fieldname, field.to_bytes(word), ids)
         # The phrase starts where word k stands k positions further on.
-        shifted = [{p - k for p in positions(i)} for i in at.tolist()]
-        starts = shifted if starts is None else [a & b for a, b in zip(starts, shifted)]
-        keep = np.fromiter(map(bool, starts), dtype=bool, count=len(starts))
-        ids = ids[keep]
-        starts = [s for s, kept in zip(starts, keep) if kept]
+        # Ascending, as documents and each one's positions are: merged without sorting.
+        keys = (docs.astype(np.int64) << _POSITION_BITS) + positions.astype(np.int64) - k + len(words)
+        starts = keys if starts is None else starts[_sorted_isin(starts, keys)]
+        docs = starts >> _POSITION_BITS
+        ids = docs[np.concatenate(([True], docs[1:] != docs[:-1]))] if len(docs) else docs
         if deadline is not None and time.monotonic() > deadline:
             raise OverBudget(str(q))
     return ids
+
+
+def _sorted_isin(values: np.ndarray, within: np.ndarray) -> np.ndarray:
+    """Which of `values` are in `within` (both ascending): a binary search each, no sort."""
+    if not len(within):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(within, values), len(within) - 1)
+    return within[at] == values
 
 
 def _intersection(scored: list[Scored]) -> Scored:

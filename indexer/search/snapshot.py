@@ -102,10 +102,11 @@ class Snapshot:
 
     def warm_steps(self) -> list[Callable[[], Any]]:
         """What searches read on first use, as separate steps: the facet columns, the sites
-        and age limits, every
+        and age limits, the countries a page's facet counts, every
         scored field's lengths, the words of the spelling and default fields."""
         schema = self.searcher.schema
-        steps: list[Callable[[], Any]] = [lambda: self.docsets.columns, lambda: self.docsets.sites]
+        steps: list[Callable[[], Any]] = [lambda: self.docsets.columns, lambda: self.docsets.sites,
+                                          lambda: self.docsets.country_pairs(())]
         steps += [lambda name=name: self.scorer.lengths(name) for name in schema.scorable_names()]
         # The words that "did you mean" and the default fields' fuzzy and prefix words read.
         steps += [lambda name=name: self.vocabulary.segment_words(name)

@@ -12,13 +12,15 @@ names it.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
+from itertools import compress
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.fields import FieldType
 from whoosh.reading import TermNotFound
 
-from ..index.codec import ArrayMatcher
+from ..index.codec import ArrayMatcher, ArrayTermsReader
 
 # (segment-local document numbers ascending, weights or None, encoded values or None)
 Block = tuple[np.ndarray, "np.ndarray | None", "list[bytes] | None"]
@@ -85,23 +87,25 @@ def blocks(matcher, *, weights: bool = True, values: bool = False,
 
 
 def term_positions(leaf, fieldname: str, btext: bytes, wanted: np.ndarray
-                   ) -> tuple[np.ndarray, Callable[[int], list[int]]]:
-    """A term's postings in segment `leaf` that may hold the `wanted` documents (ascending
-    segment-local document numbers), and a function giving the positions of the i-th of them.
-    trialsearch's codec reads them straight from its positions array; Whoosh's decodes the
-    blocks that may hold a wanted document."""
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Every position of a term in the `wanted` documents of segment `leaf` (ascending
+    segment-local document numbers), as two arrays: each position's document, and the
+    position. trialsearch's codec gathers them from its positions array in one step; Whoosh's
+    decodes the blocks that may hold a wanted document, posting by posting."""
     matcher = term_matcher(leaf, fieldname, btext)
     if matcher is None:
-        return np.zeros(0, dtype=np.int64), list
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     if isinstance(matcher, ArrayMatcher):
-        postings = matcher.postings
-        return postings.ids, lambda i: postings.positions(i).tolist()
-    parts = list(blocks(matcher, weights=False, values=True, wanted=wanted))
-    if not parts:
-        return np.zeros(0, dtype=np.int64), list
-    values = [value for _, _, block_values in parts for value in block_values]
+        return matcher.postings.positions_in(wanted)
     decode = leaf.schema[fieldname].format.decode_positions
-    return np.concatenate([ids for ids, _, _ in parts]), lambda i: decode(values[i])
+    docs, positions = [], []
+    for ids, _, values in blocks(matcher, weights=False, values=True, wanted=wanted):
+        keep = np.isin(ids, wanted)
+        for docnum, value in zip(ids[keep].tolist(), compress(values, keep)):
+            found = decode(value)
+            docs += [docnum] * len(found)
+            positions += found
+    return np.asarray(docs, dtype=np.int64), np.asarray(positions, dtype=np.int64)
 
 
 def _slow_block(matcher, weights: bool, values: bool) -> Block:
@@ -154,6 +158,19 @@ def bytes_column(leaf, fieldname: str) -> tuple[bytes, np.ndarray]:
     stored = np.asarray(column._lengths, dtype=np.int64)  # noqa: SLF001
     lengths[:len(stored)] = stored[:size]
     return column._dbfile.get(column._basepos, int(lengths.sum())), lengths  # noqa: SLF001
+
+
+def field_words(leaf, fieldname: str) -> list:
+    """The words of `fieldname` in segment `leaf`, in term order: from trialsearch's codec's
+    lexicon in one piece where it has one, else a walk of Whoosh's term table."""
+    terms = leaf._terms  # noqa: SLF001 - the segment's term table
+    field = leaf.schema[fieldname]
+    # Only where a term's bytes are its text (not numbers and dates, which Whoosh encodes).
+    if isinstance(terms, ArrayTermsReader) and type(field).from_bytes is FieldType.from_bytes:
+        words = terms.words(fieldname)
+        if words is not None:
+            return words
+    return [field.from_bytes(b) for b in leaf.lexicon(fieldname)]
 
 
 def field_b(weighting, fieldname: str) -> float:

@@ -85,3 +85,25 @@ def test_lengths_and_b_match_whoosh(reader):
     from whoosh.scoring import BM25F
     assert whoosh_storage.field_b(BM25F(title_B=0.3), "title") == 0.3
     assert whoosh_storage.field_b(BM25F(B=0.6), "summary") == 0.6
+
+
+def test_term_positions_equal_whoosh_s_own_matcher(reader):
+    leaf, _ = reader.leaf_readers()[0]
+    btext = max(leaf.lexicon("summary"), key=lambda t: leaf.doc_frequency("summary", t))
+    expected = []
+    matcher = leaf.postings("summary", btext)
+    while matcher.is_active():
+        expected += [(matcher.id(), pos) for pos in matcher.value_as("positions")]
+        matcher.next()
+    wanted = np.unique(np.asarray([doc for doc, _ in expected], dtype=np.int64))[::2]
+    docs, positions = whoosh_storage.term_positions(leaf, "summary", btext, wanted)
+    assert list(zip(docs.tolist(), positions.tolist())) == \
+        [(doc, pos) for doc, pos in expected if doc in set(wanted.tolist())], ADAPTER
+
+
+@pytest.mark.parametrize("fieldname", ["vocab", "title", "condition", "sponsor_name", "year"])
+def test_field_words_equal_whoosh_s_lexicon(reader, fieldname):
+    leaf, _ = reader.leaf_readers()[0]
+    field = leaf.schema[fieldname]
+    assert whoosh_storage.field_words(leaf, fieldname) == \
+        [field.from_bytes(b) for b in leaf.lexicon(fieldname)], ADAPTER
