@@ -146,6 +146,8 @@ def latency(index_dirs: dict[str, Path], settings: Settings) -> dict:
     for name, session in sessions.items():
         session.close()
         out[name] = {**cases[name].summary(), "open_s": round(opening[name], 3)}
+        if getattr(session, "warm_seconds", None) is not None:  # trialsearch: open, then warm
+            out[name]["open_only_s"] = round(opening[name] - session.warm_seconds, 3)
         if extra[name].cases:
             out[name]["filters"] = extra[name].summary()
     out["load_avg"] = [load_before, load_average()]

@@ -29,11 +29,14 @@ ROWS = (
     ("query p95 CPU time (ms)", ("latency", "cpu_p95_ms"), False),
     ("query p50, first run (ms)", ("latency", "cold_p50_ms"), False),
     ("query p95, first run (ms)", ("latency", "cold_p95_ms"), False),
-    ("open the index (s)", ("latency", "open_s"), False),
+    ("open the index and warm its caches (s)", ("latency", "open_s"), False),
+    ("open the index alone (s)", ("latency", "open_only_s"), False),
     ("update 1,000 (s)", ("update", "seconds"), False),
     ("query p95, first run after the update (ms)", ("update", "after_p95_ms"), False),
     ("HTTP req/s (8 clients)", ("http", "requests_per_s"), True),
     ("HTTP p95 (ms)", ("http", "p95_ms"), False),
+    ("server worker RSS after the load (MB)", ("http", "worker_rss_mb"), False),
+    ("server worker private memory (MB)", ("http", "worker_private_mb"), False),
 )
 # The "Location and eligibility filters" table: trialsearch's figures over the plain mix beside
 # the same figures over the filter cases (queries.FILTER_CASES, which the peers do not run).

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 from indexer import build_index, open_index, update_index
 
 from ..queries import PER_PAGE, QueryCase
@@ -40,7 +42,9 @@ class Session:
 
     def __init__(self, index_dir):
         self.index = open_index(index_dir)
+        started = time.perf_counter()
         self.index.warm()  # as each `trialsearch serve` worker does when it starts
+        self.warm_seconds = time.perf_counter() - started
 
     def refresh(self) -> None:
         """Nothing to do: the index notices an update on its next search."""

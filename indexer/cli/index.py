@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 
 import click
 
@@ -27,8 +28,10 @@ from .vectors import fill_after_write, vectors_option
 @click.command()
 @click.argument("sources", nargs=-1, type=click.Path())
 @index_option
-@click.option("--procs", default=1, show_default=True, type=click.IntRange(1, 16),
-              help="Writer processes (Whoosh parallel segment writing).")
+@click.option("--procs", default=min(os.cpu_count() or 1, 8), show_default="one per CPU, at most 8",
+              type=click.IntRange(1, 16),
+              help="Analysis processes working beside the one reading the records (1: "
+                   "everything in one process).")
 @click.option("--synonyms", type=click.Path(exists=True, dir_okay=False),
               help="Synonym file adding or vetoing abbreviation pairs (see `synonyms --help`).")
 @strict_option

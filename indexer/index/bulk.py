@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 from whoosh.analysis.analyzers import CompositeAnalyzer
+from whoosh.columns import TranslatingColumnReader
 from whoosh.index import TOC, clean_files
 from whoosh.support.charset import accent_map
 
@@ -303,7 +304,7 @@ class BulkWriter:
 
     def _add(self, documents: list[dict], batch: Batch) -> int:
         if self._segment is None:
-            self._segment = _OpenSegment(self.codec, self.ix.storage, self.ix.indexname)
+            self._segment = OpenSegment(self.codec, self.ix.storage, self.ix.indexname)
         self._segment.add(self.schema, documents, batch)
         if self._segment.postings >= self.segment_postings:
             self._close_segment()
@@ -325,7 +326,7 @@ def _batches(documents: Iterable[dict], size: int) -> Iterator[list[dict]]:
         yield batch
 
 
-class _OpenSegment:
+class OpenSegment:
     """A segment being written: its per-document files as documents arrive, its postings
     kept as arrays until `close`."""
 
@@ -359,18 +360,51 @@ class _OpenSegment:
                     writer.add_column_value(name, field.column_type, field.to_column_value(value))
             writer.finish_doc()
         for name, field_postings in batch.postings.items():
-            # Each batch numbers its terms anew; renumbered here to the segment's numbering
-            # (in order of first appearance), so a term's bytes are held once per segment.
-            numbers = self.terms.setdefault(name, {})
-            renumber = np.fromiter((numbers.setdefault(t, len(numbers)) for t in field_postings.terms),
-                                   dtype=np.int32, count=len(field_postings.terms))
-            field_postings.term_ids = renumber[field_postings.term_ids]
-            field_postings.terms = None
-            self.fields.setdefault(name, []).append((base, field_postings))
-            self.postings += len(field_postings.docs)
+            self.add_postings(name, base, field_postings)
         for name, lengths in batch.lengths.items():
             self.lengths.setdefault(name, []).append(lengths)
         self.documents += len(documents)
+
+    def add_postings(self, name: str, base: int, field_postings: FieldPostings) -> None:
+        """Keep one field's postings of documents numbered from `base`."""
+        # Each batch numbers its terms anew; renumbered here to the segment's numbering (in
+        # order of first appearance), so a term's bytes are held once per segment.
+        numbers = self.terms.setdefault(name, {})
+        renumber = np.fromiter((numbers.setdefault(t, len(numbers)) for t in field_postings.terms),
+                               dtype=np.int32, count=len(field_postings.terms))
+        field_postings.term_ids = renumber[field_postings.term_ids]
+        field_postings.terms = None
+        self.fields.setdefault(name, []).append((base, field_postings))
+        self.postings += len(field_postings.docs)
+
+    def copy_documents(self, schema, reader, live: np.ndarray) -> None:
+        """Write the `live` documents of another segment's per-document `reader` (stored
+        fields, columns and lengths as they are), numbered from this segment's next."""
+        writer = self.per_document
+        columns = {}
+        for name in schema.names():
+            column = schema[name].column_type
+            if column and reader.has_column(name):
+                values = reader.column_reader(name, column)
+                columns[name] = values.raw_column() if isinstance(values, TranslatingColumnReader) \
+                    else values
+        lengths: dict[str, list[int]] = {name: [] for name in schema.scorable_names()}
+        for docnum in np.flatnonzero(live).tolist():
+            writer.start_doc(self.documents)
+            stored = reader.stored_fields(docnum)
+            for name in sorted(schema.names()):
+                field = schema[name]
+                length = (reader.doc_field_length(docnum, name) or 0) if name in lengths else 0
+                if stored.get(name) is not None or length:
+                    writer.add_field(name, field, stored.get(name), length)
+                if name in lengths:
+                    lengths[name].append(length)
+                if name in columns:
+                    writer.add_column_value(name, field.column_type, columns[name][docnum])
+            writer.finish_doc()
+            self.documents += 1
+        for name, values in lengths.items():
+            self.lengths.setdefault(name, []).append(np.asarray(values, dtype=np.int64))
 
     def close(self, schema):
         """Sort each field's postings by term and write them; the finished segment."""
@@ -404,5 +438,9 @@ def _write_field(writer, name: str, field, numbers: dict[bytes, int],
         positions = _gather(np.concatenate([part.positions for _, part in parts]), freqs, order)
     del parts
     docs = docs[order]
-    writer.write_field(name, field, terms, np.bincount(term_ids, minlength=len(terms)),
-                       docs, weights[order], doc_lengths[docs], freqs[order], positions)
+    counts = np.bincount(term_ids, minlength=len(terms))
+    if not counts.all():  # a merge dropped every posting of some terms (deleted documents)
+        terms = [term for term, count in zip(terms, counts.tolist()) if count]
+        counts = counts[counts > 0]
+    writer.write_field(name, field, terms, counts, docs, weights[order], doc_lengths[docs],
+                       freqs[order], positions)

@@ -127,13 +127,16 @@ class PostingArrays:
 
     def postings(self, info: ArrayTermInfo, fmt) -> Postings:
         """The runs of one term, as array views (nothing is copied)."""
-        start, count = info.posting_start, info.doc_frequency()
+        return self.run(info.posting_start, info.doc_frequency(), info.position_start, fmt)
+
+    def run(self, start: int, count: int, position_start: int, fmt) -> Postings:
+        """`count` postings from `start` (of one term or of a whole field), as array views."""
         stop = start + count
         kind = value_kind(fmt)
-        freqs = self.arrays[FREQS_EXT][start:stop] if kind != EXISTENCE else None
+        freqs = self.arrays[FREQS_EXT][start:stop]
         return Postings(self.arrays[IDS_EXT][start:stop], self.arrays[WEIGHTS_EXT][start:stop],
                         freqs, self.arrays[POSITIONS_EXT] if kind == POSITIONS else None,
-                        info.position_start)
+                        position_start)
 
     def close(self) -> None:
         """Drop the maps (the pages go when the last view of them does)."""
@@ -154,10 +157,10 @@ def _map(storage, name: str, dtype: np.dtype) -> np.ndarray:
 
 
 class Postings:
-    """One term's postings in one segment: document numbers, weights, frequencies (None when
+    """One term's postings in one segment: document numbers, weights, frequencies (1 where
     the field records none) and the positions of each posting (None when it records none)."""
 
-    def __init__(self, ids: np.ndarray, weights: np.ndarray, freqs: np.ndarray | None,
+    def __init__(self, ids: np.ndarray, weights: np.ndarray, freqs: np.ndarray,
                  positions: np.ndarray | None, position_start: int):
         self.ids, self.weights, self.freqs = ids, weights, freqs
         self._positions, self._position_start = positions, position_start
@@ -175,6 +178,11 @@ class Postings:
         """The positions of posting `i`, ascending (only for a field that records them)."""
         bounds = self._bounds
         return self._positions[bounds[i]:bounds[i + 1]]
+
+    def all_positions(self) -> np.ndarray:
+        """The positions of every posting, end to end (only for a field that records them)."""
+        start = self._position_start
+        return self._positions[start:start + int(self.freqs.sum())]
 
     def positions_in(self, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Every position of this term in the documents `docs` (ascending), as two arrays:
@@ -271,6 +279,22 @@ class ArrayTermsReader(W3TermsReader):
             return ArrayTermInfo.from_bytes(self._tindex[self._keycoder(fieldname, tbytes)])
         except KeyError:
             raise TermNotFound(f"No term {fieldname}:{tbytes!r}") from None
+
+    def field_postings(self, fieldname: str, fmt) -> tuple[list[bytes], np.ndarray, Postings] | None:
+        """A whole field: its terms in order, each one's number of postings, and all of its
+        postings (a field's terms are written one after another, so they are one run of each
+        array); None when the segment has no term of the field."""
+        terms, counts, first = [], [], None
+        for (name, btext), info in self.items_from(fieldname, b""):
+            if name != fieldname:
+                break
+            terms.append(btext)
+            counts.append(info.doc_frequency())
+            first = first or (info.posting_start, info.position_start)
+        if not terms:
+            return None
+        counts = np.asarray(counts, dtype=np.int64)
+        return terms, counts, self._postfile.run(first[0], int(counts.sum()), first[1], fmt)
 
     def words(self, fieldname: str) -> list[str] | None:
         """The field's terms in order, decoded as UTF-8 text in one step; None when the

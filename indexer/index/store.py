@@ -41,6 +41,7 @@ from .layout import (
     write_error,
     write_lock,
 )
+from .merge import merge_small
 from .schema import SCHEMA_VERSION, build_schema, study_to_document
 
 Progress = Callable[[int], None]
@@ -134,6 +135,10 @@ def build_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, *
     study counts, which an update adds to); `synonyms` names a user synonym file that adds or
     vetoes abbreviation pairs.
 
+    `procs` analysis processes tokenize, stem and sort the postings while this process reads
+    the records and writes the stored fields (1: all of it here, as a web server's worker
+    should, since forking it would copy its memory).
+
     Raises NoRecordsError (live index untouched) when no valid record was read, IndexWriteError
     when the disk refuses, IndexLockedError when another writer runs.
     """
@@ -226,20 +231,19 @@ def update_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, 
 
 
 def _replacing(writer, studies: Iterator[Study]) -> Iterator[Study]:
-    """`studies`, each one's earlier version marked deleted in `writer` as it passes (a study
-    twice in one update keeps its last version)."""
-    seen: dict[str, Study] = {}
+    """`studies`, each one's earlier version marked deleted in `writer` as it passes
+    (`read_sources` reports a second study with the same NCT ID and passes it over)."""
     for study in studies:
         writer.delete_by_term("nct_id", study.nct_id)
-        seen[study.nct_id] = study
-    yield from seen.values()
+        yield study
 
 
 def _commit_live(writer, generation: Path, new_segments: list | None = None) -> None:
-    """Commit `writer`'s deletions and `new_segments` into the live `generation`, and record
-    its new document count. Small segments are not merged: Whoosh merges by re-adding every
-    posting through its writer, which costs more than the update itself."""
-    writer.commit(mergetype=lambda _writer, segments: [*segments, *(new_segments or [])])
+    """Commit `writer`'s deletions and `new_segments` into the live `generation`, small
+    segments merged as arrays (`merge.py`; Whoosh's own merge re-adds every posting through
+    its writer), and record its new document count."""
+    writer.commit(mergetype=lambda w, segments: merge_small(
+        w.storage, w.schema, w.indexname, [*segments, *(new_segments or [])]))
     _touch_meta(generation, indexed=whoosh_index.open_dir(str(generation)).doc_count())
 
 

@@ -20,6 +20,7 @@ from indexer.index.analysis import text_analyzer, vocabulary_analyzer
 from indexer.index.bulk import WordAnalyzer
 from indexer.index.codec import ArrayMatcher, TrialCodec
 from indexer.index.layout import generation_path
+from indexer.index.merge import merge_segments
 from indexer.index.schema import DEFAULT_FIELD_BOOSTS, study_to_document
 from indexer.places import place_sites
 
@@ -152,3 +153,39 @@ def test_a_damaged_posting_file_says_rebuild(built_index, tmp_path):
     damaged.write_bytes(b"garbage!" + damaged.read_bytes()[8:])
     with pytest.raises(IndexUnreadableError, match="cannot be read.*rebuild it"):
         open_index(copy)
+
+
+def test_small_segments_merge_as_arrays_and_rank_as_whoosh_s_merge(both, tmp_path):
+    # Six updates (two with deletions): the small segments are merged, deleted documents
+    # dropped; Whoosh's own writer, merging everything, ranks the same studies alike.
+    ours, theirs = (tmp_path / "ours", tmp_path / "theirs")
+    shutil.copytree(both[0], ours)
+    shutil.copytree(both[1], theirs)
+    changes = sorted((INVENTED_DATA / "text").glob("*.txt"))[:6]
+    ix = whoosh_index.open_dir(str(theirs))
+    for i, path in enumerate(changes):
+        update_index([path], ours)
+        with ix.writer(compound=False) as writer:
+            for study in studies_in(path).values():
+                writer.update_document(**study_to_document(place_sites(study)))
+        if i % 3 == 2:
+            delete_studies([studies_in(changes[i - 1]).popitem()[0]], ours)
+            with ix.writer(compound=False) as writer:
+                writer.delete_by_term("nct_id", studies_in(changes[i - 1]).popitem()[0])
+    folder = generation_path(ours)
+    segments = whoosh_index.open_dir(str(folder))._segments()  # noqa: SLF001
+    assert len(segments) < 1 + len(changes), "small segments were merged"
+    assert sum(s.doc_count() for s in segments) == open_index(ours).stats()["documents"]
+    # Everything in one segment on both sides, so collection statistics agree.
+    ix.writer(compound=False).commit(optimize=True)
+    whoosh_index.open_dir(str(folder)).writer(codec=TrialCodec(), compound=False).commit(
+        mergetype=lambda w, segs: [merge_segments(w.storage, w.schema, w.indexname, segs)])
+    assert len(whoosh_index.open_dir(str(folder))._segments()) == 1  # noqa: SLF001
+    queries = [*QUERIES, "cirrhosis", "albumin"]
+
+    def by_score(hits):
+        return sorted(hits, key=lambda hit: (-hit[1], hit[0]))
+
+    expected, got = ranking(theirs, queries), ranking(folder, queries)
+    assert {q: by_score(hits) for q, hits in got.items()} == \
+        {q: by_score(hits) for q, hits in expected.items()}
