@@ -95,7 +95,7 @@ def _cities() -> dict[str, list[dict]]:
     return by_country
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _gazetteer(code: str) -> dict[str, list[tuple[int, str, float, float]]]:
     """Folded city name -> [(population, admin1 code, lat, lon)] in one country, the most
     populous first. Alternate names count: `Koeln` and `Cologne` find Köln. Built per country

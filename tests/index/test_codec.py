@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import shutil
 
-import numpy as np
 import pytest
 from conftest import INVENTED_DATA, studies_in, write_with_whoosh
 from whoosh import index as whoosh_index
