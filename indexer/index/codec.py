@@ -12,6 +12,8 @@ each term's postings one contiguous run in each:
     .pos   uint32   positions, for fields that record them (phrase search reads them only)
     .lex   bytes    each field's terms, NUL-separated, in order (the words fuzzy and prefix
                     searches and "did you mean" look through, without walking the term table)
+    .tdf   uint32   each term's number of postings, in the same order (with .lex, a whole
+                    field's values and their documents in one piece: facets, merges)
 
 The files are memory-mapped: opening a segment reads nothing, a query reads the pages it
 touches, and every server process shares one copy through the page cache. A term's entry in
@@ -29,6 +31,7 @@ from __future__ import annotations
 import mmap
 import os
 import struct
+from bisect import bisect_left
 from collections.abc import Sequence
 from functools import cached_property
 
@@ -37,16 +40,17 @@ from whoosh.codec import base
 from whoosh.codec.whoosh3 import W3Codec, W3TermInfo, W3TermsReader
 from whoosh.filedb import filetables
 from whoosh.formats import Existence, Frequency, Positions
-from whoosh.matching import ListMatcher
+from whoosh.matching import ListMatcher, ReadTooFar
 from whoosh.reading import TermNotFound
 from whoosh.system import pack_uint, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 IDS_EXT, WEIGHTS_EXT, FREQS_EXT, POSITIONS_EXT = ".ids", ".wts", ".frq", ".pos"
-LEXICON_EXT = ".lex"
+LEXICON_EXT, COUNTS_EXT = ".lex", ".tdf"
 ARRAY_DTYPES = {IDS_EXT: np.dtype("<i4"), WEIGHTS_EXT: np.dtype("<f4"),
                 FREQS_EXT: np.dtype("<u4"), POSITIONS_EXT: np.dtype("<u4"),
-                LEXICON_EXT: np.dtype("u1")}
+                LEXICON_EXT: np.dtype("u1"), COUNTS_EXT: np.dtype("<u4")}
+OPTIONAL = {COUNTS_EXT}  # absent from segments written before it was added
 MAGIC = b"TSA1\0\0\0\0"  # each array file's first 8 bytes: format and version, then padding
 HEADER = len(MAGIC)
 
@@ -118,11 +122,11 @@ class ArrayTermInfo(W3TermInfo):
 
 
 class PostingArrays:
-    """A segment's four posting arrays, memory-mapped (read whole where the storage is not a
-    folder of files)."""
+    """A segment's posting arrays and lexicon, memory-mapped (read whole where the storage is
+    not a folder of files)."""
 
     def __init__(self, storage, segment):
-        self.arrays = {ext: _map(storage, segment.make_filename(ext), dtype)
+        self.arrays = {ext: _map(storage, segment.make_filename(ext), dtype, ext in OPTIONAL)
                        for ext, dtype in ARRAY_DTYPES.items()}
 
     def postings(self, info: ArrayTermInfo, fmt) -> Postings:
@@ -143,7 +147,9 @@ class PostingArrays:
         self.arrays = {}
 
 
-def _map(storage, name: str, dtype: np.dtype) -> np.ndarray:
+def _map(storage, name: str, dtype: np.dtype, optional: bool = False) -> np.ndarray | None:
+    if optional and not storage.file_exists(name):
+        return None
     folder = getattr(storage, "folder", None)
     if folder is not None:
         with open(os.path.join(folder, name), "rb") as handle:
@@ -233,6 +239,18 @@ class ArrayMatcher(ListMatcher):
     def block_max_weight(self) -> float:
         return self._terminfo.max_weight()
 
+    def skip_to(self, id):
+        if not self.is_active():
+            raise ReadTooFar
+        self._i = bisect_left(self._ids, id, self._i)  # ListMatcher steps one by one
+
+    def skip_to_quality(self, minquality) -> int:
+        # One block: when it cannot score above `minquality`, none of its postings can.
+        if self.block_quality() <= minquality:
+            self._i = len(self.postings)
+            return 1
+        return 0
+
     def value(self) -> bytes:
         """The posting's value encoded as Whoosh's format encodes it."""
         return self._value_at(self._i)
@@ -284,6 +302,15 @@ class ArrayTermsReader(W3TermsReader):
         """A whole field: its terms in order, each one's number of postings, and all of its
         postings (a field's terms are written one after another, so they are one run of each
         array); None when the segment has no term of the field."""
+        where = self._tindex.extras.get("lexicons", {}).get(fieldname)
+        if where is not None and len(where) == 5 and self._postfile.arrays[COUNTS_EXT] is not None:
+            start, length, counts_start, posting_start, position_start = where
+            terms = self._postfile.arrays[LEXICON_EXT][start:start + length].tobytes().split(b"\0")
+            counts = self._postfile.arrays[COUNTS_EXT][counts_start:counts_start + len(terms)]
+            counts = counts.astype(np.int64)
+            return terms, counts, self._postfile.run(posting_start, int(counts.sum()),
+                                                     position_start, fmt)
+        # A field with a NUL in a term has no lexicon: its term table, walked.
         terms, counts, first = [], [], None
         for (name, btext), info in self.items_from(fieldname, b""):
             if name != fieldname:
@@ -302,7 +329,7 @@ class ArrayTermsReader(W3TermsReader):
         where = self._tindex.extras.get("lexicons", {}).get(fieldname)
         if where is None:
             return None
-        start, length = where
+        start, length = where[:2]
         try:
             text = self._postfile.arrays[LEXICON_EXT][start:start + length].tobytes().decode("utf-8")
         except UnicodeDecodeError:
@@ -329,7 +356,8 @@ class ArrayFieldWriter(base.FieldWriter):
         for handle in self._files.values():
             handle.write(MAGIC)
         self._written = dict.fromkeys(ARRAY_DTYPES, 0)
-        self._lexicons = self._terms.extras["lexicons"] = {}  # field -> (start, length) in .lex
+        # field -> (start, length) in .lex, start in .tdf, first posting, first position
+        self._lexicons = self._terms.extras["lexicons"] = {}
         self._field: tuple[str, object] | None = None
         self.is_closed = False
 
@@ -409,7 +437,8 @@ class ArrayFieldWriter(base.FieldWriter):
         min_length = np.minimum.reduceat(lengths, starts)
         max_length = np.maximum.reduceat(lengths, starts)
         first_id, last_id = ids[starts], ids[starts + counts - 1]
-        self._write_lexicon(fieldname, terms)
+        self._write_lexicon(fieldname, terms, counts, posting_base,
+                            position_base + int(position_starts[0]))
         prefix = pack_ushort(field_id)
         add = self._terms.add
         for t, btext in enumerate(terms):
@@ -420,15 +449,18 @@ class ArrayFieldWriter(base.FieldWriter):
             info.position_start = position_base + int(position_starts[t])
             add(prefix + btext, info.to_bytes())
 
-    def _write_lexicon(self, fieldname: str, terms: Sequence[bytes]) -> None:
-        # The field's terms end to end, NUL-separated (a field with a NUL in a term has none:
-        # its words are then read from the term table).
+    def _write_lexicon(self, fieldname: str, terms: Sequence[bytes], counts: np.ndarray,
+                       posting_start: int, position_start: int) -> None:
+        # The field's terms end to end, NUL-separated, and each one's count of postings
+        # (a field with a NUL in a term has none: its term table is walked instead).
         if any(b"\0" in term for term in terms):
             return
         blob = b"\0".join(terms)
-        self._lexicons[fieldname] = (self._written[LEXICON_EXT], len(blob))
+        self._lexicons[fieldname] = (self._written[LEXICON_EXT], len(blob),
+                                     self._written[COUNTS_EXT], posting_start, position_start)
         self._files[LEXICON_EXT].write(blob)
         self._written[LEXICON_EXT] += len(blob)
+        self._append(COUNTS_EXT, counts)
 
     def _append(self, ext: str, values: np.ndarray) -> None:
         self._files[ext].write(np.ascontiguousarray(values, dtype=ARRAY_DTYPES[ext]).tobytes())

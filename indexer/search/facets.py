@@ -49,24 +49,25 @@ class FacetColumns:
             field = reader.schema[fieldname]
             per_segment = [(offset, segments.field_postings(leaf, fieldname))
                            for leaf, offset in reader.leaf_readers()]
-            btexts = sorted(set().union(*(postings for _, postings in per_segment)))
+            btexts = sorted(set().union(*(runs[0] for _, runs in per_segment)))
             ordinal_of = {btext: i for i, btext in enumerate(btexts)}
             values = [field.from_bytes(b) for b in btexts]
+            # Each posting's document and value ordinal, segment by segment.
+            docs, ordinals = [], []
+            for offset, (terms, counts, ids) in per_segment:
+                ordinal = np.fromiter((ordinal_of[t] for t in terms), dtype=np.int32, count=len(terms))
+                docs.append(offset + ids.astype(np.int64))
+                ordinals.append(np.repeat(ordinal, counts))
+            doc = np.concatenate(docs) if docs else np.zeros(0, dtype=np.int64)
+            ordinal = np.concatenate(ordinals) if ordinals else np.zeros(0, dtype=np.int32)
             if facet.multi:
-                docs = [offset + ids for offset, postings in per_segment for ids in postings.values()]
-                ordinals = [np.full(len(ids), ordinal_of[btext], dtype=np.int32)
-                            for _, postings in per_segment for btext, ids in postings.items()]
-                doc = np.concatenate(docs) if docs else np.zeros(0, dtype=np.int64)
-                ordinal = np.concatenate(ordinals) if ordinals else np.zeros(0, dtype=np.int32)
                 keep = live[doc]
                 self.multi[name] = (doc[keep], ordinal[keep], values)
             else:
-                ordinals = np.full(self.size, -1, dtype=np.int32)
-                for offset, postings in per_segment:
-                    for btext, ids in postings.items():
-                        ordinals[offset + ids] = ordinal_of[btext]
-                ordinals[~live] = -1
-                self.single[name] = (ordinals, values)
+                single = np.full(self.size, -1, dtype=np.int32)
+                single[doc] = ordinal
+                single[~live] = -1
+                self.single[name] = (single, values)
 
     def counts(self, docnums: np.ndarray, countries: tuple | None = None,
                limit: int = FACET_LIMIT) -> dict[str, list[tuple[Any, int]]]:

@@ -23,7 +23,7 @@ import numpy as np
 from .whoosh_storage import (
     blocks,
     bytes_column,
-    field_term_matchers,
+    field_runs,
     field_words,
     float_column,
     length_bytes,
@@ -54,10 +54,10 @@ class SegmentCache:
         """Each document's one-byte length of `fieldname` in segment `leaf` (0 when absent)."""
         return self._get(leaf, ("lengths", fieldname), lambda: length_bytes(leaf, fieldname))
 
-    def field_postings(self, leaf, fieldname: str) -> dict[bytes, np.ndarray]:
-        """The segment-local documents holding each sortable term of `fieldname` (a facet's
-        values): one sequential walk of the segment's term table."""
-        return self._get(leaf, ("field", fieldname), lambda: _field_postings(leaf, fieldname))
+    def field_postings(self, leaf, fieldname: str) -> tuple[list[bytes], np.ndarray, np.ndarray]:
+        """A facet field's values in segment `leaf` (its sortable terms), how many documents
+        hold each, and those documents end to end (segment-local)."""
+        return self._get(leaf, ("field", fieldname), lambda: field_runs(leaf, fieldname))
 
     def words(self, leaf, fieldname: str) -> list:
         """The words of `fieldname` in segment `leaf`, sorted (Whoosh's term order)."""
@@ -141,12 +141,6 @@ def _term_postings(leaf, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.n
     if matcher is None:
         return _NO_IDS, np.zeros(0, dtype=np.float64)
     return _decode(matcher)
-
-
-def _field_postings(leaf, fieldname: str) -> dict[bytes, np.ndarray]:
-    wanted = set(leaf.schema[fieldname].sortable_terms(leaf, fieldname))  # numbers: full precision
-    return {btext: _decode(matcher)[0]
-            for btext, matcher in field_term_matchers(leaf, fieldname, wanted)}
 
 
 def _decode(matcher) -> tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from whoosh import index as whoosh_index
 
 from ..errors import IndexUnreadableError
@@ -118,10 +119,11 @@ class Snapshot:
         reader = self.searcher.reader()
         ids: list[str | None] = [None] * reader.doc_count_all()
         for leaf, offset in reader.leaf_readers():
-            for btext, docnums in self.scorer.segments.field_postings(leaf, "nct_id").items():
-                nct_id = btext.decode("utf-8")
-                for docnum in docnums.tolist():
-                    ids[offset + docnum] = nct_id
+            terms, counts, docnums = self.scorer.segments.field_postings(leaf, "nct_id")
+            names = [btext.decode("utf-8") for btext in terms]
+            for docnum, which in zip((offset + docnums.astype(np.int64)).tolist(),
+                                     np.repeat(np.arange(len(terms)), counts).tolist()):
+                ids[docnum] = names[which]
         return ids
 
     def stats(self) -> dict[str, Any]:

@@ -35,16 +35,39 @@ def term_matcher(leaf, fieldname: str, btext: bytes):
         return None
 
 
-def field_term_matchers(leaf, fieldname: str, wanted: set[bytes]) -> Iterator[tuple[bytes, object]]:
-    """(term, matcher) for each term of `fieldname` in `wanted`, in one sequential walk of the
-    segment's term table (a facet's values)."""
-    terms = leaf._terms  # noqa: SLF001 - the segment's term table, walked in order
+def field_runs(leaf, fieldname: str) -> tuple[list[bytes], np.ndarray, np.ndarray]:
+    """A field's values in segment `leaf` (its sortable terms: numbers at full precision) in
+    term order, how many documents hold each, and those documents end to end (segment-local,
+    ascending within each value): a facet's values. trialsearch's codec gives the whole field
+    in one piece; Whoosh's is walked term by term."""
     field = leaf.schema[fieldname]
+    terms = leaf._terms  # noqa: SLF001 - the segment's term table
+    # Numbers are indexed at several precisions; only the full-precision terms are values.
+    numeric = type(field).sortable_terms is not FieldType.sortable_terms
+    if isinstance(terms, ArrayTermsReader):
+        found = terms.field_postings(fieldname, field.format)
+        if found is None:
+            return [], np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int32)
+        values, counts, postings = found
+        ids = postings.ids
+        if numeric:
+            wanted = set(field.sortable_terms(leaf, fieldname))
+            keep = np.fromiter((value in wanted for value in values), dtype=bool, count=len(values))
+            ids = ids[np.repeat(keep, counts)]
+            values, counts = [v for v, kept in zip(values, keep) if kept], counts[keep]
+        return values, counts, ids
+    wanted = set(field.sortable_terms(leaf, fieldname))
+    values, runs = [], []
     for (name, btext), terminfo in terms.items_from(fieldname, b""):
         if name != fieldname:
             break
         if btext in wanted:
-            yield btext, leaf._codec.postings_reader(terms._postfile, terminfo, field.format)  # noqa: SLF001
+            matcher = leaf._codec.postings_reader(terms._postfile, terminfo, field.format)  # noqa: SLF001
+            values.append(btext)
+            runs.append(np.concatenate([ids for ids, _, _ in blocks(matcher, weights=False)]))
+    counts = np.asarray([len(run) for run in runs], dtype=np.int64)
+    return values, counts, (np.concatenate(runs).astype(np.int32) if runs
+                            else np.zeros(0, dtype=np.int32))
 
 
 def blocks(matcher, *, weights: bool = True, values: bool = False,

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import write_with_whoosh
 from whoosh import index as whoosh_index
 from whoosh.codec import whoosh3
-
-from conftest import write_with_whoosh
 
 from indexer.index.codec import ArrayMatcher
 from indexer.index.layout import generation_path
@@ -107,3 +106,19 @@ def test_field_words_equal_whoosh_s_lexicon(reader, fieldname):
     field = leaf.schema[fieldname]
     assert whoosh_storage.field_words(leaf, fieldname) == \
         [field.from_bytes(b) for b in leaf.lexicon(fieldname)], ADAPTER
+
+
+@pytest.mark.parametrize("fieldname", ["status", "phase", "sponsor_name", "year", "conditions_facet"])
+def test_field_runs_equal_whoosh_s_postings(reader, fieldname):
+    leaf, _ = reader.leaf_readers()[0]
+    field = leaf.schema[fieldname]
+    expected = {}
+    for btext in field.sortable_terms(leaf, fieldname):
+        matcher = leaf.postings(fieldname, btext)
+        expected[btext] = list(matcher.all_ids())
+    values, counts, ids = whoosh_storage.field_runs(leaf, fieldname)
+    got, start = {}, 0
+    for value, count in zip(values, counts.tolist()):
+        got[value] = ids[start:start + count].tolist()
+        start += count
+    assert got == expected and len(values) > 0, ADAPTER
