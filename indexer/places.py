@@ -45,6 +45,20 @@ def fold(text: str) -> str:
     return _NOT_ALPHANUMERIC.sub(" ", text.lower()).strip()
 
 
+_NOT_ALPHANUMERIC_OR_NEWLINE = re.compile(r"[^a-z0-9\n]+")
+
+
+def fold_all(texts: list[str]) -> list[str]:
+    """`[fold(t) for t in texts]` in a few passes over their joined text (a country's
+    gazetteer folds tens of thousands of names; one call each cost seconds per update)."""
+    if not texts or any("\n" in text for text in texts):
+        return [fold(text) for text in texts]
+    joined = "\n".join(texts)
+    if not joined.isascii():
+        joined = unicodedata.normalize("NFKD", joined).encode("ascii", "ignore").decode()
+    return [name.strip() for name in _NOT_ALPHANUMERIC_OR_NEWLINE.sub(" ", joined.lower()).split("\n")]
+
+
 @functools.lru_cache(maxsize=4096)
 def country_code(text: str) -> str | None:
     """The ISO 3166-1 alpha-2 code for a country as written: a code (`US`, `usa`), the
@@ -102,9 +116,12 @@ def _gazetteer(code: str) -> dict[str, list[tuple[int, str, float, float]]]:
     on first use: folding every name of every country costs seconds, and an update's sites
     are in a few."""
     places: dict[str, list[tuple[int, str, float, float]]] = {}
-    for city in _cities().get(code, ()):
+    cities = _cities().get(code, [])
+    names = [[city["name"], *city.get("alternatenames", ())] for city in cities]
+    folded = iter(fold_all([name for some in names for name in some]))
+    for city, some in zip(cities, names):
         entry = (city["population"], city.get("admin1code", ""), city["latitude"], city["longitude"])
-        for name in {fold(n) for n in (city["name"], *city.get("alternatenames", ()))}:
+        for name in {next(folded) for _ in some}:
             if name:
                 places.setdefault(name, []).append(entry)
     for entries in places.values():

@@ -10,7 +10,7 @@ import pytest
 
 from indexer import SAMPLE_DATA, build_index, open_index
 from indexer.model import Site, Study
-from indexer.places import country_code, country_name, haversine_km, locate, place_sites
+from indexer.places import country_code, country_name, fold, fold_all, haversine_km, locate, place_sites
 from indexer.readers import read_sources
 from indexer.readers.records import site_from_label
 
@@ -100,3 +100,11 @@ def test_the_index_stores_placed_sites_and_never_places_unknown_cities(tmp_path)
     lyon = {"near": "45.76,4.84", "radius": "20000"}
     assert [hit.nct_id for hit in index.search(filters=lyon).hits] == ["NCT00000011"]
     assert index.search(filters={"country": "FR"}).total == 2
+
+
+def test_folding_many_names_at_once_folds_each_as_alone():
+    names = ["Saint-Étienne", "Köln", "KOELN", "  São Paulo ", "Ōsaka-shi", "Łódź", "北京",
+             "Zürich (ZH)", "", "x\u0301", "A--B", "line\nbreak", "Ærøskøbing"]
+    assert fold_all(names) == [fold(name) for name in names]
+    assert fold_all(names[:-2]) == [fold(name) for name in names[:-2]]  # no newline: joined
+    assert fold_all([]) == []
