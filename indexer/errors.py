@@ -16,6 +16,12 @@ class IndexUnreadableError(IndexNotFoundError):
     version); it must be rebuilt."""
 
 
+def unreadable_index(root, reason: str) -> IndexUnreadableError:
+    """The error for an index at `root` that cannot be read because of `reason`."""
+    return IndexUnreadableError(f"the index at {root} cannot be read ({reason}); "
+                                f"rebuild it: trialsearch build SOURCE --index {root}")
+
+
 class IndexLockedError(TrialsearchError):
     """Another build/update/delete holds the index's write lock."""
 

@@ -45,6 +45,8 @@ from whoosh.reading import TermNotFound
 from whoosh.system import pack_uint, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from ..errors import unreadable_index
+
 IDS_EXT, WEIGHTS_EXT, FREQS_EXT, POSITIONS_EXT = ".ids", ".wts", ".frq", ".pos"
 LEXICON_EXT, COUNTS_EXT = ".lex", ".tdf"
 ARRAY_DTYPES = {IDS_EXT: np.dtype("<i4"), WEIGHTS_EXT: np.dtype("<f4"),
@@ -126,8 +128,9 @@ class PostingArrays:
     not a folder of files)."""
 
     def __init__(self, storage, segment):
-        self.arrays = {ext: _map(storage, segment.make_filename(ext), dtype, ext in OPTIONAL)
-                       for ext, dtype in ARRAY_DTYPES.items()}
+        names = {ext: segment.make_filename(ext) for ext in ARRAY_DTYPES}
+        self.arrays: dict[str, np.ndarray | None] = _CheckedOnUse(
+            storage, {ext: (name, _map(storage, name, ext in OPTIONAL)) for ext, name in names.items()})
 
     def postings(self, info: ArrayTermInfo, fmt) -> Postings:
         """The runs of one term, as array views (nothing is copied)."""
@@ -147,19 +150,37 @@ class PostingArrays:
         self.arrays = {}
 
 
-def _map(storage, name: str, dtype: np.dtype, optional: bool = False) -> np.ndarray | None:
+class _CheckedOnUse(dict):
+    """A segment's mapped files as arrays by extension, each file's header checked when its
+    array is first asked for. Mapping reads nothing, but checking every header at open cost
+    one disk read per file: half a second to open a 500k index whose pages were not cached.
+    The files are still mapped at open, so a reader keeps them after a merge deletes them."""
+
+    def __init__(self, storage, files: dict[str, tuple[str, mmap.mmap | bytes | None]]):
+        super().__init__()
+        self._folder = getattr(storage, "folder", None)
+        self._files = files  # extension -> (file name, its map)
+
+    def __missing__(self, ext: str) -> np.ndarray | None:
+        name, buffer = self._files[ext]
+        if buffer is not None:
+            if bytes(buffer[:HEADER]) != MAGIC:
+                root = os.path.dirname(self._folder) if self._folder else "this index"
+                raise unreadable_index(root, f"{name} is not a trialsearch posting array")
+            buffer = np.frombuffer(buffer, dtype=ARRAY_DTYPES[ext], offset=HEADER)
+        self[ext] = buffer
+        return buffer
+
+
+def _map(storage, name: str, optional: bool = False) -> mmap.mmap | bytes | None:
     if optional and not storage.file_exists(name):
         return None
     folder = getattr(storage, "folder", None)
     if folder is not None:
         with open(os.path.join(folder, name), "rb") as handle:
-            buffer = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
-    else:  # an in-memory storage
-        with storage.open_file(name) as handle:
-            buffer = handle.read()
-    if bytes(buffer[:HEADER]) != MAGIC:
-        raise ValueError(f"{name} is not a trialsearch posting array")
-    return np.frombuffer(buffer, dtype=dtype, offset=HEADER)
+            return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    with storage.open_file(name) as handle:  # an in-memory storage
+        return handle.read()
 
 
 class Postings:

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 from whoosh import index as whoosh_index
 
-from ..errors import IndexUnreadableError
+from ..errors import unreadable_index
 from ..index.abbreviations import USER_COUNT, Abbreviations
 from ..index.analysis import analyze
 from ..index.layout import read_meta
@@ -76,10 +76,7 @@ class Snapshot:
         try:
             searcher = whoosh_index.open_dir(str(folder)).searcher()
         except Exception as exc:  # noqa: BLE001 - unpickling a table of contents raises anything
-            root = folder.parent
-            raise IndexUnreadableError(
-                f"the index at {root} cannot be read ({type(exc).__name__}: {str(exc)[:200]}); "
-                f"rebuild it: trialsearch build SOURCE --index {root}") from exc
+            raise unreadable_index(folder.parent, f"{type(exc).__name__}: {str(exc)[:200]}") from exc
         segments.keep_only(leaf for leaf, _ in searcher.reader().leaf_readers())
         scorer = ArrayScorer(searcher, segments=segments)
         pairs = Abbreviations.load(folder)
