@@ -14,6 +14,8 @@ import time
 from pathlib import Path
 from urllib.parse import urlencode
 
+import psutil
+
 from .measure import load_average, summarize
 from .queries import FILTER_CASES, MIX, PER_PAGE
 
@@ -109,44 +111,19 @@ def measure(index_dir: Path, seconds: float) -> dict:
 
 
 def _worker_memory(pid: int) -> dict:
-    """The larger gunicorn worker's memory after the load (Linux's /proc; {} elsewhere): its
-    RSS, and its private memory, which is what one more worker adds (the index's
-    memory-mapped arrays are shared pages, counted in every worker's RSS)."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            parent = int(stat.read_text().rsplit(")", 1)[1].split()[1])
-        except (OSError, IndexError, ValueError):
-            continue
-        children.setdefault(parent, []).append(int(stat.parent.name))
-    # gunicorn runs inside `trialsearch serve` (its master); the workers are forked from it.
-    workers = [child for child in children.get(pid, ()) if _is_server(child)]
-    sizes = [_memory_kb(worker) for worker in workers]
-    if not sizes or not all(sizes):
-        return {}
-    return {"worker_rss_mb": round(max(s["Rss"] for s in sizes) / 1024, 1),
-            "worker_private_mb": round(max(s["Private_Clean"] + s["Private_Dirty"]
-                                           for s in sizes) / 1024, 1)}
-
-
-def _is_server(pid: int) -> bool:
+    """The larger gunicorn worker's memory after the load: its RSS, and its private memory
+    (USS), which is what one more worker adds (the index's memory-mapped arrays are shared
+    pages, counted in every worker's RSS); {} where psutil cannot read them."""
     try:
-        return b"serve" in Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return False
-
-
-def _memory_kb(pid: int) -> dict[str, int]:
-    try:
-        lines = Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines()
-    except OSError:
+        # gunicorn runs inside `trialsearch serve` (its master); the workers are forked from it.
+        sizes = [child.memory_full_info() for child in psutil.Process(pid).children()
+                 if "serve" in child.cmdline()]
+    except psutil.Error:
         return {}
-    sizes = {}
-    for line in lines:
-        key, _, rest = line.partition(":")
-        if rest.strip().endswith("kB"):
-            sizes[key] = int(rest.split()[0])
-    return sizes
+    if not sizes:
+        return {}
+    return {"worker_rss_mb": round(max(size.rss for size in sizes) / 2**20, 1),
+            "worker_private_mb": round(max(size.uss for size in sizes) / 2**20, 1)}
 
 
 def _load(port: int, paths: list[str], seconds: float) -> dict:

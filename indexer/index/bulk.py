@@ -32,7 +32,7 @@ from whoosh.index import TOC, clean_files
 from whoosh.support.charset import accent_map
 
 from .analysis import WORD_PATTERN, BiomedicalTokenizer, FoldStopStemFilter, split_compound, stem
-from .codec import EXISTENCE, POSITIONS, TrialCodec, value_kind
+from .codec import EXISTENCE, POSITIONS, TrialCodec, run_indices, value_kind
 
 BATCH_DOCUMENTS = 1000  # documents per analysis task
 SEGMENT_POSTINGS = 40_000_000  # postings per segment: bounds a build's memory (see close)
@@ -227,11 +227,7 @@ def _gather(positions: np.ndarray, freqs: np.ndarray, order: np.ndarray) -> np.n
     """`positions` (each posting's run end to end) rearranged into the postings' `order`."""
     starts = np.zeros(len(freqs), dtype=np.int64)
     np.cumsum(freqs[:-1], out=starts[1:])
-    runs = freqs[order].astype(np.int64)
-    if not runs.sum():
-        return positions[:0]
-    within = np.arange(runs.sum()) - np.repeat(np.cumsum(runs) - runs, runs)
-    return positions[np.repeat(starts[order], runs) + within]
+    return positions[run_indices(starts[order], freqs[order])]
 
 
 class BulkWriter:

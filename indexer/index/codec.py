@@ -221,9 +221,15 @@ class Postings:
         at, docs = at[found], docs[found]
         bounds = self._bounds
         starts, counts = bounds[at], bounds[at + 1] - bounds[at]
-        total = int(counts.sum())
-        within = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
-        return np.repeat(docs, counts), self._positions[np.repeat(starts, counts) + within]
+        return np.repeat(docs, counts), self._positions[run_indices(starts, counts)]
+
+
+def run_indices(starts: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """The indices of runs laid end to end: `counts[i]` indices from `starts[i]`, for each i
+    (how a gather reads several postings' positions at once)."""
+    counts = counts.astype(np.int64)
+    within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    return np.repeat(starts.astype(np.int64), counts) + within
 
 
 class ArrayMatcher(ListMatcher):
