@@ -26,8 +26,7 @@ from ..evaluation.evaluate import (
     require_ir_measures,
 )
 from ..index.store import build_index
-from ..search import open_index
-from ..search.live import MODES
+from ..search import MODES, open_index
 from .main import index_option, json_option
 
 _input_file = click.Path(exists=True, dir_okay=False)

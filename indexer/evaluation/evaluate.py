@@ -36,13 +36,12 @@ from pathlib import Path
 
 from whoosh.classify import Bo1Model, Expander
 
+from ..catalog.fields import DEFAULT_FIELD_BOOSTS
 from ..errors import QueryError, TrialsearchError
 from ..index.analysis import analyze, text_analyzer
-from ..index.schema import DEFAULT_FIELD_BOOSTS
 from ..model import Study
-from ..search import MAX_PER_PAGE, MAX_RESULT_WINDOW, SearchIndex
+from ..search import MAX_PER_PAGE, MAX_RESULT_WINDOW, MODES, SearchIndex
 from ..search.fusion import reciprocal_rank_fusion
-from ..search.live import MODES
 from ..search.query import parse_query
 from ..semantic.fill import model_id, study_text
 from ..semantic.store import VectorStore, text_hash

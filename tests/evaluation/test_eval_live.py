@@ -30,7 +30,7 @@ from indexer.evaluation.evaluate import (
     live_row,
     stored_vectors,
 )
-from indexer.search.live import MODES
+from indexer.search import MODES
 
 # Two invented patients: decompensated cirrhosis (three eligible trials, one excluded) and
 # memory loss in old age, in words no trial uses ("senile forgetfulness"): the typed query
