@@ -40,6 +40,7 @@ APART = {frozenset({"indexer.registry", "indexer.evaluation"})}
 
 
 def module_name(path: Path) -> str:
+    """The dotted name of the module at `path` (a package's `__init__.py` is the package)."""
     parts = list(path.relative_to(ROOT).with_suffix("").parts)
     return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
 
@@ -68,6 +69,7 @@ def imports_in(source: str, package: str) -> set[str]:
 
 
 def sources() -> list[Path]:
+    """Every module of PACKAGES (not benchmarks/.cache's)."""
     return sorted(path for folder in PACKAGES for path in (ROOT / folder).rglob("*.py")
                   if not any(part.startswith(".") for part in path.relative_to(ROOT).parts))
 
