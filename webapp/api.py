@@ -39,7 +39,8 @@ def study_links(nct_id: str) -> dict[str, str]:
 
 
 RESPONSE_ORDER = ("query", "total", "page", "per_page", "took_ms", "results", "facets",
-                  "suggestion", "notices", "timed_out", "expansions", "mode")
+                  "suggestion", "notices", "timed_out", "expansions", "mode", "mode_note",
+                  "suggested_filters", "unknown_nct_ids")
 PRIVATE_RECORD_FIELDS = ("source",)  # a path on the server: not the public's business
 
 

@@ -1,5 +1,6 @@
-"""Links from one search to the next: pagination, sorts, facet toggles, the page's form
-fields. Templates call these as globals with the page's `SearchRequest`."""
+"""Links from one search to the next (pagination, sorts, facet toggles, filter chips) and what
+the page shows of a request and its result. Templates call these as globals with the page's
+`SearchRequest`."""
 
 from __future__ import annotations
 
@@ -55,9 +56,57 @@ def form_value(request: SearchRequest, name: str) -> str:
     return (request.filters.get(name) or ("",))[0]
 
 
+def active_filters(request: SearchRequest) -> list[dict[str, str]]:
+    """Each filter value `request` applies, as a chip: its label ("Status: Recruiting", "Within
+    50 km") and a link to the search without it."""
+    chips = []
+    for name, values in request.filters.items():
+        facet = FACETS_BY_NAME[name]
+        for value in values:
+            shown = value if facet.kind.role != "terms" else facet.kind.label(value)
+            label = f"Within {value} km" if name == "radius" else f"{facet.label}: {shown}"
+            remaining = [v for v in values if v != value]
+            dropped = {"sort": None} if name == "near" and request.sort == "distance" else {}
+            if name == "near":  # the distance means nothing without the place
+                dropped["radius"] = None
+            chips.append({"label": label, "remove": search_url(request, **{name: remaining, "page": None},
+                                                                **dropped)})
+    return chips
+
+
+def facet_items(request: SearchRequest, result, name: str) -> list[dict]:
+    """A facet's values as the page lists them: the counted ones, and the chosen ones the
+    search found none of (so each chosen box can be unticked), each marked `active`."""
+    chosen = list(request.filters.get(name, ()))
+    items = [{**item, "active": str(item["value"]) in chosen} for item in result.facets.get(name, [])]
+    listed = {str(item["value"]) for item in items}
+    facet = FACETS_BY_NAME[name]
+    return items + [{"value": value, "count": 0, "label": facet.kind.label(value), "active": True}
+                    for value in chosen if value not in listed]
+
+
+def study_url(nct_id: str, result) -> str:
+    """A hit's study page; with the point the search measured distances from, so the page
+    lists the study's sites nearest first."""
+    place = getattr(result, "place", None)
+    if place:
+        return url_for("pages.study", nct_id=nct_id, near=f"{place['lat']:.4f},{place['lon']:.4f}")
+    return url_for("pages.study", nct_id=nct_id)
+
+
+def age_range(minimum: str, maximum: str) -> str:
+    """Age limits as written ("18 Years", "64 Years") as words: "18 to 64 years", "18 years
+    and older", "up to 17 years"; "" when neither is given."""
+    low, high = (" ".join(limit.lower().split()) for limit in (minimum, maximum))
+    if low and high:
+        number, _, unit = low.partition(" ")
+        return f"{number} to {high}" if high.endswith(unit) else f"{low} to {high}"
+    return f"{low} and older" if low else f"up to {high}" if high else ""
+
+
 def init_app(app: Flask) -> None:
     """Make the helpers, and the facets by name, template globals."""
     for helper in (query_url, search_url, toggle_url, unfiltered_url, sort_choices, mode_choice,
-                   form_value):
+                   form_value, active_filters, facet_items, study_url, age_range):
         app.add_template_global(helper)
     app.add_template_global(FACETS_BY_NAME, "facets_by_name")

@@ -7,7 +7,7 @@ from typing import Any
 
 from indexer.catalog.facets import FACETS, Facet
 from indexer.catalog.fields import FIELD_ALIASES
-from indexer.catalog.registry import AGE_GROUP, FUNDER_TYPE
+from indexer.catalog.registry import AGE_GROUP, FUNDER_TYPE, SEX
 from indexer.search import MAX_PER_PAGE, MAX_RESULT_WINDOW, MODES, SORTS, SearchRequest
 from indexer.search.query import MAX_QUERY_LENGTH
 from indexer.search.request import MAX_FILTER_LENGTH, MAX_FILTER_VALUES, OPERATORS
@@ -46,7 +46,7 @@ SCHEMAS: dict[str, Any] = {
     "Hit": {
         "type": "object",
         "required": ["nct_id", "title", "status", "sponsor", "score", "highlights", "url", "ctgov_url",
-                     "matched_by"],
+                     "matched_by", "minimum_age", "maximum_age", "sex", "sites", "countries"],
         "properties": {
             "nct_id": {"type": "string", "pattern": "^NCT[0-9]{8}$"},
             "title": _STR, "status": _STR, "sponsor": _STR,
@@ -75,6 +75,14 @@ SCHEMAS: dict[str, Any] = {
                                                           "status")},
                                "distance_km": {"type": "number", "minimum": 0},
                                "geocoded": {"type": "boolean"}}},
+            "minimum_age": {**_STR, "description": "The lower age limit as the registry writes "
+                                                    "it (`18 Years`); empty when there is none."},
+            "maximum_age": {**_STR, "description": "The upper age limit, likewise."},
+            "sex": {"enum": ["", *SEX.values], "description": "The sex the study enrols; empty "
+                                                               "when the record does not say."},
+            "sites": {"type": "integer", "minimum": 0, "description": "How many sites it lists."},
+            "countries": {**_STR_LIST, "description": "The countries of its sites, as the "
+                                                      "registry names them."},
             "matched_by": {"enum": list(MATCHED_BY),
                            "description": "How the study matched: `words` (it holds the "
                                           "query's words), `meaning` (its meaning is near the "
@@ -84,7 +92,8 @@ SCHEMAS: dict[str, Any] = {
     "SearchResponse": {
         "type": "object",
         "required": ["query", "total", "page", "per_page", "took_ms", "results", "facets",
-                     "suggestion", "notices", "timed_out", "expansions", "mode"],
+                     "suggestion", "notices", "timed_out", "expansions", "mode",
+                     "mode_note", "suggested_filters", "unknown_nct_ids"],
         "properties": {
             "query": _STR,
             "total": {"type": "integer", "minimum": 0,
@@ -95,11 +104,14 @@ SCHEMAS: dict[str, Any] = {
             "took_ms": {"type": "number"},
             "results": {"type": "array", "items": {"$ref": "#/components/schemas/Hit"}},
             "facets": {
-                "type": "object", "description": "Counts per facet value, most frequent first. "
-                "`country` counts studies with a site in each country (sites in the statuses "
-                "asked for, with a status filter); its values are ISO codes, `label` the name.",
+                "type": "object", "description": "Counts per facet value, most frequent first, "
+                "with `label`, the value as a page shows it. A facet the search filters by counts "
+                "under the other filters only, so its other values stay on offer (several values "
+                "of one filter: any of them). `country` counts studies with a site in each "
+                "country (sites in the statuses asked for, with a status filter); its values are "
+                "ISO codes.",
                 "additionalProperties": {"type": "array", "items": {
-                    "type": "object", "required": ["value", "count"],
+                    "type": "object", "required": ["value", "count", "label"],
                     "properties": {"value": {"type": ["string", "integer"]},
                                    "count": {"type": "integer"},
                                    "label": _STR}}},
@@ -113,6 +125,20 @@ SCHEMAS: dict[str, Any] = {
                            "expansion: abbreviations (`MSC → mesenchymal stem cells`) and "
                            "condition synonyms (`breast cancer → breast neoplasms`), ranked "
                            "below the typed words."},
+            "mode_note": {**_STR, "description": "Why a search that could use meaning (no `mode`, "
+                          "or hybrid or semantic) was matched by words only: its syntax, a date "
+                          "sort, or meaning search unavailable (vectors still being computed, "
+                          "say); empty otherwise."},
+            "suggested_filters": {
+                "type": "array", "description": "Filters the query's words name (`breast cancer "
+                "recruiting`: status RECRUITING). The words still search as typed; `query` is "
+                "the query string of the search that applies the filter with them taken out.",
+                "items": {"type": "object", "required": ["name", "value", "label", "words", "query"],
+                          "properties": {name: _STR for name in ("name", "value", "label", "words",
+                                                                  "query")}}},
+            "unknown_nct_ids": {**_STR_LIST, "description": "NCT IDs typed in `q` that the index "
+                                "does not hold (ClinicalTrials.gov may: "
+                                "https://clinicaltrials.gov/study/NCT…)."},
             "mode": {"enum": list(MODES),
                      "description": "How the results were matched (see the `mode` parameter): "
                                     "the mode asked for (absent: the server's default), or "

@@ -6,8 +6,9 @@ from __future__ import annotations
 from flask import Blueprint, abort, current_app, render_template, request, send_from_directory
 
 from indexer.catalog.facets import FACETS
+from indexer.catalog.fields import FIELDS
 from indexer.catalog.registry import FUNDER_TYPE, value_label
-from indexer.errors import QueryError
+from indexer.errors import IndexNotFoundError, QueryError
 from indexer.model import normalize_nct_id
 from indexer.search import MAX_RESULT_WINDOW, SearchRequest
 
@@ -17,7 +18,9 @@ from .params import FIELD_CHOICES, FORM_FILTERS, MODE_CHOICES, plain_words
 
 bp = Blueprint("pages", __name__)
 
-# Clickable examples on the empty page: each teaches one piece of the query syntax.
+# The distances the page offers around a place, in km (the default is the catalog's).
+DISTANCES = (10, 25, 50, 100, 250, 500)
+# Clickable examples on the help page: each teaches one piece of the query syntax.
 EXAMPLES = [
     ("exosomes", "words match every form: exosome, Exosomes, EXOSOMES"),
     ('"liver cirrhosis"', "quotes match a phrase"),
@@ -93,7 +96,7 @@ def last_page(total: int, per_page: int) -> int:
 @bp.get("/")
 def search():
     """The search page: box, field selector, facets, results, pagination, or the empty state."""
-    args = _semantic_by_relevance(request.args)
+    args = _page_args(request.args)
     search_request = SearchRequest(q=args.get("q", "")[:1000])  # until the whole one is read
     result, error, searched_words = None, None, None
     try:
@@ -117,8 +120,26 @@ def search():
         searched_words=searched_words, pages_around=PAGES_AROUND, result_window=MAX_RESULT_WINDOW,
         last_page=last_page(result.total, result.per_page) if result else 1,
         field_choices=FIELD_CHOICES, facets=[facet for facet in FACETS if facet.counted],
-        form_filters=FORM_FILTERS, examples=EXAMPLES, mode_choices=MODE_CHOICES,
+        form_filters=FORM_FILTERS, mode_choices=MODE_CHOICES, distances=DISTANCES,
+        documents=_documents() if result is None and error is None else None,
+        ctgov_study_url=CTGOV_STUDY_URL,
     )
+
+
+@bp.get("/help")
+def help():
+    """Search tips: what the box understands, with examples that work on this index."""
+    return render_template("help.html", examples=EXAMPLES,
+                           field_names=[field.aliases for field in FIELDS if field.aliases])
+
+
+def _documents() -> int | None:
+    """How many studies the index holds, for the first screen; None before any is built (the
+    first screen needs no index)."""
+    try:
+        return get_index().searcher().doc_count()
+    except IndexNotFoundError:
+        return None
 
 
 def _page_request(args, **changes) -> SearchRequest:
@@ -130,11 +151,15 @@ def _page_request(args, **changes) -> SearchRequest:
     return SearchRequest.from_query_string(args, max_per_page=current_app.config["MAX_PER_PAGE"])
 
 
-def _semantic_by_relevance(args):
-    """Meaning alone ranks by meaning (the API refuses a date order): the form keeps the order
-    of the words search the selector switched from, so the page asks for relevance instead."""
+def _page_args(args):
+    """The page's query string as a search request reads it. The form always sends a
+    distance, which means nothing without a place; and meaning alone ranks by meaning (the
+    API refuses a date order), while the form keeps the order of the words search the Match
+    selector switched from: the page asks for relevance instead."""
+    args = args.copy()
+    if not args.get("near", "").strip():
+        args.poplist("radius")
     if args.get("mode") == "semantic" and args.get("sort") not in (None, "", "relevance", "distance"):
-        args = args.copy()
         args["sort"] = "relevance"
     return args
 

@@ -74,6 +74,15 @@ class Kind:
         """What a person may write, in words (documentation)."""
         return f"{facet.noun} such as {facet.example.split(',')[0]}"
 
+    def named_by(self, facet: Facet, phrase: str) -> str | None:
+        """The value a phrase of a free-text query names (lower case, single spaces), or None:
+        `recruiting` names status RECRUITING, `children` age group CHILD."""
+        return facet.spoken.get(phrase)
+
+    def canonical(self, facet: Facet, texts: list[str]) -> list[str]:
+        """The values as a search request keeps them (checked with `index_values` first)."""
+        return texts
+
     def describe(self, facet: Facet) -> str:
         """What filtering by `facet` selects, as a sentence (documentation)."""
         if facet.description:
@@ -97,6 +106,13 @@ class EnumKind(Kind):
 
     def label(self, value):
         return self.enumeration.label(str(value).upper())
+
+    def named_by(self, facet, phrase):
+        return self.enumeration.spoken.get(phrase) or facet.spoken.get(phrase)
+
+    def canonical(self, facet, texts):
+        # `not yet recruiting` -> NOT_YET_RECRUITING, `open` -> RECRUITING, NOT_YET_RECRUITING
+        return list(dict.fromkeys(value for text in texts for value in self.enumeration.parse(text)))
 
     def shown(self, value):
         return str(value).upper()  # indexed lower-cased for forgiving queries
@@ -196,6 +212,10 @@ class CountryKind(Kind):
     def label(self, value):
         return country_name(value)
 
+    def named_by(self, facet, phrase):
+        # Names only: two- and three-letter codes are words too often (`us`, `in`, `can`).
+        return country_code(phrase) if len(phrase) > 3 else None
+
     def accepts(self, facet):
         return "ISO codes or English names such as US, DE, Germany"
 
@@ -277,6 +297,8 @@ class Facet:
     counted: bool = True  # counted per value (a facet), not only a filter
     description: str = ""  # what it selects, when the name alone does not say
     reads: tuple[str, ...] = ()  # the index fields it reads, when not only `field`
+    # Phrases of a free-text query that name a value, besides those its kind knows.
+    spoken: dict[str, str] = field(default_factory=dict)
 
     @property
     def fields(self) -> tuple[str, ...]:
@@ -318,7 +340,8 @@ FACETS = (
           "FEMALE", description="FEMALE or MALE: studies that enrol that sex (including those "
                                 "open to all); ALL: studies open to all"),
     Facet("healthy_volunteers", "healthy_volunteers", "Healthy volunteers", "answers", FlagKind(),
-          "true", description="whether the study accepts healthy volunteers"),
+          "true", description="whether the study accepts healthy volunteers",
+          spoken={"healthy volunteers": "true", "healthy volunteer": "true"}),
     Facet("has_results", "has_results", "Has results", "answers", FlagKind(), "true",
           description="whether results are posted on ClinicalTrials.gov"),
     Facet("funder_type", "funder_type", "Funder type", "funder types", EnumKind(FUNDER_TYPE),

@@ -47,6 +47,11 @@ class Enumeration:
     aliases: Mapping[str, str] = field(default_factory=dict)
     labels: Mapping[str, str] = field(default_factory=dict)
     spellings: str = ""  # the typed forms besides the values, for documentation
+    # One word for several values: `status=open` is recruiting or not yet recruiting.
+    groups: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    # Words in a free-text query that name a value ("recruiting", "children", "women"): a
+    # search offers them as filters (see `indexer.search.suggestions`).
+    spoken: Mapping[str, str] = field(default_factory=dict)
 
     def canonical(self, text: Any) -> str | None:
         """The value `text` names (`not yet recruiting` -> NOT_YET_RECRUITING), or None."""
@@ -55,8 +60,11 @@ class Enumeration:
         return key if key in self.values else None
 
     def parse(self, text: str) -> list[str]:
-        """The values a person's `text` names; QueryError naming this filter and listing
-        the values when it names none."""
+        """The values a person's `text` names (one, or a group's); QueryError naming this
+        filter and listing the values when it names none."""
+        group = self.groups.get(value_key(text))
+        if group is not None:
+            return list(group)
         value = self.canonical(text)
         if value is None:
             raise self.unknown(text)
@@ -64,7 +72,7 @@ class Enumeration:
 
     def unknown(self, text: str) -> QueryError:
         """The error for a spelling that names no value."""
-        names = ", ".join(display_name(value) for value in self.values)
+        names = ", ".join([*self.values, *self.groups]).lower().replace("_", " ")
         return QueryError(f"unknown {self.name} '{shown(text)}'; {self.name} is one of: {names}",
                           param=self.name)
 
@@ -141,10 +149,17 @@ STATUS = Enumeration(
     aliases={"UNKNOWN_STATUS": "UNKNOWN", "ACTIVE": "ACTIVE_NOT_RECRUITING",
              "NOT_RECRUITING": "ACTIVE_NOT_RECRUITING", "INVITATION": "ENROLLING_BY_INVITATION",
              "BY_INVITATION": "ENROLLING_BY_INVITATION"},
-    spellings="or as written: `recruiting`, `not yet recruiting`, `Active, not recruiting`")
+    spellings="or as written: `recruiting`, `not yet recruiting`, `Active, not recruiting`; "
+              "`open` is recruiting or not yet recruiting",
+    groups={"OPEN": ("RECRUITING", "NOT_YET_RECRUITING")},
+    spoken={**{display_name(value): value for value in (
+        "RECRUITING", "NOT_YET_RECRUITING", "ENROLLING_BY_INVITATION", "ACTIVE_NOT_RECRUITING",
+        "COMPLETED", "SUSPENDED", "TERMINATED", "WITHDRAWN")}, "still recruiting": "RECRUITING"})
 PHASE = PhaseEnumeration(
     "phase", ("EARLY_PHASE1", "PHASE1", "PHASE2", "PHASE3", "PHASE4", "NA"),
-    spellings="or `1`, `2`, `II`, `phase 2`, `early phase 1`, `n/a`; `1/2` names phases 1 and 2")
+    spellings="or `1`, `2`, `II`, `phase 2`, `early phase 1`, `n/a`; `1/2` names phases 1 and 2",
+    spoken={**{f"phase {number.lower()}": phase for number, phase in _PHASE_NUMBERS.items()
+               if number != "0"}, "early phase 1": "EARLY_PHASE1"})
 STUDY_TYPE = Enumeration(
     "type", ("INTERVENTIONAL", "OBSERVATIONAL", "EXPANDED_ACCESS"),
     aliases={"OBSERVATIONAL_PATIENT_REGISTRY": "OBSERVATIONAL", "REGISTRY": "OBSERVATIONAL",
@@ -156,14 +171,20 @@ AGE_GROUP = Enumeration(
     aliases={"CHILDREN": "CHILD", "KIDS": "CHILD", "PEDIATRIC": "CHILD", "ADULTS": "ADULT",
              "OLDER": "OLDER_ADULT", "OLDER_ADULTS": "OLDER_ADULT", "SENIOR": "OLDER_ADULT",
              "ELDERLY": "OLDER_ADULT"},
-    spellings="or `child`, `adult`, `older adult`")
+    spellings="or `child`, `adult`, `older adult`",
+    spoken={**dict.fromkeys(("child", "children", "kids", "pediatric", "paediatric", "infants",
+                             "adolescents", "teenagers"), "CHILD"),
+            "adults": "ADULT", **dict.fromkeys(("older adults", "elderly", "seniors", "older people"),
+                                               "OLDER_ADULT")})
 ADULT_FROM_YEARS = 18.0
 OLDER_ADULT_FROM_YEARS = 65.0
 SEX = Enumeration(
     "sex", ("ALL", "FEMALE", "MALE"),
     aliases={"F": "FEMALE", "WOMAN": "FEMALE", "WOMEN": "FEMALE", "M": "MALE", "MAN": "MALE",
              "MEN": "MALE", "BOTH": "ALL", "ANY": "ALL"},
-    spellings="or `women`, `men`")
+    spellings="or `women`, `men`",
+    spoken={**dict.fromkeys(("women", "woman", "female", "females"), "FEMALE"),
+            **dict.fromkeys(("men", "male", "males"), "MALE")})
 # The lead sponsor's class as the registry writes it (API v2, classic API, legacy XML, TSV
 # "Funded Bys") and as people do, folded into the four funder types people filter by:
 # industry, NIH, other U.S. federal agency, everyone else.

@@ -13,8 +13,6 @@ from ..search import MAX_PER_PAGE, MODES, SORTS, SearchRequest, open_index
 from .main import index_option, json_option, plural
 
 _MARK = re.compile(r"<mark[^>]*>(.*?)</mark>", re.S)
-# A hit's tag when meaning had a part in its match (words alone, the usual case, go untagged).
-MATCH_TAGS = {"meaning": "(meaning)", "both": "(words + meaning)"}
 
 
 def _terminal_snippet(marked_html: str) -> str:
@@ -81,9 +79,15 @@ def search(query, index_path, limit, page, fields, filters, sort, mode, as_json)
         click.echo(f"Also searched: {'; '.join(result.expansions)}", err=True)
     if result.suggestion:
         click.echo(f"Did you mean: {result.suggestion}")
+    for nct_id in result.unknown_nct_ids:
+        click.echo(f"Note: {nct_id} is not in this index; see https://clinicaltrials.gov/study/{nct_id}",
+                   err=True)
+    for offer in result.suggested_filters:
+        click.echo(f"Filter instead: --filter {offer['name']}={offer['value']} (for \"{offer['words']}\")",
+                   err=True)
     for rank, hit in enumerate(result.hits, start=(page - 1) * limit + 1):
         click.echo()
-        tag = f"  {MATCH_TAGS[hit.matched_by]}" if hit.matched_by in MATCH_TAGS else ""
+        tag = "  (meaning)" if hit.matched_by == "meaning" else ""
         click.echo(f"{rank}. {hit.nct_id}  [{hit.status or 'status not given'}]  "
                    f"{_terminal_snippet(hit.highlights.get('title', hit.title))}{tag}")
         if hit.sponsor:

@@ -1,16 +1,22 @@
 """The answer to a planned and ranked search: the page of hits (with highlights and, with
-`near`, each hit's nearest site), the total and facet counts, a "did you mean" and the
-notices, as the `SearchResult` every front end renders."""
+`near`, each hit's nearest site), the total and facet counts, a "did you mean", the filters
+the query's words name, the typed NCT IDs the index does not hold and the notices, as the
+`SearchResult` every front end renders."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from dataclasses import asdict
 
+from ..catalog.facets import FACETS_BY_NAME
 from .plan import Plan
+from .query import split_nct_ids
 from .ranking import Ranked, by_distance
+from .request import SearchRequest
 from .results import SearchResult, facet_dicts, page_of_hits
 from .snapshot import Snapshot
+from .suggestions import suggest_filters
 from .vocabulary import suggest
 
 
@@ -26,8 +32,7 @@ def answer(snap: Snapshot, plan: Plan, ranked: Ranked, matched_by: Callable[[int
             ranked = by_distance(snap, ranked, snap.docsets.sites.nearest_km(sites), plan.limit)
     hits = page_of_hits(ranked.results, request.page, request.per_page, request.highlights,
                         nearest, matched_by)
-    facets = (facet_dicts(snap.docsets.facet_counts(ranked.matched, plan.restriction))
-              if request.facets else {})
+    facets = facet_counts(snap, plan, ranked) if request.facets else {}
     suggestion = snap.memo(("suggest", request.q),
                            lambda: suggest(snap.searcher, snap.vocabulary, request.q))
     notices = list(plan.notices)
@@ -37,4 +42,27 @@ def answer(snap: Snapshot, plan: Plan, ranked: Ranked, matched_by: Callable[[int
     return SearchResult(query=request.q, total=len(ranked.matched), page=request.page,
                         per_page=request.per_page, took_ms=0.0, hits=hits, facets=facets,
                         suggestion=suggestion, notices=notices, timed_out=ranked.timed_out,
-                        expansions=list(plan.expansions), mode=plan.mode)
+                        expansions=list(plan.expansions), mode=plan.mode,
+                        mode_note=f"Matched by words only: {plan.words_only}." if plan.words_only else "",
+                        suggested_filters=[asdict(found) for found in suggest_filters(request)],
+                        unknown_nct_ids=snap.memo(("unknown ids", request.q),
+                                                  lambda: _unknown_nct_ids(snap, request.q)))
+
+
+def facet_counts(snap: Snapshot, plan: Plan, ranked: Ranked) -> dict[str, list[dict]]:
+    """The facet counts of `ranked`'s matches, as the API gives them."""
+    return facet_dicts(snap.docsets.facet_counts(ranked.matched, plan.restriction))
+
+
+def filtered_facets(request: SearchRequest) -> list[str]:
+    """The counted facets `request` filters by (their counts leave their own filter out)."""
+    if not request.facets:
+        return []
+    return [name for name in request.filters
+            if FACETS_BY_NAME[name].counted and FACETS_BY_NAME[name].kind.role != "number"]
+
+
+def _unknown_nct_ids(snap: Snapshot, query_text: str) -> list[str]:
+    """The NCT IDs typed in the query that the index does not hold."""
+    typed, _ = split_nct_ids(query_text)
+    return [nct_id for nct_id in typed if snap.searcher.document_number(nct_id=nct_id) is None]

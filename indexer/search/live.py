@@ -24,7 +24,7 @@ from whoosh import query
 from ..errors import QueryError
 from ..index.layout import CURRENT_FILE, require_generation
 from ..model import Study, normalize_nct_id
-from .answer import answer
+from .answer import answer, facet_counts, filtered_facets
 from .meaning import MeaningSearch, by_words, with_meaning
 from .plan import FUSION_DEPTH, plan_search
 from .postings import SegmentCache
@@ -156,12 +156,23 @@ class SearchIndex:
         deadline = time.monotonic() + self.time_budget
         with self._lock:
             snap = self.snapshot()
-            plan = plan_search(snap, request, lambda: self._meaning.view(snap), deadline)
-            ranked = rank_words(snap, plan, self.time_budget)
-            ranked, matched_by = self._meaning.fuse(snap, plan, ranked)
+            plan, ranked, matched_by = self._run(snap, request, deadline)
             result = answer(snap, plan, ranked, matched_by, self.time_budget)
+            # A facet the request filters by counts its values under the other filters only,
+            # so the values not chosen yet stay on offer (OR within a facet).
+            for name in filtered_facets(request):
+                others = request.replace(filters={k: v for k, v in request.filters.items() if k != name})
+                other_plan, other_ranked, _ = self._run(snap, others, deadline)
+                result.facets[name] = facet_counts(snap, other_plan, other_ranked).get(name, [])
         result.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return result
+
+    def _run(self, snap: Snapshot, request: SearchRequest, deadline: float):
+        """Plan, rank and fuse `request` over `snap`: the plan, the ranking and how each hit
+        matched."""
+        plan = plan_search(snap, request, lambda: self._meaning.view(snap), deadline)
+        ranked = rank_words(snap, plan, self.time_budget)
+        return (plan, *self._meaning.fuse(snap, plan, ranked))
 
     def similar(self, nct_id: str, *, limit: int = 10) -> SearchResult | None:
         """Studies most like `nct_id` ("more like this"): its key terms in title, conditions,

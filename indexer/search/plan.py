@@ -50,6 +50,7 @@ class Plan:
     meaning: str | None  # the text the meaning side reads
     deadline: float  # time.monotonic() by which ranking must stop
     notices: list[str] = field(default_factory=list)
+    words_only: str = ""  # why a search that could use meaning ranks by words alone
 
     @property
     def limit(self) -> int:
@@ -75,7 +76,7 @@ def plan_search(snap: Snapshot, request: SearchRequest,
     restriction = _restriction(request)
     meaning = request.meaning_text
     notices: list[str] = []
-    mode, view = "keyword", None
+    mode, view, words_only = "keyword", None, ""
     if request.mode != "keyword" and meaning is not None:
         view, why_not = meaning_view()
         if view is not None:
@@ -83,12 +84,15 @@ def plan_search(snap: Snapshot, request: SearchRequest,
         elif request.mode is not None:
             notices.append(f"meaning search is unavailable ({why_not}); "
                            "showing the studies that hold the words")
+    elif request.mode != "keyword" and request.q.strip():
+        words_only = ("a date order ranks the studies holding the words" if request.by_date else
+                      "quotes, field scopes, operators and NCT IDs ask for exact words")
     q, parse_notices, loosens, expansions = snap.memo(
         ("query", request.q, request.fields, request.operator, request.expand_abbreviations),
         lambda: _prepare(snap, request))
     allowed, allowed_mask = (None, None) if restriction.empty else snap.docsets.filter(restriction)
     return Plan(request, q, loosens, expansions, restriction, allowed, allowed_mask, mode, view,
-                meaning, deadline, [*parse_notices, *notices])
+                meaning, deadline, [*parse_notices, *notices], words_only)
 
 
 def _restriction(request: SearchRequest) -> Restriction:

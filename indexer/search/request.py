@@ -189,9 +189,12 @@ def _filter_values(name: str, value: Any) -> tuple[str, ...]:
     values = tuple(dict.fromkeys(v.strip() for v in given if v.strip()))
     if len(values) > 1 and not facet.kind.several:
         raise QueryError(f"{name} takes one value, got {len(values)}", param=name)
-    if values:  # refuses what the facet does not take, as given (a year is four digits, no more)
-        facet.kind.index_values(facet, [v for v in given if v.strip()])
-    return values
+    if not values:
+        return values
+    # Refused when the facet does not take them, as given (a year is four digits, no more);
+    # kept as the registry spells them (`not yet recruiting` -> NOT_YET_RECRUITING).
+    facet.kind.index_values(facet, [v for v in given if v.strip()])
+    return tuple(facet.kind.canonical(facet, list(values)))
 
 
 def whole_number(args: QueryString, name: str, default: int, low: int, high: int) -> int:

@@ -46,6 +46,14 @@ class Hit:
     # How the study matched: "words" (it holds the query's words), "meaning" (its vector is
     # near the query's), or "both".
     matched_by: str = "words"
+    # Who can join and where, as a results list shows it: the age limits as written ("18
+    # Years"; "" for none), the sex it enrols (ALL, FEMALE, MALE; "" when not given), how
+    # many sites it lists and their countries as the registry names them.
+    minimum_age: str = ""
+    maximum_age: str = ""
+    sex: str = ""
+    sites: int = 0
+    countries: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -66,6 +74,10 @@ class SearchResult:
     # neoplasms" (abbreviations and condition synonyms the typed words were expanded with).
     expansions: list[str] = field(default_factory=list)
     mode: str = "keyword"  # how it was ranked: keyword, hybrid or semantic (see live.MODES)
+    mode_note: str = ""  # why a search that could use meaning was matched by words only
+    # Filters the query's words name, each with the request applying it (see suggestions.py).
+    suggested_filters: list[dict[str, str]] = field(default_factory=list)
+    unknown_nct_ids: list[str] = field(default_factory=list)  # typed, but not in the index
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the API's `results` are the hits)."""
@@ -116,6 +128,7 @@ def make_hit(results, rank: int, with_highlights: bool,
     and its nearest site when `nearest` is given."""
     hit = results[rank]
     study = json.loads(hit["record"])
+    sites = study.get("sites", ())  # records stored before sites existed have none
     marks = {}
     if with_highlights:
         title = _TITLE_HIGHLIGHTER.highlight_hit(hit, "title", text=study["title"], top=1)
@@ -130,6 +143,9 @@ def make_hit(results, rank: int, with_highlights: bool,
         first_posted=study["first_posted"], last_update_posted=study["last_update_posted"],
         highlights=marks,
         nearest_site=_nearest_site(study, nearest(hit.docnum)) if nearest else None,
+        minimum_age=study.get("minimum_age", ""), maximum_age=study.get("maximum_age", ""),
+        sex=study.get("sex", ""), sites=len(sites),
+        countries=list(dict.fromkeys(site["country"] for site in sites if site.get("country"))),
     )
 
 

@@ -44,7 +44,7 @@ embed = client.get("/embed", query_string={"format": "api_v2"}).status_code
 cli = CliRunner().invoke(main, ["search", "--index", path, "--json", "--filter", "format=api_v2"])
 print(json.dumps({
     "counted": counted, "narrowed": narrowed, "api_total": api["total"],
-    "documented": "format" in parameters, "page_heading": "<h2>Record format</h2>" in page,
+    "documented": "format" in parameters, "page_heading": "<h3>Record format</h3>" in page,
     "script": '"format":{"list":false' in script, "docs": "data-format</code>" in docs,
     "embed": embed, "cli_total": json.loads(cli.output)["total"],
 }))

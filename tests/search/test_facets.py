@@ -41,10 +41,13 @@ def whoosh_reference(index, text: str, filters: dict) -> tuple[int, dict]:
 
 def assert_same_as_whoosh(index, text, filters):
     result = index.search(text, filters=filters, per_page=5)
-    total, reference = whoosh_reference(index, text, filters)
+    total, counted = whoosh_reference(index, text, filters)
     assert result.total == total, (text, filters)
     for name, pairs in result.facets.items():
         ours = {p["value"]: p["count"] for p in pairs}
+        reference = counted
+        if name in filters:  # a facet filtered by counts under the other filters only
+            reference = whoosh_reference(index, text, {k: v for k, v in filters.items() if k != name})[1]
         assert name in reference, name
         expected = dict(sorted(reference[name].items(), key=lambda vc: (-vc[1], str(vc[0])))[:20])
         assert ours == expected, (text, filters, name)

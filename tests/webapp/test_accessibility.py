@@ -49,10 +49,15 @@ WIDGET_ANSWERED = f"return !!{WIDGET_JS}?.querySelector('[role=option]')"
 
 # name -> (path, JavaScript that is true once the page is ready to be checked)
 PAGES = {
-    "search page, empty": ("/", "return !!document.querySelector('.syntax')"),
+    "search page, empty": ("/", "return !!document.querySelector('.home-form')"),
+    "help": ("/help", "return !!document.querySelector('.syntax')"),
     "results": ("/?q=exosomes", "return !!document.querySelector('.hit')"),
     "results, facet ticked": ("/?q=exosomes&status=RECRUITING",
                               "return !!document.querySelector('.facets a.active')"),
+    "results, filters on and offered": ("/?q=cirrhosis+recruiting&status=open&age=60",
+                                        "return !!document.querySelector('.chips .chip')"),
+    "results, an NCT ID not in the index": ("/?q=NCT00000000",
+                                            "return !!document.querySelector('.unknown-id')"),
     "results, page 2 of several": ("/?q=patients&per_page=2&page=2",
                                    "return !!document.querySelector('.pagination .page-count')"),
     # With the index's vectors (see `server`): hits labelled "Matched by meaning", or "... by
@@ -203,7 +208,7 @@ def test_widget_says_one_study_and_a_missing_status(driver, host):
 
 FACET_VALUES_JS = """
 return [...document.querySelectorAll('.facets section')].map(section => [
-  section.querySelector('h2').textContent,
+  section.querySelector('h3').textContent,
   [...section.querySelectorAll('.value')].map(value => {
     const text = document.createRange();  // its line boxes: the span itself is one flex item
     text.selectNodeContents(value);
@@ -222,3 +227,15 @@ def test_long_facet_values_wrap_in_line_with_short_ones(driver, server):
     for facet, values in facets.items():
         lefts = {round(left, 1) for _, left, _ in values}
         assert len(lefts) == 1, f"{facet} values start at different places: {values}"
+
+
+def test_the_phone_filters_panel_has_no_axe_violations(axe_source, server, record_property):
+    with chrome(width=390, height=844) as phone:
+        phone.set_script_timeout(30)
+        use_scheme(phone, "light")
+        open_page(phone, f"{server}/?q=exosomes&status=RECRUITING",
+                  "return !!document.querySelector('.filters-link')")
+        phone.find_element(By.CSS_SELECTOR, ".filters-link").click()
+        WebDriverWait(phone, WAIT).until(lambda d: d.execute_script(
+            "return document.getElementById('filters').classList.contains('open')"))
+        assert_no_violations(phone, axe_source, "the filters panel on a phone", record_property)

@@ -55,7 +55,7 @@ def test_a_facet_is_counted_filtered_documented_shown_and_offered(index, facets_
     parameters = {p["name"]: p for p in spec["paths"]["/api/search"]["get"]["parameters"]}
     assert facet.name in parameters and parameters[facet.name]["description"]
     page = facets_client.get("/", query_string={facet.name: value}).get_data(as_text=True)
-    assert re.search(rf"<h2[^>]*>{facet.label}</h2>", page), f"no {facet.label} list"
+    assert re.search(rf"<h3[^>]*>{facet.label}</h3>", page), f"no {facet.label} list"
     assert facet.name in {option.name for option in OPTIONS}
 
 

@@ -30,6 +30,7 @@ from webapp.params import MODE_CHOICES
 SYNONYM = "mammary carcinoma"  # no study holds these words; the breast cancer studies mean them
 BREAST_CANCER = {"NCT99000004", "NCT99000012", "NCT99000019", "NCT99000027"}
 UNAVAILABLE = "meaning search is unavailable ("
+FOUND_BY_MEANING = "Found by meaning: it does not use these words"  # the page's label
 WIDGET_JS = "webapp/static/widget.js"
 WAIT = 10  # seconds, the longest any browser wait may take
 
@@ -83,7 +84,7 @@ def test_without_vectors_no_mode_is_keyword_silently(client):
     assert not any("meaning" in notice for notice in body["notices"])
     assert api_search(client, q="cirrhosis", mode="")["mode"] == "keyword"  # a form's empty value
     html = page(client, "/", q="cirrhosis")
-    assert "meaning search" not in html and "Matched by" not in html
+    assert "meaning search" not in html and "Found by meaning" not in html
 
 
 @pytest.mark.parametrize(("params"), [
@@ -135,7 +136,7 @@ def spec(app):
 
 def test_the_page_offers_a_labelled_match_selector(client):
     html = page(client, "/")
-    assert '<label class="visually-hidden" for="mode">Match</label>' in html
+    assert '<label for="mode">Match</label>' in html
     assert mode_options(html) == [("", "Words and meaning", True), ("keyword", "Words only", False),
                                   ("semantic", "Meaning only", False)]
     assert [value for value, _ in MODE_CHOICES] == ["", "keyword", "semantic"]
@@ -169,7 +170,7 @@ def test_the_page_keeps_the_mode_in_its_links(client):
 def test_the_page_says_when_meaning_search_is_unavailable(client):
     html = page(client, "/", q="cirrhosis", mode="hybrid")
     assert f'<p class="notice">{UNAVAILABLE}' in html
-    assert "Matched by" not in hits_html(html) and hits_html(html)
+    assert "Found by meaning" not in hits_html(html) and hits_html(html)
 
 
 def test_the_page_names_a_bad_mode(client):
@@ -257,19 +258,20 @@ def test_the_page_labels_hits_matched_by_meaning(meaning_client):
     html = page(meaning_client, "/", q=SYNONYM)
     results = hits_html(html)
     assert results.count('<li class="hit">') == 4
-    assert results.count('<span class="match">Matched by meaning</span>') == 4
+    assert results.count(f'<span class="match">{FOUND_BY_MEANING}</span>') == 4
+    # Only hits found by meaning alone say how: words, or words and meaning, go unsaid.
     mixed = hits_html(page(meaning_client, "/", q="cardiomyopathy"))
     hits = mixed.split('<li class="hit">')[1:]
     labels = [re.findall(r'<span class="match">([^<]*)</span>', hit) for hit in hits]
-    assert ["Matched by words and meaning"] in labels and ["Matched by meaning"] in labels
+    assert [FOUND_BY_MEANING] in labels and [] in labels and all(label in ([], [FOUND_BY_MEANING]) for label in labels)
     words_only = page(meaning_client, "/", q=SYNONYM, mode="keyword")
-    assert "No study matches" in words_only and "Matched by" not in words_only
+    assert "No study matches" in words_only and "Found by meaning" not in words_only
     # Paging through meaning matches keeps the mode.
     paged = page(meaning_client, "/", q=SYNONYM, mode="semantic", per_page="2")
     [following] = [href for href in parse(paged).hrefs if re.search(r"[?&]page=2\b", href)][:1]
     assert "mode=semantic" in following
     second = hits_html(page(meaning_client, following))
-    assert second.count('<span class="match">Matched by meaning</span>') == 2
+    assert second.count(f'<span class="match">{FOUND_BY_MEANING}</span>') == 2
 
 
 # -- the widget in headless Chromium, over the index with vectors ----------------------------
@@ -328,7 +330,7 @@ def test_widget_data_mode_is_sent_and_meaning_matches_are_labelled(driver, meani
         assert status.text == f"{shown} studies found."
         for option in options(root):
             meta = option.find_element(by="css selector", value=".meta").text
-            assert meta.endswith(" · Matched by meaning"), meta
+            assert meta.endswith(" · Found by meaning"), meta
             assert meta.split(" · ")[0] in BREAST_CANCER
     else:
         WebDriverWait(driver, WAIT).until(lambda _: status.text == "No studies found.")

@@ -103,7 +103,7 @@ def test_the_search_page_lists_the_same_studies(client, expected):
         total = int(re.search(r"([\d,]+) (?:study matches|studies match)", html).group(1).replace(",", ""))
         assert total == len(expected)
         shown |= set(re.findall(r'<span class="nct">(NCT\d{8})</span>', html))
-        assert "Nearest site:" in html and "km" in html
+        assert '<span class="fact-label">Nearest site</span>' in html and "km" in html
         if page * 100 >= total:
             break
         page += 1

@@ -45,11 +45,11 @@ def validate(body: dict, schema_name: str) -> None:
 
 
 class Links(HTMLParser):
-    """Collects hrefs and script tags from a page."""
+    """Collects hrefs, script tags and the names of form fields from a page."""
 
     def __init__(self):
         super().__init__()
-        self.hrefs, self.scripts = [], []
+        self.hrefs, self.scripts, self.inputs = [], [], []
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
@@ -57,6 +57,8 @@ class Links(HTMLParser):
             self.hrefs.append(attrs["href"])
         if tag == "script":
             self.scripts.append(attrs)
+        if tag in ("input", "select") and attrs.get("name"):
+            self.inputs.append(attrs["name"])
 
 
 def parse(html: str) -> Links:
@@ -73,8 +75,18 @@ def api_search(client, **params) -> dict:
 
 # -- search page -----------------------------------------------------------------------------
 
-def test_empty_state_teaches_the_syntax_with_examples_that_work(client):
+def test_first_screen_asks_what_where_and_whether_recruiting(client):
     page = client.get("/").get_data(as_text=True)
+    form = parse(page)
+    assert {"q", "near", "radius", "status"} <= set(form.inputs), form.inputs
+    assert re.search(r'<input type="checkbox" name="status" value="open"\s+checked>', page)
+    assert 'for="q">Condition, treatment or NCT ID</label>' in page and 'for="near">Near' in page
+    assert 'href="/help"' in page and "title:" not in page  # the syntax lives on the help page
+
+
+def test_help_teaches_the_syntax_with_examples_that_work(client):
+    page = client.get("/help").get_data(as_text=True)
+    assert 'id="syntax"' in page and "<code>mesh:</code>" in page
     examples = [href for href in parse(page).hrefs if href.startswith("/?q=")]
     assert len(examples) >= 6
     found = 0
@@ -97,8 +109,11 @@ def test_search_page_lists_highlighted_hits_with_count_and_time(client):
 
 
 def test_pages_work_without_javascript(client):
-    for url in ("/", "/?q=exosomes", "/study/NCT99000001"):
-        assert parse(client.get(url).get_data(as_text=True)).scripts == [], url
+    # The search page's one script adds place suggestions, "use my location" and the phone's
+    # filters panel; the form, the filters and every link work without it.
+    for url in ("/", "/?q=exosomes"):
+        assert parse(client.get(url).get_data(as_text=True)).scripts == [{"src": "/static/page.js", "defer": None}], url
+    assert parse(client.get("/study/NCT99000001").get_data(as_text=True)).scripts == []
 
 
 def test_field_selector_and_typed_field_syntax_agree(client):
@@ -147,7 +162,7 @@ def test_query_syntax_error_is_a_clear_message_on_a_200_page(client, query):
     response = client.get("/", query_string={"q": query})
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert 'role="alert"' in page and 'id="syntax"' in page
+    assert 'role="alert"' in page and 'href="/help#syntax"' in page
     error = client.get("/api/search", query_string={"q": query})
     assert error.status_code == 400 and error.get_json()["param"] == "q"
 
@@ -186,7 +201,7 @@ def test_hostile_record_is_inert_in_page_snippets_and_study_page(client):
         page = client.get(url).get_data(as_text=True)
         assert "<script>alert" not in page and "<img src=x" not in page, url
         assert "&lt;script&gt;" in page, url
-        assert parse(page).scripts == [], url
+        assert all(script["src"].startswith("/static/") for script in parse(page).scripts), url
     api = client.get(f"/api/studies/{XSS_NCT_ID}").get_json()
     assert api["brief_title"] == XSS_TITLE  # JSON carries the text as it is; HTML escapes it
 

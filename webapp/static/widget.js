@@ -28,7 +28,7 @@
       top: "showing the first {k}", all: "See all results", dym: "Did you mean:",
       nostatus: "Status not given",
       plain: "Showing results for: {w}",
-      meaning: "Matched by meaning", both: "Matched by words and meaning",
+      meaning: "Found by meaning", sites: ["1 site", "{n} sites"], use: "Use as a filter:",
       denied: "This site is not allowed to use this search service.",
       down: "The search service cannot be reached. Please try again later.",
       failed: "The search failed (HTTP {s}).",
@@ -39,7 +39,7 @@
       top: "les {k} premières sont affichées", all: "Voir tous les résultats", dym: "Vouliez-vous dire :",
       nostatus: "Statut non précisé",
       plain: "Résultats pour : {w}",
-      meaning: "Trouvée par le sens", both: "Trouvée par les mots et le sens",
+      meaning: "Trouvée par le sens", sites: ["1 site", "{n} sites"], use: "Utiliser comme filtre :",
       denied: "Ce site n’est pas autorisé à utiliser ce service de recherche.",
       down: "Le service de recherche est injoignable. Réessayez plus tard.",
       failed: "La recherche a échoué (HTTP {s}).",
@@ -50,7 +50,7 @@
       top: "se muestran los {k} primeros", all: "Ver todos los resultados", dym: "Quizás quiso decir:",
       nostatus: "Estado no indicado",
       plain: "Resultados para: {w}",
-      meaning: "Encontrado por el significado", both: "Encontrado por las palabras y el significado",
+      meaning: "Encontrado por el significado", sites: ["1 centro", "{n} centros"], use: "Usar como filtro:",
       denied: "Este sitio no tiene permiso para usar este servicio de búsqueda.",
       down: "No se puede acceder al servicio de búsqueda. Inténtelo más tarde.",
       failed: "La búsqueda falló (HTTP {s}).",
@@ -61,7 +61,7 @@
       top: "die ersten {k} werden angezeigt", all: "Alle Ergebnisse anzeigen", dym: "Meinten Sie:",
       nostatus: "Status nicht angegeben",
       plain: "Ergebnisse für: {w}",
-      meaning: "Nach Bedeutung gefunden", both: "Nach Wörtern und Bedeutung gefunden",
+      meaning: "Nach Bedeutung gefunden", sites: ["1 Zentrum", "{n} Zentren"], use: "Als Filter verwenden:",
       denied: "Diese Website darf diesen Suchdienst nicht verwenden.",
       down: "Der Suchdienst ist nicht erreichbar. Bitte später erneut versuchen.",
       failed: "Die Suche ist fehlgeschlagen (HTTP {s}).",
@@ -96,6 +96,7 @@ p,.all{margin:8px 0 0}
 .msg:empty,.notes:empty{margin:0}
 .err{color:var(--err);font-weight:600}
 button{padding:0;border:0;background:none;text-decoration:underline;cursor:pointer}
+.chip{margin:0 4px 4px 0;padding:2px 8px;border:1px dashed var(--acc);border-radius:999px;text-decoration:none}
 [hidden]{display:none!important}`;
 
   // -- options, from the script tag's data- attributes (invalid values fall back, with a warning)
@@ -221,9 +222,11 @@ button{padding:0;border:0;background:none;text-decoration:underline;cursor:point
     const suggestion = make("button", { type: "button" });
     const didYouMean = make("p", { hidden: "" }, t.dym + " ", suggestion);
     const notes = make("p", { class: "notes" });
+    const chips = make("span", { class: "chips" });
+    const chipsLine = make("p", { hidden: "" }, t.use + " ", chips);
     const all = make("a", { class: "all", hidden: "" }, t.all);
     const panel = make("div", { class: "ts", lang: options.lang, "data-theme": options.theme },
-      make("label", { for: "q" }, t.label), input, listbox, status, didYouMean, notes, all);
+      make("label", { for: "q" }, t.label), input, chipsLine, listbox, status, didYouMean, notes, all);
     root.append(panel);
     if (options.theme === "auto") {
       const dark = matchMedia("(prefers-color-scheme: dark)");
@@ -269,7 +272,7 @@ button{padding:0;border:0;background:none;text-decoration:underline;cursor:point
       hrefs = [];
       listbox.replaceChildren();
       expand(false);
-      didYouMean.hidden = all.hidden = true;
+      didYouMean.hidden = all.hidden = chipsLine.hidden = true;
       notes.textContent = "";
     };
 
@@ -281,14 +284,21 @@ button{padding:0;border:0;background:none;text-decoration:underline;cursor:point
         const site = hit.nearest_site; // with data-near: the nearest site, and how far
         const distance = site && Number.isFinite(site.distance_km)
           ? `${site.distance_km.toLocaleString(options.lang)} km${site.city ? ` (${site.city})` : ""}` : "";
-        // How it matched, when meaning had a part (as on the search page).
-        const match = hit.matched_by === "meaning" ? t.meaning : hit.matched_by === "both" ? t.both : "";
+        // Only a study found by its meaning alone says how: it does not hold the words.
+        const match = hit.matched_by === "meaning" ? t.meaning : "";
         const meta = make("span", { class: "meta" }, [hit.nct_id, humanize(hit.status) || t.nostatus,
           hit.sponsor, distance, match].filter(Boolean).join(" · "));
+        // Who can join and where: conditions, the ages as the registry writes them, the sites.
+        const ages = hit.minimum_age && hit.maximum_age ? `${hit.minimum_age} – ${hit.maximum_age}`
+          : hit.minimum_age ? `≥ ${hit.minimum_age}` : hit.maximum_age ? `≤ ${hit.maximum_age}` : "";
+        const sites = !distance && hit.sites > 0
+          ? fill(t.sites[hit.sites === 1 ? 0 : 1], { n: hit.sites.toLocaleString(options.lang) }) : "";
+        const facts = make("span", { class: "meta" }, [(hit.conditions || []).slice(0, 2).join(", "),
+          ages, sites].filter(Boolean).join(" · "));
         const summary = make("span", { class: "sum" }, ...highlighted(hit.highlights?.summary, ""));
         // Named by its whole text (no aria-labelledby): the name then says what the option shows.
         listbox.append(make("li", { id: `o${i}`, role: "option", "aria-selected": "false" },
-          title, meta, summary));
+          title, meta, facts, summary));
         hrefs.push(safeUrl(options.link === "ctgov" ? hit.ctgov_url : hit.url));
       });
       const total = Number(body.total) || 0;
@@ -299,6 +309,20 @@ button{padding:0;border:0;background:none;text-decoration:underline;cursor:point
         suggestion.textContent = body.suggestion;
         didYouMean.hidden = false;
       }
+      // Filter words in the query (`breast cancer recruiting`), offered as filters: a click
+      // adds the filter and searches the other words.
+      const offered = Array.isArray(body.suggested_filters) ? body.suggested_filters : [];
+      chips.replaceChildren(...offered.map((offer) => {
+        const chip = make("button", { type: "button", class: "chip" }, `+ ${offer.label}`);
+        chip.addEventListener("click", () => {
+          options.filters[offer.name] = [...(options.filters[offer.name] || []), offer.value];
+          input.value = new URLSearchParams(offer.query).get("q") || "";
+          input.focus();
+          search();
+        });
+        return chip;
+      }));
+      chipsLine.hidden = offered.length === 0;
       notes.textContent = [notice, ...(Array.isArray(body.notices) ? body.notices : [])].join(" ").trim();
       if (total > hrefs.length) {
         all.href = `${base.href}?${searchParams(q)}`;
