@@ -6,8 +6,8 @@ to `procs` analysis processes, each of which turns its batch into arrays per fie
 number, document and frequency per posting, and the postings' positions); the parent writes
 the stored fields and columns through Whoosh's per-document writer, and at the end of a
 segment sorts each field's postings by term once and writes them whole through
-`ArrayFieldWriter.write_field` (`codec.py`). What the index holds is what Whoosh's writer
-would have written: `tests/index/test_codec.py` compares the two, ranking for ranking.
+`ArrayFieldWriter.write_field` (`indexer.whoosh.codec`). What the index holds is what Whoosh's
+writer would have written: `tests/whoosh/test_codec.py` compares the two, ranking for ranking.
 
 Prose fields analyzed by trialsearch's own analyzer (`analysis.py`) take a fast path: the
 text is split into words by one regex pass and each distinct word is analyzed once per
@@ -31,8 +31,8 @@ from whoosh.columns import TranslatingColumnReader
 from whoosh.index import TOC, clean_files
 from whoosh.support.charset import accent_map
 
+from ..whoosh.codec import EXISTENCE, POSITIONS, TrialCodec, run_indices, value_kind
 from .analysis import WORD_PATTERN, BiomedicalTokenizer, FoldStopStemFilter, split_compound, stem
-from .codec import EXISTENCE, POSITIONS, TrialCodec, run_indices, value_kind
 
 BATCH_DOCUMENTS = 1000  # documents per analysis task
 SEGMENT_POSTINGS = 40_000_000  # postings per segment: bounds a build's memory (see close)

@@ -15,8 +15,8 @@ from __future__ import annotations
 import numpy as np
 from whoosh.util import fib
 
+from ..whoosh.codec import POSITIONS, TrialCodec, value_kind
 from .bulk import FieldPostings, OpenSegment
-from .codec import POSITIONS, TrialCodec, value_kind
 
 
 def merge_small(storage, schema, indexname: str, segments: list) -> list:

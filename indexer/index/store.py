@@ -24,9 +24,9 @@ from ..errors import NoRecordsError
 from ..model import Problem, Study, normalize_nct_id
 from ..places import place_sites
 from ..readers import read_sources
+from ..whoosh.codec import TrialCodec
 from .abbreviations import Abbreviations
 from .bulk import BulkWriter
-from .codec import TrialCodec
 from .layout import (
     ABBREVIATIONS_FILE,
     CURRENT_FILE,
@@ -109,7 +109,8 @@ def _documents(studies: list[Study], known: frozenset[str] | None = None
 
 
 def open_writer(ix):
-    """Whoosh's segment writer on `ix`, writing trialsearch's posting format (`codec.py`).
+    """Whoosh's segment writer on `ix`, writing trialsearch's posting format
+    (`indexer.whoosh.codec`).
 
     compound=False: Whoosh reads a compound segment by copying each of its files into memory,
     so every process that opens the index would hold a private copy of it.

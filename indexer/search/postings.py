@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .whoosh_storage import (
+from ..whoosh.storage import (
     blocks,
     bytes_column,
     field_runs,

@@ -1,4 +1,4 @@
-"""trialsearch's posting format (`indexer.index.codec`) and bulk writer (`indexer.index.bulk`)
+"""trialsearch's posting format (`indexer.whoosh.codec`) and bulk writer (`indexer.index.bulk`)
 against Whoosh's own: the oracle is Whoosh's exhaustive ranking, which must not change with
 the format, on the shared corpus as built and after an update with deletions.
 """
@@ -17,11 +17,11 @@ from indexer import build_index, delete_studies, open_index, update_index
 from indexer.errors import IndexUnreadableError
 from indexer.index.analysis import text_analyzer, vocabulary_analyzer
 from indexer.index.bulk import WordAnalyzer
-from indexer.index.codec import ArrayMatcher, TrialCodec
 from indexer.index.layout import generation_path
 from indexer.index.merge import merge_segments
 from indexer.index.schema import DEFAULT_FIELD_BOOSTS, study_to_document
 from indexer.places import place_sites
+from indexer.whoosh.codec import ArrayMatcher, TrialCodec
 
 pytestmark = pytest.mark.slow  # two builds of the shared corpus
 
