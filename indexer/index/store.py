@@ -24,7 +24,7 @@ from ..errors import NoRecordsError
 from ..model import Problem, Study, normalize_nct_id
 from ..places import place_sites
 from ..readers import read_sources
-from ..whoosh.codec import TrialCodec
+from ..whoosh.segments import open_writer
 from .abbreviations import Abbreviations
 from .bulk import BulkWriter
 from .layout import (
@@ -106,16 +106,6 @@ def _documents(studies: list[Study], known: frozenset[str] | None = None
         documents.append(document)
         mined.add_study(study)
     return documents, mined
-
-
-def open_writer(ix):
-    """Whoosh's segment writer on `ix`, writing trialsearch's posting format
-    (`indexer.whoosh.codec`).
-
-    compound=False: Whoosh reads a compound segment by copying each of its files into memory,
-    so every process that opens the index would hold a private copy of it.
-    """
-    return ix.writer(codec=TrialCodec(), compound=False)
 
 
 def _listed(problems: list[Problem], limit: int = 5) -> str:
