@@ -46,6 +46,7 @@ from ..search.live import MODES
 from ..search.query import parse_query
 from ..semantic.fill import model_id, study_text
 from ..semantic.store import VectorStore, text_hash
+from ..whoosh.generation import decode_study
 from . import fts5
 from .encoders import Encoder
 
@@ -501,7 +502,7 @@ def hybrid_ranker(index: SearchIndex, encoder: Encoder, base: Ranker) -> Ranker:
 def indexed_studies(index: SearchIndex) -> Iterator[Study]:
     """Every study in the index, from the JSON record each document stores."""
     for stored in index.searcher().reader().all_stored_fields():
-        yield Study.from_dict(json.loads(stored["record"]))
+        yield decode_study(stored)
 
 
 # -- scoring --------------------------------------------------------------------------------

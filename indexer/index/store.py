@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from whoosh import index as whoosh_index
-
 from ..errors import NoRecordsError
 from ..model import Problem, Study, normalize_nct_id
 from ..places import place_sites
 from ..readers import read_sources
+from ..whoosh.generation import create_generation, open_generation
 from ..whoosh.segments import open_writer
 from .abbreviations import Abbreviations
 from .bulk import BulkWriter
@@ -147,7 +146,7 @@ def build_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, *
             abbreviations.apply_user_file(synonyms)  # fail before any work if the file is bad
         try:
             temp.mkdir()
-            ix = whoosh_index.create_in(str(temp), build_schema())
+            ix = create_generation(temp, build_schema())
             writer = BulkWriter(ix, procs=procs)
             writer.write(_studies(read_sources(sources), report, progress), _documents,
                          abbreviations.merge)
@@ -201,7 +200,7 @@ def update_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, 
         report = IndexReport(generation=generation.name)
         abbreviations = Abbreviations.load(generation)
         try:
-            ix = whoosh_index.open_dir(str(generation))
+            ix = open_generation(generation)
             writer = open_writer(ix)  # holds Whoosh's lock and records the deletions
             try:
                 added = BulkWriter(ix)  # the new versions, as one segment in the bulk format
@@ -235,7 +234,7 @@ def _commit_live(writer, generation: Path, new_segments: list | None = None) -> 
     its writer), and record its new document count."""
     writer.commit(mergetype=lambda w, segments: merge_small(
         w.storage, w.schema, w.indexname, [*segments, *(new_segments or [])]))
-    _touch_meta(generation, indexed=whoosh_index.open_dir(str(generation)).doc_count())
+    _touch_meta(generation, indexed=open_generation(generation).doc_count())
 
 
 def delete_studies(nct_ids: Iterable[str], path: str | os.PathLike, *,
@@ -248,7 +247,7 @@ def delete_studies(nct_ids: Iterable[str], path: str | os.PathLike, *,
         generation = _live_generation(root)
         report = IndexReport(generation=generation.name)
         try:
-            writer = open_writer(whoosh_index.open_dir(str(generation)))
+            writer = open_writer(open_generation(generation))
             asked: set[str] = set()
             for raw in nct_ids:
                 nct_id = normalize_nct_id(raw)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import json
 import logging
 import os
 import re
@@ -31,6 +30,7 @@ from ..errors import QueryError
 from ..index.analysis import analyze
 from ..index.layout import CURRENT_FILE, require_generation
 from ..model import Study, normalize_nct_id
+from ..whoosh.generation import decode_study
 from .dense import MIN_SIMILARITY
 from .expansion import bare_compound, bare_word, expand_multiterms
 from .expansion import expand_abbreviations as _expand_abbreviations
@@ -385,7 +385,7 @@ class SearchIndex:
             return None
         with self._lock:
             stored = self.searcher().document(nct_id=canonical)
-        return Study.from_dict(json.loads(stored["record"])) if stored else None
+        return decode_study(stored) if stored else None
 
     def stats(self) -> dict[str, Any]:
         """Document count, fields, build/update times and size on disk of the live index, and

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import html
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -14,6 +13,7 @@ from whoosh import highlight
 
 from ..index.schema import FACETS_BY_NAME
 from ..places import country_name
+from ..whoosh.generation import stored_record
 
 _TITLE_HIGHLIGHTER = highlight.Highlighter(
     fragmenter=highlight.WholeFragmenter(),
@@ -125,7 +125,7 @@ def make_hit(results, rank: int, with_highlights: bool,
     """The `rank`-th hit of Whoosh `results`, with title and summary highlights when asked
     and its nearest site when `nearest` is given."""
     hit = results[rank]
-    study = json.loads(hit["record"])
+    study = stored_record(hit)
     marks = {}
     if with_highlights:
         title = _TITLE_HIGHLIGHTER.highlight_hit(hit, "title", text=study["title"], top=1)

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import json
 import os
 import threading
 import time
@@ -21,11 +20,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from whoosh import index as whoosh_index
-
-from ..errors import IndexWriteError
+from ..errors import IndexUnreadableError, IndexWriteError
 from ..index.layout import CURRENT_FILE, VECTORS_LOCK, require_generation
 from ..model import Study
+from ..whoosh.generation import decode_study, open_generation
 from .store import VectorStore, text_hash
 
 FILL_BATCH = 64  # studies encoded and committed together
@@ -151,14 +149,13 @@ def fill_vectors(root: str | os.PathLike, encoder, *, batch: int = FILL_BATCH,
 
 def count_studies(root: str | os.PathLike) -> int:
     """How many studies the live index at `root` holds (what a fill checks)."""
-    return whoosh_index.open_dir(str(require_generation(Path(root)))).doc_count()
+    return open_generation(require_generation(Path(root))).doc_count()
 
 
 def _live_studies(root: Path) -> Iterator[Study]:
-    ix = whoosh_index.open_dir(str(require_generation(root)))
-    with ix.reader() as reader:
+    with open_generation(require_generation(root)).reader() as reader:
         for stored in reader.all_stored_fields():
-            yield Study.from_dict(json.loads(stored["record"]))
+            yield decode_study(stored)
 
 
 def index_stamp(root: Path) -> tuple | None:
@@ -166,8 +163,8 @@ def index_stamp(root: Path) -> tuple | None:
     pointer's contents and the live generation's Whoosh generation number."""
     try:
         name = (root / CURRENT_FILE).read_text(encoding="utf-8").strip()
-        return name, whoosh_index.open_dir(str(root / name)).latest_generation()
-    except (OSError, whoosh_index.EmptyIndexError):
+        return name, open_generation(root / name).latest_generation()
+    except (OSError, IndexUnreadableError):  # no index, or none readable now: nothing to fill
         return None
 
 
