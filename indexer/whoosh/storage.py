@@ -5,7 +5,7 @@ term's posting blocks, a field's length bytes, a field's term table in order, a 
 values. These reads of Whoosh's private internals (its `whoosh3` codec's block matcher, a
 segment's term table and per-document columns, BM25F's per-field B) are here, with one block
 walker, so a change in Whoosh's internals breaks this package (`indexer.whoosh`) and nothing
-above it, and `tests/whoosh/test_storage.py` names it.
+above it, and `tests/whoosh/test_canary.py` names the name that changed.
 `pyproject.toml` pins the Whoosh release these reads were written against (`whoosh3~=3.54`).
 """
 
@@ -80,7 +80,7 @@ def blocks(matcher, *, weights: bool = True, values: bool = False,
         postings = matcher.postings
         if len(postings):
             yield (postings.ids, postings.weights.astype(np.float64) if weights else None,
-                   [matcher._value_at(i) for i in range(len(postings))] if values else None)
+                   [matcher.value_at(i) for i in range(len(postings))] if values else None)
         return
     if not isinstance(matcher, W3LeafMatcher):
         yield _slow_block(matcher, weights, values)
