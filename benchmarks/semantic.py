@@ -127,7 +127,7 @@ def study_texts(source: Path, count: int, seed: int = DEFAULT_SEED) -> list[str]
     (the TSV export's title and conditions)."""
     from indexer.model import Study
     from indexer.readers import read_sources
-    from indexer.semantic.fill import study_text
+    from indexer.semantic.contract import study_text
 
     best: dict[str, tuple[bool, str]] = {}
     for study in read_sources([source]):
@@ -258,7 +258,8 @@ def fill_synthetic(root: Path, nct_ids: list[str], pool: np.ndarray, pool_name: 
                    chunk: int = 20_000) -> dict:
     """Store synthetic vectors (see `synthetic`) for `nct_ids` at `root` under `model`,
     unless the same were stored before (vectors.json says which); returns what was stored."""
-    from indexer.semantic.store import VectorStore, text_hash
+    from indexer.semantic.contract import text_hash
+    from indexer.semantic.store import VectorStore
 
     wanted = {"kind": "synthetic", "pool": pool_name, "pool_size": len(pool), "noise": NOISE,
               "seed": VECTOR_SEED, "count": len(nct_ids), "model": model}
@@ -503,8 +504,8 @@ def default_rounds(scale: int) -> int:
 
 def run(args: argparse.Namespace) -> dict:
     """Every measure; a JSON-ready dict."""
+    from indexer.semantic.contract import model_id, study_text
     from indexer.semantic.encoder import SentenceEncoder
-    from indexer.semantic.fill import model_id, study_text
 
     started = time.perf_counter()
     result: dict = {"machine": machine_info(), "working_tree_changed": _tree_changed(),

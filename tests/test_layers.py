@@ -27,7 +27,10 @@ FORBIDDEN = {
                       "indexer.evaluation", "indexer.cli", "webapp"],
     "indexer.semantic": ["indexer.search", "indexer.registry", "indexer.evaluation", "indexer.cli",
                          "webapp"],
-    "indexer.search": ["indexer.registry", "indexer.evaluation", "indexer.cli", "webapp"],
+    # The search side reads vectors (indexer.semantic.contract, .store); it never imports the
+    # job that computes them.
+    "indexer.search": ["indexer.semantic.fill", "indexer.registry", "indexer.evaluation",
+                       "indexer.cli", "webapp"],
     "indexer.registry": ["indexer.evaluation", "indexer.cli", "webapp"],
     "indexer.evaluation": ["indexer.registry", "indexer.cli", "webapp"],
     "webapp": ["indexer.cli"],

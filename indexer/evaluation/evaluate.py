@@ -44,8 +44,8 @@ from ..search import MAX_PER_PAGE, MAX_RESULT_WINDOW, SearchIndex
 from ..search.fusion import reciprocal_rank_fusion
 from ..search.live import MODES
 from ..search.query import parse_query
-from ..semantic.fill import model_id, study_text
-from ..semantic.store import VectorStore, text_hash
+from ..semantic.contract import model_id, study_text, text_hash
+from ..semantic.store import VectorStore
 from ..whoosh.generation import decode_study
 from . import fts5
 from .encoders import Encoder

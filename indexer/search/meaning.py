@@ -16,8 +16,8 @@ from collections.abc import Callable
 import numpy as np
 from whoosh.searching import Results
 
+from ..semantic.contract import model_id
 from ..semantic.deps import RUNTIME_MODULES, SemanticUnavailable, require
-from ..semantic.fill import model_id
 from .dense import DenseView, VectorCache
 from .fusion import fuse_arrays
 from .ranking import Ranked
