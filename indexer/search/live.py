@@ -404,6 +404,19 @@ class SearchIndex:
         with self._lock:
             return self._meaning.view(self.snapshot())[1] or None
 
+    @property
+    def vectors_loaded(self) -> int:
+        """How many study vectors this handle holds in memory, which a search by meaning
+        compares the query with (studies no longer indexed included)."""
+        with self._lock:
+            return self._meaning.vectors
+
+    def forget_query_vectors(self) -> None:
+        """Drop the remembered query vectors, so each query is encoded again (what a query no
+        one asked before costs)."""
+        with self._lock:
+            self._meaning.forget_query_vectors()
+
 
 def open_index(path: str | os.PathLike, **options) -> SearchIndex:
     """Open the index at `path` for searching. Raises IndexNotFoundError if none was built."""

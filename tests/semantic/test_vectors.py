@@ -153,6 +153,26 @@ def test_hybrid_is_the_default_with_vectors_and_each_hit_says_how_it_matched(vec
 
 
 @needs_encoder
+def test_the_handle_counts_its_vectors_and_forgets_query_vectors_when_asked(vector_index, monkeypatch):
+    from indexer.semantic.encoder import SentenceEncoder
+
+    encoded = []
+    encode_query = SentenceEncoder.encode_query
+    monkeypatch.setattr(SentenceEncoder, "encode_query",
+                        lambda self, text: encoded.append(text) or encode_query(self, text))
+    index = open_index(vector_index)
+    index.search("exosomes", mode="semantic")
+    index.search("exosomes", mode="semantic")
+    assert encoded == ["exosomes"]  # remembered
+    store = VectorStore(vector_index, readonly=True)
+    assert index.vectors_loaded == store.count() > 30
+    store.close()
+    index.forget_query_vectors()
+    index.search("exosomes", mode="semantic")
+    assert encoded == ["exosomes", "exosomes"]
+
+
+@needs_encoder
 def test_meaning_finds_studies_that_share_no_word_with_the_query(vector_index):
     index = open_index(vector_index)
     assert index.search("hyperglycaemia", mode="keyword").total == 0
