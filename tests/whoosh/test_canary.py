@@ -51,13 +51,13 @@ READ_ON = {
     "_field_B": ["whoosh.scoring:BM25F"],  # per-field B
     "_btexts": ["whoosh.query.terms:MultiTerm"],  # a multi-term query's expansion
 }
-# Private attributes a subclass assigns that belong to the Whoosh class it extends (the
-# matcher's position).
-SHARED = {"ArrayMatcher": {"_i"}}
+# Private names a subclass sets or defines that are the Whoosh class's own: the matcher's
+# position it moves, the corrector's hook for candidates it implements.
+SHARED = {"ArrayMatcher": {"_i"}, "Corrector": {"_suggestions"}}
 # Public methods a subclass adds: Whoosh's class must not have them (the subclass would
 # override them unawares).
 ADDED = {"ArrayMatcher": {"value_at"}, "ArrayTermsReader": {"field_postings", "words"},
-         "ArrayFieldWriter": {"write_field"}}
+         "ArrayFieldWriter": {"write_field"}, "Corrector": {"candidates"}}
 
 
 @dataclass
@@ -80,7 +80,7 @@ class Subclass:
     where: str
     inherited: set[str] = field(default_factory=set)  # names used on self, never set here
     assigned: set[str] = field(default_factory=set)  # names it sets or defines
-    methods: set[str] = field(default_factory=set)  # public methods it defines
+    methods: set[str] = field(default_factory=set)  # methods it defines
     self_calls: dict[str, list[Call]] = field(default_factory=dict)
     super_calls: dict[str, list[Call]] = field(default_factory=dict)
 
@@ -161,8 +161,7 @@ def _subclass(node: ast.ClassDef, base: str, path: Path) -> Subclass:
     for item in node.body:
         if isinstance(item, ast.FunctionDef) and not _dunder(item.name):
             found.assigned.add(item.name)
-            if not _private(item.name):
-                found.methods.add(item.name)
+            found.methods.add(item.name)
         elif isinstance(item, (ast.Assign, ast.AnnAssign)):
             targets = item.targets if isinstance(item, ast.Assign) else [item.target]
             found.assigned.update(t.id for t in targets if isinstance(t, ast.Name))
@@ -243,8 +242,9 @@ USES = sorted(derived()["uses"])
 SUBCLASS_NAMES = sorted((s.name, n) for s in derived()["subclasses"].values()
                         for n in s.inherited | SHARED.get(s.name, set()))
 SUPER_CALLS = sorted((s.name, n) for s in derived()["subclasses"].values() for n in s.super_calls)
+# Public methods a subclass defines, and the private ones it shares with Whoosh's class.
 OVERRIDES = sorted((s.name, m) for s in derived()["subclasses"].values() for m in s.methods
-                   if m not in ADDED.get(s.name, set()))
+                   if m not in ADDED.get(s.name, set()) and (not _private(m) or m in SHARED.get(s.name, ())))
 READS = sorted(derived()["reads"])
 
 
