@@ -1,6 +1,6 @@
 """Searching the index: the live handle (`live.SearchIndex`) and the per-generation snapshot it
-swaps, the query language and its expansions, array scoring over the one adapter that reads
-Whoosh's storage, facets and filters, vocabulary, results and highlights."""
+swaps, the query language and its expansions, array scoring over Whoosh's storage (read through
+`indexer.whoosh`), facets and filters, vocabulary, results and highlights."""
 
 from .live import (
     DEFAULT_TIME_BUDGET,
