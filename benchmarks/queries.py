@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from indexer.index.schema import DEFAULT_FIELD_BOOSTS
+from indexer.catalog.fields import DEFAULT_FIELD_BOOSTS
 
 PER_PAGE = 10
 # Bare words search the app's fields with the app's weights, so every engine ranks alike.

@@ -44,54 +44,11 @@ def enum_value(value: Any) -> str:
     return re.sub(r"[^A-Z0-9]+", "_", text.upper()).strip("_")
 
 
-_PHASE_RE = re.compile(r"(early\s*_?\s*phase\s*_?\s*1|phase\s*_?\s*[1-4i]+|n/?a|not applicable)", re.I)
-_ROMAN = {"i": "1", "ii": "2", "iii": "3", "iv": "4"}
-
-
-def normalize_phases(value: Any) -> list[str]:
-    """Turn any phase notation (`Phase 1/Phase 2`, `PHASE2`, `Phase II`, `N/A`) into API v2
-    enums: `['PHASE1', 'PHASE2']`, `['NA']`."""
-    if isinstance(value, (list, tuple)):
-        out: list[str] = []
-        for item in value:
-            out.extend(p for p in normalize_phases(item) if p not in out)
-        return out
-    if value is None:
-        return []
-    out = []
-    for match in _PHASE_RE.finditer(str(value)):
-        token = re.sub(r"[\s_]+", "", match.group(0).lower())
-        if token.startswith("early"):
-            phase = "EARLY_PHASE1"
-        elif token.startswith("phase"):
-            number = token[len("phase"):]
-            phase = "PHASE" + _ROMAN.get(number, number)
-        else:
-            phase = "NA"
-        if phase not in out:
-            out.append(phase)
-    return out
-
-
 # Age units the registry writes ("18 Years", "6 Months", "2 Weeks", "30 Days", "24 Hours",
 # "5 Minutes") in years. A month is 1/12 year, so "6 Months" is exactly 0.5.
 _YEARS_PER_UNIT = {"year": 1.0, "month": 1 / 12, "week": 7 / 365.25, "day": 1 / 365.25,
                    "hour": 1 / (365.25 * 24), "minute": 1 / (365.25 * 24 * 60)}
 _AGE_RE = re.compile(r"^(\d+(?:\.\d+)?)\s*(year|month|week|day|hour|minute)s?\b", re.I)
-
-# ClinicalTrials.gov's age groups: child (birth-17), adult (18-64), older adult (65+).
-STD_AGES = ("CHILD", "ADULT", "OLDER_ADULT")
-ADULT_FROM_YEARS = 18.0
-OLDER_ADULT_FROM_YEARS = 65.0
-SEXES = ("ALL", "FEMALE", "MALE")
-# Lead sponsor classes as the registry writes them (API v2, classic API, legacy XML, TSV
-# "Funded Bys") -> the four funder types people filter by: industry, NIH, other U.S. federal
-# agency, everyone else. UNKNOWN (and anything unrecognised) is '' (unknown).
-FUNDER_TYPES = ("INDUSTRY", "NIH", "FED", "OTHER")
-_FUNDER_TYPE = {"INDUSTRY": "INDUSTRY", "NIH": "NIH", "FED": "FED", "U_S_FED": "FED",
-                "OTHER_GOV": "OTHER", "INDIV": "OTHER", "NETWORK": "OTHER", "OTHER": "OTHER"}
-_TRUE = frozenset({"true", "yes", "accepts healthy volunteers", "has results"})
-_FALSE = frozenset({"false", "no", "no results available"})
 
 
 def parse_age_years(value: Any) -> float | None:
@@ -102,55 +59,6 @@ def parse_age_years(value: Any) -> float | None:
         return None
     years = float(match.group(1)) * _YEARS_PER_UNIT[match.group(2).lower()]
     return years if math.isfinite(years) else None
-
-
-def std_ages_for_range(minimum_years: float | None, maximum_years: float | None) -> list[str]:
-    """The registry's age groups that an age range (in years; None = no limit) overlaps:
-    `18 Years` to `N/A` -> ['ADULT', 'OLDER_ADULT']; `12 Years` to `24 Years` -> ['CHILD',
-    'ADULT']. An upper limit of 17 Years means "through 17", so it stays a child."""
-    low = 0.0 if minimum_years is None else minimum_years
-    high = math.inf if maximum_years is None else maximum_years
-    if high < low:
-        return []
-    groups = []
-    if low < ADULT_FROM_YEARS:
-        groups.append("CHILD")
-    if low < OLDER_ADULT_FROM_YEARS and high >= ADULT_FROM_YEARS:
-        groups.append("ADULT")
-    if high >= OLDER_ADULT_FROM_YEARS:
-        groups.append("OLDER_ADULT")
-    return groups
-
-
-def normalize_std_ages(value: Any) -> list[str]:
-    """Age groups in API v2 enums, in the registry's order: `['Adult', 'Older Adult']`,
-    `'Child, Adult'` -> `['CHILD', 'ADULT']`; anything else is dropped."""
-    items = value if isinstance(value, (list, tuple)) else [value]
-    found = {enum_value(part) for item in items if isinstance(item, str)
-             for part in item.split(",")}
-    return [group for group in STD_AGES if group in found]
-
-
-def normalize_sex(value: Any) -> str:
-    """ALL, FEMALE or MALE (`All`, `Both`, `female`, ...); '' when unknown."""
-    text = enum_value(value)
-    text = "ALL" if text == "BOTH" else text
-    return text if text in SEXES else ""
-
-
-def normalize_funder_type(value: Any) -> str:
-    """INDUSTRY, NIH, FED (other U.S. federal agency) or OTHER from a lead sponsor class
-    (`INDUSTRY`, `OTHER_GOV`, `U.S. Fed`, `Other`, ...); '' when unknown."""
-    return _FUNDER_TYPE.get(enum_value(value), "")
-
-
-def parse_flag(value: Any) -> bool | None:
-    """True/False from a JSON boolean or the exports' words (`Yes`, `No`, `Accepts Healthy
-    Volunteers`, `Has Results`, `No Results Available`); None otherwise."""
-    if isinstance(value, bool):
-        return value
-    text = clean_text(value).lower() if isinstance(value, str) else ""
-    return True if text in _TRUE else False if text in _FALSE else None
 
 
 def parse_coordinate(value: Any, limit: float) -> float | None:

@@ -16,12 +16,13 @@ from indexer import IndexLockedError, NoRecordsError, TrialsearchError, build_in
 from indexer.errors import QueryError
 from indexer.index.layout import write_lock
 from indexer.model import Study
-from indexer.search import MAX_PER_PAGE
+from indexer.search import MAX_PER_PAGE, SearchRequest
+from indexer.search.request import whole_number
 
 from .errors import error_response
 from .live_index import get_index
 from .openapi import openapi_spec
-from .params import canonical_nct_id, parse_search_args, whole_number
+from .params import canonical_nct_id
 from .security import require_admin_token
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -58,8 +59,9 @@ def _cacheable(response):
 @bp.get("/search")
 def search():
     """Ranked, highlighted, faceted results for `q` (see /api/openapi.json)."""
-    search_request = parse_search_args(request.args, max_per_page=current_app.config["MAX_PER_PAGE"])
-    result = get_index().search(search_request.q, **search_request.search_kwargs())
+    search_request = SearchRequest.from_query_string(request.args,
+                                                     max_per_page=current_app.config["MAX_PER_PAGE"])
+    result = get_index().search(search_request)
     return _cacheable(jsonify(_with_links(result)))
 
 

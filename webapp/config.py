@@ -19,7 +19,6 @@ from typing import Any
 from indexer import DEFAULT_INDEX, SAMPLE_DATA
 from indexer.search import MAX_PER_PAGE
 
-DEFAULT_PER_PAGE = 10
 MAX_REQUEST_BYTES = 1024 * 1024  # admin bodies are tiny; anything bigger is refused with 413
 
 

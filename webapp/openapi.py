@@ -5,22 +5,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from indexer.enums import ENUM_FACETS
-from indexer.index.schema import FACETS, FIELD_ALIASES, Facet
-from indexer.places import MAX_RADIUS_KM
-from indexer.search import MAX_PER_PAGE, MAX_RESULT_WINDOW, SORTS
-from indexer.search.filters import MAX_AGE_YEARS, NEAR_PATTERN
-from indexer.search.live import MODES
+from indexer.catalog.facets import FACETS, Facet
+from indexer.catalog.fields import FIELD_ALIASES
+from indexer.catalog.registry import AGE_GROUP, FUNDER_TYPE
+from indexer.search import MAX_PER_PAGE, MAX_RESULT_WINDOW, MODES, SORTS, SearchRequest
 from indexer.search.query import MAX_QUERY_LENGTH
+from indexer.search.request import MAX_FILTER_LENGTH, MAX_FILTER_VALUES, OPERATORS
 
-from .config import DEFAULT_PER_PAGE, MAX_REQUEST_BYTES
-from .params import MAX_FILTER_LENGTH, MAX_FILTER_VALUES, NCT_ID_PATTERN, YEAR_PATTERN
+from .config import MAX_REQUEST_BYTES
+from .params import NCT_ID_PATTERN
 
 _STR = {"type": "string"}
 MATCHED_BY = ("words", "meaning", "both")  # a hit's `matched_by` (indexer.search.results.Hit)
 _STR_LIST = {"type": "array", "items": _STR}
 _DATE = {"type": ["string", "null"], "format": "date"}
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
+_DEFAULT = SearchRequest()  # the defaults a search takes
 
 
 def _json(ref: str, description: str) -> dict[str, Any]:
@@ -152,10 +152,10 @@ SCHEMAS: dict[str, Any] = {
                                             "description": "lat/lon from the city's name."}}}},
             **{name: {"type": ["number", "null"], "description": "Years; null when not limited."}
                for name in ("minimum_age_years", "maximum_age_years")},
-            "std_ages": {"type": "array", "items": {"enum": ["CHILD", "ADULT", "OLDER_ADULT"]}},
+            "std_ages": {"type": "array", "items": {"enum": list(AGE_GROUP.values)}},
             "healthy_volunteers": {"type": ["boolean", "null"]},
             "has_results": {"type": ["boolean", "null"]},
-            "funder_type": {"enum": ["", "INDUSTRY", "NIH", "FED", "OTHER"]},
+            "funder_type": {"enum": ["", *FUNDER_TYPE.values]},
             "extra": {"type": "object", "description": "Every other field of the source record."},
             "url": {"type": "string", "format": "uri"}, "ctgov_url": {"type": "string", "format": "uri"},
         },
@@ -192,50 +192,18 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
-# How people write the registry's values, besides the values themselves (indexer/enums.py).
-_SPELLINGS = {
-    "status": "or as written: `recruiting`, `not yet recruiting`, `Active, not recruiting`",
-    "phase": "or `1`, `2`, `II`, `phase 2`, `early phase 1`, `n/a`; `1/2` names phases 1 and 2",
-    "type": "or as written: `interventional`, `expanded access`",
-    "age_group": "or `child`, `adult`, `older adult`",
-    "sex": "or `women`, `men`",
-    "funder_type": "or `other U.S. federal`",
-}
-
 def _filter(facet: Facet) -> dict:
     """The search parameter that filters by `facet`, made from its declaration."""
-    items: dict[str, Any] = {"type": "string", "maxLength": MAX_FILTER_LENGTH}
-    if facet.kind == "near":
-        return _optional(facet.name, f"Only {facet.description}. Hits then name their "
-                         "nearest site; `sort=distance` orders by it.",
-                         {"type": "string", "pattern": f"^{NEAR_PATTERN}$",
-                          "examples": [facet.example]})
-    if facet.kind == "number":
-        high = MAX_RADIUS_KM if facet.name == "radius" else MAX_AGE_YEARS
-        refused = " Without `near` it is a 400 naming `radius`." if facet.name == "radius" else ""
-        return _optional(facet.name, f"{facet.description[0].upper()}{facet.description[1:]}."
-                         f"{refused}",
-                         {"type": "number", "minimum": 0, "maximum": high,
-                          "examples": [float(facet.example)]})
-    if facet.kind == "enum":
-        description = (f"Only studies whose {facet.name.replace('_', ' ')} is one of "
-                       f"{', '.join(ENUM_FACETS[facet.name])}, {_SPELLINGS[facet.name]}. "
-                       f"Anything else is a 400 naming `{facet.name}`.")
-        if facet.description:
-            description += f" {facet.description[0].upper()}{facet.description[1:]}."
-    elif facet.kind == "year":
-        description = f"Only studies with these {facet.noun}."
-        items = {"type": "string", "pattern": f"^{YEAR_PATTERN}$"}
-    elif facet.kind == "flag":
-        description = f"Only studies by {facet.description}: true or false (or yes, no, 1, 0)."
-        items = {"type": "string", "enum": ["true", "false", "yes", "no", "1", "0"]}
-    elif facet.description:  # country, state, city
-        description = f"Only {facet.description}."
-        if facet.kind == "country":
-            description += " An unknown country is a 400 naming `country`."
-    else:
-        description = (f"Only studies of this {facet.label.lower()}, as the `{facet.name}` "
-                       "facet lists it.")
+    kind = facet.kind
+    description = kind.describe(facet)
+    if kind.closed:
+        description += f" Anything else is a 400 naming `{facet.name}`."
+    items = kind.item_schema()
+    if not kind.several:
+        example = float(facet.example) if items["type"] == "number" else facet.example
+        return _optional(facet.name, description, {**items, "examples": [example]})
+    if items["type"] == "string" and "enum" not in items and "pattern" not in items:
+        items = {**items, "maxLength": MAX_FILTER_LENGTH}
     description += " Repeat for any of several; an empty value filters nothing."
     return _param(facet.name, description,
                   {"type": "array", "items": items, "maxItems": MAX_FILTER_VALUES,
@@ -293,9 +261,9 @@ def openapi_spec(server_url: str, max_per_page: int = MAX_PER_PAGE) -> dict[str,
                     *_filters(),
                     _optional("sort", "Result order. `distance` (nearest site first) needs "
                               "`near`; without it, it is a 400 naming `sort`.",
-                              {"type": "string", "enum": list(SORTS), "default": "relevance"}),
+                              {"type": "string", "enum": list(SORTS), "default": _DEFAULT.sort}),
                     _optional("operator", "How words combine.",
-                              {"type": "string", "enum": ["and", "or"], "default": "and"}),
+                              {"type": "string", "enum": list(OPERATORS), "default": _DEFAULT.operator}),
                     _optional("mode", MODE_DESCRIPTION, {"type": "string", "enum": list(MODES)}),
                     _optional("page", f"1-based page; page × per_page may not pass "
                                       f"{MAX_RESULT_WINDOW:,} (a 400 naming `page`).",
@@ -303,7 +271,7 @@ def openapi_spec(server_url: str, max_per_page: int = MAX_PER_PAGE) -> dict[str,
                                "default": 1}),
                     _optional("per_page", "Results per page.",
                               {"type": "integer", "minimum": 1, "maximum": max_per_page,
-                               "default": min(DEFAULT_PER_PAGE, max_per_page)}),
+                               "default": min(_DEFAULT.per_page, max_per_page)}),
                 ],
                 "responses": {"200": _json("SearchResponse", "One page of results."),
                               **_errors("400", "403", "503"),

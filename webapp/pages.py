@@ -3,26 +3,17 @@ search is a shareable URL and everything works without JavaScript."""
 
 from __future__ import annotations
 
-import re
-from urllib.parse import urlencode
+from flask import Blueprint, abort, current_app, render_template, request, send_from_directory
 
-from flask import Blueprint, abort, current_app, render_template, request, send_from_directory, url_for
-
+from indexer.catalog.facets import FACETS
+from indexer.catalog.registry import FUNDER_TYPE, value_label
 from indexer.errors import QueryError
-from indexer.index.schema import FACETS
 from indexer.model import normalize_nct_id
-from indexer.search import MAX_RESULT_WINDOW, SORTS
+from indexer.search import MAX_RESULT_WINDOW, SearchRequest
 
 from .api import CTGOV_STUDY_URL
 from .live_index import get_index
-from .params import (
-    FIELD_CHOICES,
-    FORM_FILTERS,
-    MODE_CHOICES,
-    SearchRequest,
-    parse_search_args,
-    plain_words,
-)
+from .params import FIELD_CHOICES, FORM_FILTERS, MODE_CHOICES, plain_words
 
 bp = Blueprint("pages", __name__)
 
@@ -59,17 +50,7 @@ PAGES_AROUND = 3  # page links shown either side of the current page
 ICON_MAX_AGE = 86400  # seconds: a day, so browsers do not ask for the icon on every page view
 
 
-@bp.app_template_filter("label")
-def label(value: str) -> str:
-    """RECRUITING -> Recruiting, PHASE2 -> Phase 2, ACTIVE_NOT_RECRUITING -> Active not recruiting."""
-    if value == "NA":
-        return "Not applicable"
-    text = re.sub(r"phase(\d)", r"phase \1", str(value).replace("_", " ").lower())
-    return text[:1].upper() + text[1:]
-
-
-_FUNDER_TYPES = {"INDUSTRY": "Industry", "NIH": "NIH", "FED": "Other U.S. federal agency",
-                 "OTHER": "Other (universities, individuals, organizations)"}
+bp.add_app_template_filter(value_label, "label")
 _FLAGS = {"has_results": ("Results posted", "No results posted"),
           "healthy_volunteers": ("Accepts healthy volunteers", "No")}
 
@@ -91,23 +72,16 @@ def study_value(study, name: str):
     if name in _FLAGS:
         return None if value is None else _FLAGS[name][0 if value else 1]
     if name == "funder_type":
-        return _FUNDER_TYPES.get(value, value)
+        return FUNDER_TYPE.label(value) if value else value
     if name == "std_ages":
-        return ", ".join(map(label, value))
-    return label(value) if name == "sex" and value else value
+        return ", ".join(map(value_label, value))
+    return value_label(value) if name == "sex" and value else value
 
 
 @bp.app_template_global()
 def mesh_query(term: str) -> str:
     """The search for studies the registry gave a MeSH term: `mesh:"Dermatitis, Atopic"`."""
     return f'mesh:"{term.replace(chr(34), " ")}"'
-
-
-@bp.app_template_global()
-def query_url(pairs: list[tuple[str, str]]) -> str:
-    """A link to the search page for these query-string pairs."""
-    base = url_for("pages.search")
-    return f"{base}?{urlencode(pairs)}" if pairs else base
 
 
 def last_page(total: int, per_page: int) -> int:
@@ -119,31 +93,25 @@ def last_page(total: int, per_page: int) -> int:
 @bp.get("/")
 def search():
     """The search page: box, field selector, facets, results, pagination, or the empty state."""
-    error = None
+    args = _semantic_by_relevance(request.args)
+    search_request = SearchRequest(q=args.get("q", "")[:1000])  # until the whole one is read
+    result, error, searched_words = None, None, None
     try:
-        search_request = parse_search_args(request.args, max_per_page=current_app.config["MAX_PER_PAGE"])
+        search_request = _page_request(args)
+        if search_request.q.strip() or search_request.filters:
+            result = get_index().search(search_request)
     except QueryError as exc:
-        error, search_request = exc, SearchRequest(q=request.args.get("q", "")[:1000])
-    if search_request.mode == "semantic" and SORTS[search_request.sort] is not None:
-        # Meaning alone ranks by meaning (the API refuses a date order): the form kept the
-        # order of the words search the selector switched from; the sort links show relevance.
-        search_request.sort = "relevance"
-    result, searched_words = None, None
-    if error is None and (search_request.q.strip() or search_request.filters):
-        index = get_index()
-        try:
-            result = index.search(search_request.q, **search_request.search_kwargs())
-        except QueryError as exc:
-            error = exc
-            # A syntax slip should not leave a person with nothing: say what is wrong, and
-            # search the plain words meanwhile (also when meaning alone was asked for, which
-            # reads plain words only).
-            searched_words = plain_words(search_request.q) if exc.param in ("q", "mode") else None
-            if searched_words:
-                try:
-                    result = index.search(searched_words, **search_request.search_kwargs())
-                except QueryError:
-                    result, searched_words = None, None
+        error = exc
+        # A syntax slip should not leave a person with nothing: say what is wrong, and search
+        # the plain words meanwhile (also when meaning alone was asked for, which reads plain
+        # words only).
+        searched_words = plain_words(args.get("q", "")) if exc.param in ("q", "mode") else None
+        if searched_words:
+            try:
+                search_request = _page_request(args, q=searched_words)
+                result = get_index().search(search_request)
+            except QueryError:
+                result, searched_words = None, None
     return render_template(
         "search.html", request_=search_request, result=result, error=error,
         searched_words=searched_words, pages_around=PAGES_AROUND, result_window=MAX_RESULT_WINDOW,
@@ -151,6 +119,24 @@ def search():
         field_choices=FIELD_CHOICES, facets=[facet for facet in FACETS if facet.counted],
         form_filters=FORM_FILTERS, examples=EXAMPLES, mode_choices=MODE_CHOICES,
     )
+
+
+def _page_request(args, **changes) -> SearchRequest:
+    """The request the page's query string asks for, with `changes` to its parameters."""
+    if changes:
+        args = args.copy()
+        for name, value in changes.items():
+            args[name] = value
+    return SearchRequest.from_query_string(args, max_per_page=current_app.config["MAX_PER_PAGE"])
+
+
+def _semantic_by_relevance(args):
+    """Meaning alone ranks by meaning (the API refuses a date order): the form keeps the order
+    of the words search the selector switched from, so the page asks for relevance instead."""
+    if args.get("mode") == "semantic" and args.get("sort") not in (None, "", "relevance", "distance"):
+        args = args.copy()
+        args["sort"] = "relevance"
+    return args
 
 
 @bp.get("/favicon.ico")

@@ -9,21 +9,22 @@ come from it (and the README's table copies it).
 
 from __future__ import annotations
 
+import functools
+import hashlib
+import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
-from flask import Blueprint, abort, current_app, render_template, request, send_from_directory, url_for
+from flask import Blueprint, abort, current_app, render_template, request, url_for
 from werkzeug.datastructures import MultiDict
 
+from indexer.catalog.facets import FACETS, Facet
 from indexer.errors import QueryError
-from indexer.index.schema import DEFAULT_RADIUS_KM, FACETS, Facet
-from indexer.places import MAX_RADIUS_KM
-from indexer.search.filters import MAX_AGE_YEARS, NEAR_PATTERN
-from indexer.search.live import MODES
+from indexer.search import MODES
 from indexer.search.query import MAX_QUERY_LENGTH, resolve_field
-
-from .params import MAX_FILTER_VALUES
+from indexer.search.request import MAX_FILTER_VALUES
 
 bp = Blueprint("widget", __name__)
 
@@ -32,8 +33,10 @@ SCRIPT_MAX_AGE = 3600  # seconds: an hour of caching for a script that rarely ch
 EMBED_TITLES = {"en": "Clinical trial search", "fr": "Recherche d’essais cliniques",
                 "es": "Búsqueda de ensayos clínicos", "de": "Suche nach klinischen Studien"}
 LANGUAGES = tuple(EMBED_TITLES)
-MAX_RESULTS = 20  # results the widget shows at most (widget.js has the same bound)
-ENUM_VALUE = re.compile(r"\w{1,40}", re.ASCII)  # RECRUITING, PHASE2, INTERVENTIONAL, ...
+MAX_RESULTS = 20  # results the widget shows at most
+DEFAULT_RESULTS = 5
+THEMES = ("light", "dark", "auto")
+LINKS = ("study", "ctgov")
 
 
 def _text(limit: int) -> Callable[[list[str]], str]:
@@ -73,6 +76,18 @@ def _values(pattern: re.Pattern, what: str) -> Callable[[list[str]], str]:
     return check
 
 
+def _one(pattern: re.Pattern, what: str) -> Callable[[list[str]], str]:
+    """One value matching `pattern`."""
+
+    def check(values: list[str]) -> str:
+        value = values[-1].strip()
+        if value and not pattern.fullmatch(value):
+            raise ValueError(what)
+        return value
+
+    return check
+
+
 def _field(values: list[str]) -> str:
     """`all` or a field name the query language knows (title, condition, ...)."""
     value = values[-1].strip().lower()
@@ -94,10 +109,6 @@ def _results(values: list[str]) -> str:
     return str(int(value))
 
 
-YEARS = re.compile(r"\d{4}", re.ASCII)
-MAX_TEXT_FILTER = 200
-
-
 @dataclass(frozen=True)
 class Option:
     """One widget option: `data-NAME` on the script tag, `NAME=` on /embed."""
@@ -111,57 +122,23 @@ class Option:
     example: str = ""
 
 
-def _near(values: list[str]) -> str:
-    """A point as latitude,longitude in decimal degrees."""
-    value = values[-1].strip()
-    if not re.fullmatch(NEAR_PATTERN, value):
-        raise ValueError("latitude,longitude in decimal degrees, such as 42.36,-71.06")
-    return value
-
-
-def _number(high: float) -> Callable[[list[str]], str]:
-    """A number from 0 to `high`."""
-
-    def check(values: list[str]) -> str:
-        value = values[-1].strip()
-        if not (re.fullmatch(r"[0-9]{1,5}(\.[0-9]+)?", value) and float(value) <= high):
-            raise ValueError(f"a number from 0 to {high:g}")
-        return value
-
-    return check
-
-
-COUNTRY = re.compile(r"[A-Za-z][A-Za-z .'()-]{1,59}", re.ASCII)  # a code or a name without commas
-FLAG = re.compile(r"true|false|yes|no|1|0", re.IGNORECASE)
+# What the widget adds to a filter's description.
+_NOTES = {"near": "Set by the host page (a hospital's own location, say); the widget never asks "
+                  "visitors for theirs. Results show the nearest site's distance."}
 
 
 def _facet_option(facet: Facet) -> Option:
     """The widget option that filters by `facet`, made from its declaration."""
-    says = facet.description and (f"Only {facet.description}." if facet.description.startswith("studies")
-                                  else f"{facet.description[0].upper()}{facet.description[1:]}.")
-    if facet.kind in ("text", "place"):  # one value: names such as sponsors' hold commas
-        return Option(facet.name, f"one {facet.label.lower()}, up to {MAX_TEXT_FILTER} characters",
-                      "any", says or f"Only studies of this {facet.label.lower()} (exactly as shown "
-                      "on the study page).", _text(MAX_TEXT_FILTER), facet.example.split(",")[0])
-    if facet.kind == "near":
-        return Option(facet.name, "latitude,longitude", "anywhere", f"Only {facet.description}. "
-                      "Set by the host page (a hospital's own location, say); the widget never "
-                      "asks visitors for theirs. Results show the nearest site's distance.",
-                      _near, facet.example)
-    if facet.kind == "number":
-        high = MAX_RADIUS_KM if facet.name == "radius" else MAX_AGE_YEARS
-        default = f"{DEFAULT_RADIUS_KM:g}" if facet.name == "radius" else "any"
-        return Option(facet.name, f"a number from 0 to {high:g}", default, says, _number(high),
-                      facet.example)
-    pattern, what = {
-        "year": (YEARS, "four-digit years"),
-        "flag": (FLAG, "true or false"),
-        "country": (COUNTRY, "ISO codes or English names such as US, DE, Germany"),
-    }.get(facet.kind, (ENUM_VALUE, f"{facet.noun} such as {facet.example.split(',')[0]}"))
-    described = f"ClinicalTrials.gov {facet.noun}" if facet.kind == "enum" else facet.noun
-    return Option(facet.name, f"comma-separated {what}", "any",
-                  says or f"Only studies with these {described}.", _values(pattern, what),
-                  facet.example)
+    kind = facet.kind
+    pattern = re.compile(kind.pattern, re.IGNORECASE)
+    what = kind.accepts(facet)
+    default = f"{kind.default:g}" if getattr(kind, "default", None) is not None else "any"
+    description = " ".join(filter(None, [kind.describe(facet), _NOTES.get(facet.name)]))
+    if kind.in_lists:
+        return Option(facet.name, f"comma-separated {what}", default, description,
+                      _values(pattern, what), facet.example)
+    return Option(facet.name, what, default, description, _one(pattern, what),
+                  facet.example.split(",")[0])
 
 
 OPTIONS = [
@@ -178,15 +155,15 @@ OPTIONS = [
            "meaning (plain words only); hybrid, both. Results found by meaning say so.",
            _one_of(*MODES), "keyword"),
     *(_facet_option(facet) for facet in FACETS),
-    Option("results", f"1 to {MAX_RESULTS}", "5", "How many results the widget lists; a link "
-           "leads to all of them on this server.", _results, "8"),
-    Option("theme", "light, dark, auto", "light",
-           "Colours; auto follows the visitor's system setting.", _one_of("light", "dark", "auto"),
+    Option("results", f"1 to {MAX_RESULTS}", str(DEFAULT_RESULTS), "How many results the "
+           "widget lists; a link leads to all of them on this server.", _results, "8"),
+    Option("theme", ", ".join(THEMES), THEMES[0],
+           "Colours; auto follows the visitor's system setting.", _one_of(*THEMES),
            "dark"),
     Option("lang", ", ".join(LANGUAGES), "the page's <html lang> if listed, else en",
            "The language of the widget's labels and messages.", _one_of(*LANGUAGES), "fr"),
-    Option("link", "study, ctgov", "study", "Where results lead: the study page on this server, "
-           "or the record on ClinicalTrials.gov.", _one_of("study", "ctgov"), "ctgov"),
+    Option("link", ", ".join(LINKS), LINKS[0], "Where results lead: the study page on this "
+           "server, or the record on ClinicalTrials.gov.", _one_of(*LINKS), "ctgov"),
     Option("new-tab", "true, false", "false (true inside an iframe)",
            "Open results in a new tab.", _one_of("true", "false"), "true"),
 ]
@@ -214,16 +191,47 @@ def embed_options(args: MultiDict) -> dict[str, str]:
     return chosen
 
 
+def served_configuration() -> dict:
+    """What widget.js learns from the server it was loaded from: each filter (whether it takes
+    comma-separated values, and the pattern a value must match, case aside), the choices of
+    the options that take one, and the bounds on results."""
+    return {
+        "filters": {facet.name: {"list": facet.kind.in_lists, "pattern": facet.kind.pattern}
+                    for facet in FACETS},
+        "choices": {"mode": list(MODES), "theme": list(THEMES), "link": list(LINKS),
+                    "lang": list(LANGUAGES)},
+        "results": {"default": DEFAULT_RESULTS, "max": MAX_RESULTS},
+    }
+
+
+# Where widget.js expects its configuration: the server writes it there as it serves the file.
+CONFIG_SLOT = "/*SERVER_CONFIGURATION*/null"
+
+
+@functools.cache
+def _script(static_folder: str) -> tuple[bytes, str]:
+    """widget.js with its configuration filled in, and its ETag."""
+    source = (Path(static_folder) / "widget.js").read_text(encoding="utf-8")
+    if source.count(CONFIG_SLOT) != 1:
+        raise RuntimeError(f"widget.js must hold {CONFIG_SLOT} exactly once")
+    body = source.replace(CONFIG_SLOT, json.dumps(served_configuration(), separators=(",", ":")))
+    data = body.encode("utf-8")
+    return data, hashlib.sha256(data).hexdigest()[:32]
+
+
 @bp.get("/widget.js")
 def script():
-    """The widget script: cacheable, and loadable (also with crossorigin/SRI) by any site."""
-    response = send_from_directory(current_app.static_folder, "widget.js",
-                                   mimetype="text/javascript", max_age=SCRIPT_MAX_AGE)
+    """The widget script, with this server's configuration: cacheable, and loadable (also with
+    crossorigin/SRI) by any site."""
+    data, etag = _script(current_app.static_folder)
+    response = current_app.response_class(data, mimetype="text/javascript")
+    response.set_etag(etag)
+    response.cache_control.max_age = SCRIPT_MAX_AGE
     response.cache_control.public = True
     response.headers["Access-Control-Allow-Origin"] = "*"
     # Other sites load this as a script; a same-origin resource policy would block that.
     response.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
-    return response
+    return response.make_conditional(request)
 
 
 @bp.get("/widget")

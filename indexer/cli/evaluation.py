@@ -1,4 +1,4 @@
-"""The `eval` command: a thin click layer over `indexer.evaluation.evaluate`."""
+"""The `eval` command: a thin click layer over `indexer.evaluation` (`evaluate`)."""
 
 from __future__ import annotations
 
@@ -10,24 +10,12 @@ import click
 from click.core import ParameterSource
 
 from ..evaluation.encoders import Encoder
-from ..evaluation.evaluate import (
-    DEFAULT_KEY_TERMS,
-    MEASURES,
-    REFERENCE_NOTE,
-    RELEVANCE_NOTE,
-    SHORT_CONDITIONS,
-    SHORT_SOURCE,
-    EvalReport,
-    evaluate,
-    live_row,
-    read_qrels,
-    read_short_queries,
-    read_topics,
-    require_ir_measures,
-)
+from ..evaluation.evaluate import EvalReport, evaluate, live_row
+from ..evaluation.measures import MEASURES, REFERENCE_NOTE, RELEVANCE_NOTE, require_ir_measures
+from ..evaluation.queries import DEFAULT_KEY_TERMS
+from ..evaluation.topics import SHORT_CONDITIONS, SHORT_SOURCE, read_qrels, read_short_queries, read_topics
 from ..index.store import build_index
-from ..search import open_index
-from ..search.live import MODES
+from ..search import MODES, open_index
 from .main import index_option, json_option
 
 _input_file = click.Path(exists=True, dir_okay=False)

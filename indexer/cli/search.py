@@ -8,8 +8,8 @@ import re
 
 import click
 
-from ..search import SORTS, open_index
-from ..search.live import MODES
+from ..catalog.fields import FIELD_ALIASES
+from ..search import MAX_PER_PAGE, MODES, SORTS, SearchRequest, open_index
 from .main import index_option, json_option, plural
 
 _MARK = re.compile(r"<mark[^>]*>(.*?)</mark>", re.S)
@@ -26,15 +26,15 @@ def _terminal_snippet(marked_html: str) -> str:
 @click.command()
 @click.argument("query", default="")
 @index_option
-@click.option("--limit", "-n", default=10, show_default=True, type=click.IntRange(1, 100),
-              help="Number of results.")
-@click.option("--page", default=1, show_default=True, type=click.IntRange(min=1))
-@click.option("--field", "fields", multiple=True,
+@click.option("--limit", "-n", default=SearchRequest.per_page, show_default=True,
+              type=click.IntRange(1, MAX_PER_PAGE), help="Number of results.")
+@click.option("--page", default=SearchRequest.page, show_default=True, type=click.IntRange(min=1))
+@click.option("--field", "fields", multiple=True, type=click.Choice(list(FIELD_ALIASES)),
               help="Search only this field (repeatable): title, summary, condition, ...")
 @click.option("--filter", "filters", multiple=True, metavar="NAME=VALUE",
               help="Filter (repeatable), e.g. status=RECRUITING, phase=2, country=US, "
                    "near=42.36,-71.06, radius=50, age=70, sex=female. See the README.")
-@click.option("--sort", type=click.Choice(list(SORTS)), default="relevance", show_default=True,
+@click.option("--sort", type=click.Choice(list(SORTS)), default=SearchRequest.sort, show_default=True,
               help="distance: nearest site first (needs near=).")
 @click.option("--mode", type=click.Choice(MODES),
               help="How studies match: keyword (they hold the words), semantic (their meaning "
@@ -67,10 +67,9 @@ def search(query, index_path, limit, page, fields, filters, sort, mode, as_json)
         if not sep or not value:
             raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--filter")
         filter_map.setdefault(name.strip(), []).append(value.strip())
-    result = open_index(index_path).search(
-        query, fields=list(fields) or None, filters=filter_map, sort=sort, page=page,
-        per_page=limit, mode=mode,
-    )
+    request = SearchRequest(q=query, fields=fields, filters=filter_map, sort=sort, page=page,
+                            per_page=limit, mode=mode)
+    result = open_index(index_path).search(request)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
         return

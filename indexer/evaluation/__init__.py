@@ -1,3 +1,9 @@
-"""Relevance evaluation on TREC Clinical Trials topics: rankers, judgments and measures
-(`evaluate`), sentence encoders for the hybrid ranker (`encoders`), and the SQLite FTS5 baseline
-the benchmarks share (`fts5`)."""
+"""Relevance evaluation on TREC Clinical Trials topics, a module per concern, lowest first:
+`topics` (reading topics, qrels and short queries), `queries` (a description's key terms as a
+weighted query), `rankers` (BM25F and the live search's modes), `fts5` and `baseline` (the
+SQLite FTS5 baseline; `fts5` is shared with the benchmarks), `encoders` and `rerankers`
+(pseudo-relevance feedback and the eval-only MiniLM hybrid), `measures` (ir-measures) and
+`coverage`, and `evaluate` (the report and the run that ties them together).
+
+Nothing is imported here: the benchmarks' FTS5 peer imports `fts5` alone, in a process whose
+memory it measures."""

@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import sqlite3
 
-from ..index.schema import DEFAULT_FIELD_BOOSTS, study_to_document
+from ..catalog.fields import DEFAULT_FIELD_BOOSTS
+from ..index.schema import study_to_document
 from ..model import Study
 
 # The index's prose fields (schema.PROSE_FIELDS) in a fixed order: FTS5 addresses columns by

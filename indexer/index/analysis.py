@@ -19,14 +19,15 @@ from functools import lru_cache
 from typing import Any
 
 from nltk.stem.snowball import EnglishStemmer
-from nltk.tokenize import RegexpTokenizer
+from nltk.tokenize.util import regexp_span_tokenize
 from whoosh.analysis import Filter, Token, Tokenizer
 from whoosh.analysis.filters import STOP_WORDS
 from whoosh.support.charset import accent_map
 
 # A word, optionally joined to more words by hyphens, slashes, dots or apostrophes:
 # "graft-versus-host", "mg/kg", "COVID-19", "Crohn's", "3.5".
-WORD_PATTERN = r"\w+(?:[-\u2010\u2011/.'\u2019]\w+)*"
+_JOINERS = "\\-\u2010\u2011/.'\u2019"
+WORD_PATTERN = rf"\w+(?:[{_JOINERS}]\w+)*"
 _PART_SEPARATOR = re.compile(r"[-\u2010\u2011/.'\u2019_]+")
 _DECIMAL = re.compile(r"^\d+(?:\.\d+)*$")
 _NUMBER_WITH_UNIT = re.compile(r"^(\d+(?:\.\d+)?)([^\W\d_]{1,6})$")
@@ -63,23 +64,19 @@ def split_compound(word: str) -> list[tuple[int, int]]:
             for match in _LETTERS_OR_DIGITS.finditer(word, part_start, part_end)]
 
 
-class _WordTokenizer(RegexpTokenizer):
-    """NLTK's regexp tokenizer with our fixed pattern compiled by the stdlib `re`.
-
-    NLTK guards caller-supplied patterns against catastrophic backtracking by matching each
-    token through a timed `regex` call, which costs half of all analysis time. WORD_PATTERN
-    needs no guard: every repetition begins with a separator no word character matches, so it
-    matches in linear time.
-    """
-
-    def _check_regexp(self):
-        if self._regexp is None:
-            self._regexp = re.compile(self._pattern, self._flags)
+# What lies between words, the exact complement of WORD_PATTERN: a character that is neither a
+# word character nor a joiner, or a joiner not standing between two word characters. NLTK's
+# `regexp_span_tokenize` splits text at it (a precompiled pattern keeps NLTK's own ReDoS guard
+# away: it runs in linear time, and the guard's timed `regex` calls would double the cost of
+# analysis). The bulk writer finds words with WORD_PATTERN itself; a test holds the two equal.
+_BETWEEN_WORDS = re.compile(rf"(?:[^\w{_JOINERS}]|(?<!\w)[{_JOINERS}]|[{_JOINERS}](?!\w))+")
 
 
-# Module-level, not an attribute: Whoosh pickles analyzers into the index; a compiled
-# tokenizer has no place there.
-_WORDS = _WordTokenizer(WORD_PATTERN)
+def word_spans(text: str) -> Iterator[tuple[int, int]]:
+    """The (start, end) offsets of the words of `text` (WORD_PATTERN's matches), by NLTK."""
+    for start, end in regexp_span_tokenize(text, _BETWEEN_WORDS):
+        if start < end:  # NLTK yields the empty span after a trailing separator
+            yield start, end
 
 
 class BiomedicalTokenizer(Tokenizer):
@@ -114,7 +111,7 @@ class BiomedicalTokenizer(Tokenizer):
             yield token
             return
         pos = start_pos
-        for word_start, word_end in _WORDS.span_tokenize(value):
+        for word_start, word_end in word_spans(value):
             word = value[word_start:word_end]
             for part_start, part_end in split_compound(word):
                 token.text = word[part_start:part_end]

@@ -13,21 +13,25 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from ..catalog.registry import (
+    FUNDER_TYPE,
+    SEX,
+    STATUS,
+    STUDY_TYPE,
+    parse_flag,
+    record_phases,
+    record_std_ages,
+    std_ages_for_range,
+)
 from ..model import (
     Problem,
     Site,
     Study,
     clean_text,
     enum_value,
-    normalize_funder_type,
     normalize_nct_id,
-    normalize_phases,
-    normalize_sex,
-    normalize_std_ages,
     parse_age_years,
     parse_date,
-    parse_flag,
-    std_ages_for_range,
 )
 from ..places import is_us_state
 
@@ -38,8 +42,6 @@ LIST_FIELDS = ("conditions", "keywords", "interventions", "collaborators", "loca
                "condition_mesh", "intervention_mesh")
 DATE_FIELDS = ("first_posted", "last_update_posted", "start_date", "completion_date")
 
-# Older exports spell some enums differently from API v2.
-_ENUM_ALIASES = {"UNKNOWN_STATUS": "UNKNOWN", "BOTH": "ALL"}
 _COUNT_RE = re.compile(r"\d[\d,]*(?:\.\d+)?")
 
 
@@ -106,11 +108,11 @@ def build_study(values: Mapping[str, Any], source_format: str) -> Study:
         setattr(study, name, clean_list(values.get(name)))
     for name in DATE_FIELDS:
         setattr(study, name, parse_date(values.get(name)))
-    study.status = _enum(values.get("status"))
+    study.status = _enum(STATUS, values.get("status"))
     # "Expanded Access:Intermediate-size Population", "Observational [Patient Registry]"
-    study.study_type = _enum(re.split(r"[:\[(]", clean_text(values.get("study_type")))[0])
-    study.phases = normalize_phases(values.get("phases"))
-    study.sex = normalize_sex(values.get("sex"))
+    study.study_type = _enum(STUDY_TYPE, re.split(r"[:\[(]", clean_text(values.get("study_type")))[0])
+    study.phases = record_phases(values.get("phases"))
+    study.sex = SEX.canonical(values.get("sex")) or ""
     if not study.sex:
         study.add_extra("sex", values.get("sex") if isinstance(values.get("sex"), str) else None)
     study.enrollment = parse_count(values.get("enrollment"))
@@ -122,7 +124,7 @@ def build_study(values: Mapping[str, Any], source_format: str) -> Study:
         study.locations = clean_list([site.label for site in study.sites])
     study.condition_mesh_found = clean_pairs(values.get("condition_mesh_found"))
     study.has_results = parse_flag(values.get("has_results"))
-    study.funder_type = normalize_funder_type(values.get("funder_type"))
+    study.funder_type = FUNDER_TYPE.canonical(values.get("funder_type")) or ""
     return study
 
 
@@ -131,7 +133,7 @@ def _eligibility(study: Study, values: Mapping[str, Any]) -> None:
     states any) and healthy volunteers."""
     study.minimum_age_years = parse_age_years(study.minimum_age)
     study.maximum_age_years = parse_age_years(study.maximum_age)
-    study.std_ages = normalize_std_ages(values.get("std_ages"))
+    study.std_ages = record_std_ages(values.get("std_ages"))
     stated = [values.get(name) for name in ("minimum_age", "maximum_age")
               if values.get(name) is not None]
     # Derive only from limits that were all read: "N/A" or empty is no limit, but words we
@@ -246,6 +248,7 @@ def _pop_with_tail(parts: list[str]) -> str:
     return last
 
 
-def _enum(value: Any) -> str:
-    text = enum_value(value)
-    return _ENUM_ALIASES.get(text, text)
+def _enum(enumeration, value: Any) -> str:
+    """The value a record names, in API v2 enum style; a value the registry does not list (yet)
+    is kept as written."""
+    return enumeration.canonical(value) or enum_value(value)

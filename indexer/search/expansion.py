@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 
 from whoosh import fields, query
 
+from ..catalog.fields import PROSE_FIELDS
 from ..index.analysis import analyze, stem
-from ..index.schema import PROSE_FIELDS
 from ..whoosh.storage import expansion_terms
 from .vocabulary import Vocabulary
 

@@ -15,15 +15,15 @@ from __future__ import annotations
 import functools
 import itertools
 import time
-from collections import OrderedDict
 from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 from whoosh import query
 
+from ..catalog.facets import FACETS
 from ..errors import QueryError
-from ..index.schema import FACETS
+from .caches import LRUCache, remembered
 from .filters import Restriction
 from .postings import SegmentCache
 from .scoring import ArrayScorer
@@ -50,7 +50,7 @@ class FacetColumns:
         slots, table = 0, []
         for facet in FACETS:
             name, fieldname = facet.name, facet.field
-            if not facet.counted or facet.kind == "country" or fieldname not in reader.schema:
+            if not facet.counted or facet.kind.role != "terms" or fieldname not in reader.schema:
                 continue
             doc, ordinal, values = _postings_of(reader, segments, fieldname)
             keep = live[doc]  # deleted documents count nowhere
@@ -153,9 +153,9 @@ class DocSets:
         self.scorer = scorer
         self._columns: FacetColumns | None = None
         self._sites: SiteTable | None = None
-        self._filters: OrderedDict[Any, tuple[set[int], np.ndarray]] = OrderedDict()
-        self._site_matches: OrderedDict[SiteCriteria, SiteMatch] = OrderedDict()
-        self._country_pairs: OrderedDict[tuple[int, ...], tuple] = OrderedDict()
+        self._filters: LRUCache = LRUCache(FILTER_CACHE_SIZE)
+        self._site_matches: LRUCache = LRUCache(FILTER_CACHE_SIZE)
+        self._country_pairs: LRUCache = LRUCache(FILTER_CACHE_SIZE)
 
     @property
     def columns(self) -> FacetColumns:
@@ -174,7 +174,7 @@ class DocSets:
 
     def site_match(self, criteria: SiteCriteria) -> SiteMatch:
         """The sites meeting `criteria` (cached)."""
-        return _cached(self._site_matches, criteria, lambda: self.sites.match(criteria))
+        return remembered(self._site_matches, criteria, lambda: self.sites.match(criteria))
 
     def facet_counts(self, docnums: np.ndarray, restriction: Restriction) -> dict[str, list[tuple[Any, int]]]:
         """Facet counts over `docnums`; countries count the sites in the statuses asked for."""
@@ -183,7 +183,7 @@ class DocSets:
 
     def country_pairs(self, statuses: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """Each document's countries (of its sites in `statuses`, when given), cached."""
-        return _cached(self._country_pairs, statuses, lambda: self.sites.country_pairs(statuses))
+        return remembered(self._country_pairs, statuses, lambda: self.sites.country_pairs(statuses))
 
     def filter(self, restriction: Restriction) -> tuple[set[int], np.ndarray]:
         """The documents `restriction` allows, as a set (for Whoosh's collector) and a
@@ -194,7 +194,7 @@ class DocSets:
             if field not in schema:
                 raise QueryError(f"this index was built before the '{name}' filter existed; "
                                  "rebuild it (trialsearch build SOURCE) to filter by it", param=name)
-        return _cached(self._filters, restriction.key, lambda: self._allowed(restriction))
+        return remembered(self._filters, restriction.key, lambda: self._allowed(restriction))
 
     def _allowed(self, restriction: Restriction) -> tuple[set[int], np.ndarray]:
         mask = self.scorer.live.copy()
@@ -234,15 +234,3 @@ class DocSets:
         if mask is not None:
             ids = ids[mask[ids]]
         return ids, cut
-
-
-def _cached(cache: OrderedDict, key: Any, compute):
-    """`compute()`, kept in `cache` under `key` (least recently used dropped past
-    FILTER_CACHE_SIZE)."""
-    if key in cache:
-        cache.move_to_end(key)
-        return cache[key]
-    value = cache[key] = compute()
-    if len(cache) > FILTER_CACHE_SIZE:
-        cache.popitem(last=False)
-    return value

@@ -18,7 +18,7 @@ def reciprocal_rank_fusion(rankings: Sequence[Sequence[Hashable]], k: int = RRF_
     seen = list(dict.fromkeys(item for ranking in rankings for item in ranking))
     number = {item: i for i, item in enumerate(seen)}
     docs, _ = fuse_arrays([np.array([number[item] for item in ranking], dtype=np.int64)
-                           for ranking in rankings])
+                           for ranking in rankings], k)
     return [seen[i] for i in docs]
 
 

@@ -18,8 +18,10 @@ from whoosh.searching import Results
 
 from ..semantic.contract import model_id
 from ..semantic.deps import RUNTIME_MODULES, SemanticUnavailable, require
-from .dense import DenseView, VectorCache
+from .caches import LRUCache, remembered
+from .dense import MIN_SIMILARITY, DenseView, VectorCache
 from .fusion import fuse_arrays
+from .plan import Plan
 from .ranking import Ranked
 from .snapshot import Snapshot
 
@@ -38,7 +40,7 @@ class MeaningSearch:
         # Why no encoder can be had: the extra's packages are looked for once, here, not on
         # every search; a failed load is remembered too.
         self._encoder_error: str | None = _missing_extra()
-        self._query_vectors: dict[str, np.ndarray] = {}
+        self._query_vectors: LRUCache = LRUCache(QUERY_VECTORS_KEPT)
 
     @property
     def model(self) -> str | None:
@@ -80,12 +82,22 @@ class MeaningSearch:
     def query_vector(self, text: str) -> np.ndarray:
         """`text`'s vector (remembered for the QUERY_VECTORS_KEPT latest texts). Call `view()`
         first: it loads the encoder."""
-        vector = self._query_vectors.get(text)
-        if vector is None:
-            vector = self._query_vectors[text] = self._encoder.encode_query(text)
-            if len(self._query_vectors) > QUERY_VECTORS_KEPT:
-                self._query_vectors.pop(next(iter(self._query_vectors)))
-        return vector
+        return remembered(self._query_vectors, text, lambda: self._encoder.encode_query(text))
+
+    def fuse(self, snap: Snapshot, plan: Plan, ranked: Ranked) -> tuple[Ranked, Callable[[int], str]]:
+        """The meaning side of `plan` joined to `ranked` (its words side): fused for hybrid,
+        instead of it for semantic; the top `plan.limit` and how each hit matched. The plan
+        notes when vectors cover only part of the index so far."""
+        if plan.view is None:
+            return ranked, by_words
+        near_ids, similarity = plan.view.nearest(
+            self.query_vector(plan.meaning), plan.allowed_mask,
+            None if plan.mode == "semantic" else plan.depth, MIN_SIMILARITY)
+        studies = snap.searcher.doc_count()
+        if plan.view.covered < studies:
+            plan.notices.append(f"meaning matches cover {plan.view.covered:,} of {studies:,} "
+                                "studies so far; the rest are still being encoded")
+        return with_meaning(snap, ranked, near_ids, similarity, plan.mode, plan.limit)
 
     @property
     def vectors(self) -> int:

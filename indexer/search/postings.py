@@ -14,7 +14,6 @@ words.
 from __future__ import annotations
 
 import sys
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
@@ -29,6 +28,7 @@ from ..whoosh.storage import (
     length_bytes,
     term_matcher,
 )
+from .caches import LRUCache, remembered
 
 SEGMENT_CACHE_BYTES = 128 * 2**20  # decoded segment data kept per process (as the score cache)
 _NO_IDS = np.zeros(0, dtype=np.int32)
@@ -38,10 +38,7 @@ class SegmentCache:
     """Arrays decoded from segments, least recently used dropped past `max_bytes`."""
 
     def __init__(self, max_bytes: int = SEGMENT_CACHE_BYTES):
-        self.max_bytes = max_bytes
-        self._entries: OrderedDict[tuple, Any] = OrderedDict()
-        self._sizes: dict[tuple, int] = {}
-        self._bytes = 0
+        self._entries: LRUCache = LRUCache(max_bytes, getsizeof=_nbytes)
         self.decoded = 0  # how many reads went to disk (tests check what an update re-reads)
 
     def postings(self, leaf, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -86,28 +83,17 @@ class SegmentCache:
         """Forget segments other than `leaves` (those a merge or a rebuild removed)."""
         kept = {_segment_key(leaf) for leaf in leaves}
         for key in [k for k in self._entries if k[0] not in kept]:
-            self._drop(key)
+            del self._entries[key]
 
     def _get(self, leaf, what: tuple, read: Callable[[], Any]) -> Any:
         segment = _segment_key(leaf)
         if segment is None:  # not a stored segment (an in-memory reader): nothing to key on
             return read()
-        key = (segment, *what)
-        if key in self._entries:
-            self._entries.move_to_end(key)
-            return self._entries[key]
-        value = read()
-        self.decoded += 1
-        size = _nbytes(value)
-        self._entries[key], self._sizes[key] = value, size
-        self._bytes += size
-        while self._bytes > self.max_bytes and len(self._entries) > 1:
-            self._drop(next(iter(self._entries)))
-        return value
+        return remembered(self._entries, (segment, *what), lambda: self._decode(read))
 
-    def _drop(self, key: tuple) -> None:
-        del self._entries[key]
-        self._bytes -= self._sizes.pop(key)
+    def _decode(self, read: Callable[[], Any]) -> Any:
+        self.decoded += 1
+        return read()
 
 
 def live_mask(reader) -> np.ndarray:

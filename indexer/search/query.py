@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from whoosh import qparser, query
 from whoosh.qparser.dateparse import DateParserPlugin
 
-from ..enums import canonical_values
+from ..catalog.facets import ENUMERATIONS_BY_FIELD
+from ..catalog.fields import FIELD_ALIASES, SEARCH_FIELD_BOOSTS
 from ..errors import QueryError
 from ..index.analysis import analyze
-from ..index.schema import FACETS, FIELD_ALIASES, SEARCH_FIELD_BOOSTS
 from ..model import normalize_nct_id
 
 MAX_QUERY_LENGTH = 1000
@@ -38,8 +38,6 @@ _COMPARISON = re.compile(r"(?P<field>[A-Za-z_]+:)?(?P<rel>[<>=]+)")
 _VALID_RELS = {"<", ">", "<=", ">=", "=<", "=>"}
 # `word~10`: Whoosh's fuzzy syntax reads one digit (`exosom~1` AND `0`); cap it before parsing.
 _FUZZY_DISTANCE = re.compile(r"(?<=[^\s\"~()])~(\d{2,})")
-# Index field -> facet name of the fields that hold the registry's values (`study_type`: type).
-_ENUM_FACETS = {facet.field: facet.name for facet in FACETS if facet.kind == "enum"}
 _QUOTED = re.compile(r'("[^"]*")')
 # `NCT05871463`, `nct05871463`, `NCT 05871463` typed as a word (not after `field:`).
 _NCT_WORD = re.compile(r"(?<![\w:])NCT[\s_-]?(\d{8})(?!\w)", re.I)
@@ -266,14 +264,14 @@ def _registry_value(q: query.Query) -> query.Query:
     if not q.is_leaf():
         return q.apply(_registry_value)
     fieldname = getattr(q, "fieldname", None)
-    if type(q) not in (query.Term, query.Phrase) or fieldname not in (*_ENUM_FACETS, "nct_id"):
+    if type(q) not in (query.Term, query.Phrase) or fieldname not in (*ENUMERATIONS_BY_FIELD, "nct_id"):
         return q
     text = " ".join(q.words) if isinstance(q, query.Phrase) else str(q.text)
     if fieldname == "nct_id":
         canonical = normalize_nct_id(re.sub(r"[\s_-]+", "", text))
         return query.Term("nct_id", canonical or text.upper(), boost=q.boost)
     try:
-        values = canonical_values(_ENUM_FACETS[fieldname], text)
+        values = ENUMERATIONS_BY_FIELD[fieldname].parse(text)
     except QueryError as error:
         raise QueryError(str(error)) from None  # in the query text, so the parameter is q
     terms = [query.Term(fieldname, value.lower(), boost=q.boost) for value in values]

@@ -12,6 +12,7 @@ from whoosh import query
 from whoosh.collectors import TimeLimit, TimeLimitCollector
 from whoosh.searching import Results
 
+from .plan import FEW_MATCHES, Plan, partial_notice
 from .scoring import OverBudget, top
 from .snapshot import Snapshot
 
@@ -23,6 +24,31 @@ class Ranked:
     results: Results
     matched: np.ndarray
     timed_out: bool
+
+
+def rank_words(snapshot: Snapshot, plan: Plan, time_budget: float) -> Ranked:
+    """The words side of `plan`, `plan.depth` deep (nothing for meaning alone). Bare words
+    that too few studies hold together fall back to the studies holding most of them, and
+    the plan notes it."""
+    if plan.mode == "semantic":
+        return Ranked(Results(snapshot.searcher, plan.query, []), np.zeros(0, dtype=np.int64), False)
+    ranked = rank(snapshot, plan.query, plan.allowed, plan.allowed_mask, limit=plan.depth,
+                  sortedby=plan.sortedby, deadline=plan.deadline, time_budget=time_budget)
+    if plan.loosens and plan.sortedby is None and len(ranked.matched) < FEW_MATCHES:
+        looser = rank_by_words_held(snapshot, list(plan.query.subqueries), plan.allowed_mask,
+                                    limit=plan.depth, deadline=plan.deadline)
+        if looser is not None and len(looser.matched) > len(ranked.matched):
+            plan.notices.append(partial_notice(plan.request.q, len(ranked.matched)))
+            ranked = looser
+    return ranked
+
+
+def by_distance(snapshot: Snapshot, ranked: Ranked, km: np.ndarray, limit: int) -> Ranked:
+    """`ranked`'s matches nearest first (ties by document order); hits have no score."""
+    ids = ranked.matched
+    order = np.lexsort((ids, km[ids]))[:limit]
+    results = Results(snapshot.searcher, ranked.results.q, [(None, int(d)) for d in ids[order]])
+    return Ranked(results, ids, ranked.timed_out)
 
 
 def rank(snapshot: Snapshot, q: query.Query, allowed, allowed_mask, *, limit: int,

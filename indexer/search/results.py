@@ -11,8 +11,7 @@ from typing import Any
 
 from whoosh import highlight
 
-from ..index.schema import FACETS_BY_NAME
-from ..places import country_name
+from ..catalog.facets import FACETS_BY_NAME
 from ..whoosh.generation import stored_record
 
 _TITLE_HIGHLIGHTER = highlight.Highlighter(
@@ -75,22 +74,13 @@ class SearchResult:
         return data
 
 
-def _display_value(facet: str, value: Any) -> Any:
-    # Enums are indexed lowercased for forgiving queries; show them as the registry does.
-    return value.upper() if FACETS_BY_NAME[facet].kind == "enum" else value
-
-
-def _facet_entry(facet: str, value: Any, count: int) -> dict[str, Any]:
-    entry = {"value": _display_value(facet, value), "count": count}
-    if FACETS_BY_NAME[facet].kind == "country":  # a code; people read the name
-        entry["label"] = country_name(value)
-    return entry
-
-
 def facet_dicts(counts: dict[str, list[tuple[Any, int]]]) -> dict[str, list[dict[str, Any]]]:
-    """Facet counts as `{name: [{"value", "count"}]}`, values spelled as the registry does
-    (countries as ISO codes, with their names as `label`)."""
-    return {name: [_facet_entry(name, v, c) for v, c in pairs] for name, pairs in counts.items()}
+    """Facet counts as `{name: [{"value", "count", "label"}]}`: values spelled as the registry
+    does (statuses in capitals, countries as ISO codes), labels as a page shows them
+    (`Recruiting`, `Germany`, `Yes`)."""
+    return {name: [{"value": FACETS_BY_NAME[name].kind.shown(value), "count": count,
+                    "label": FACETS_BY_NAME[name].kind.label(value)} for value, count in pairs]
+            for name, pairs in counts.items()}
 
 
 def page_of_hits(results, page: int, per_page: int, highlights: bool,

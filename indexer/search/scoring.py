@@ -17,7 +17,6 @@ Whoosh's collector. Tests check totals, order and scores against Whoosh's.
 from __future__ import annotations
 
 import time
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -25,6 +24,7 @@ from whoosh import query, scoring
 from whoosh.util.numeric import byte_to_length
 
 from ..whoosh.storage import field_b, term_positions
+from .caches import LRUCache, remembered
 from .postings import SegmentCache, live_mask
 
 CACHE_BYTES = 128 * 2**20  # scored leaves kept per reader (per server process)
@@ -40,28 +40,8 @@ class OverBudget(Exception):
     """A leaf took longer than the search's time budget to read."""
 
 
-class ScoreCache:
-    """Scored leaves of one reader, least recently used dropped past `max_bytes`."""
-
-    def __init__(self, max_bytes: int = CACHE_BYTES):
-        self.max_bytes = max_bytes
-        self._entries: OrderedDict[Any, Scored] = OrderedDict()
-        self._bytes = 0
-
-    def get(self, key: Any) -> Scored | None:
-        """The leaf scored under `key`, or None."""
-        scored = self._entries.get(key)
-        if scored is not None:
-            self._entries.move_to_end(key)
-        return scored
-
-    def put(self, key: Any, scored: Scored) -> None:
-        """Remember `scored` under `key`."""
-        self._entries[key] = scored
-        self._bytes += scored[0].nbytes + scored[1].nbytes
-        while self._bytes > self.max_bytes and len(self._entries) > 1:
-            _, (ids, scores) = self._entries.popitem(last=False)
-            self._bytes -= ids.nbytes + scores.nbytes
+def _scored_bytes(scored: Scored) -> int:
+    return scored[0].nbytes + scored[1].nbytes
 
 
 class ArrayScorer:
@@ -78,7 +58,7 @@ class ArrayScorer:
         self._leaf_readers = reader.leaf_readers()
         self.live = live_mask(reader)
         self._length_bytes: dict[str, np.ndarray] = {}
-        self._leaves = ScoreCache(cache_bytes)
+        self._leaves: LRUCache = LRUCache(cache_bytes, getsizeof=_scored_bytes)
 
     def supports(self, q: query.Query) -> bool:
         """Whether `evaluate` can score `q` (else use Whoosh's collector)."""
@@ -126,24 +106,23 @@ class ArrayScorer:
         return ids, scores * q.boost if q.boost != 1.0 else scores
 
     # -- leaves ----------------------------------------------------------------------------
+    def _score_leaf(self, q: query.Query, is_term: bool, deadline: float | None) -> Scored:
+        if deadline is not None and time.monotonic() > deadline:
+            raise OverBudget(str(q))
+        if isinstance(q, query.Every):
+            ids = np.flatnonzero(self.live)
+            return ids, np.full(len(ids), float(q.boost))
+        if is_term:
+            return self._term(q.fieldname, q.text)
+        if self._is_plain_phrase(q):
+            return self._phrase(q, deadline)
+        return _whoosh_scores(self.searcher, q, deadline)
+
     def _leaf(self, q: query.Query, deadline: float | None) -> Scored:
         # A term is cached unboosted: one word runs at several weights (per field, expanded).
         is_term = type(q) is query.Term and q.fieldname in self.searcher.schema
         key = (query.Term, q.fieldname, q.text) if is_term else (type(q), q)
-        scored = self._leaves.get(key)
-        if scored is None:
-            if deadline is not None and time.monotonic() > deadline:
-                raise OverBudget(str(q))
-            if isinstance(q, query.Every):
-                ids = np.flatnonzero(self.live)
-                scored = ids, np.full(len(ids), float(q.boost))
-            elif is_term:
-                scored = self._term(q.fieldname, q.text)
-            elif self._is_plain_phrase(q):
-                scored = self._phrase(q, deadline)
-            else:
-                scored = _whoosh_scores(self.searcher, q, deadline)
-            self._leaves.put(key, scored)
+        scored = remembered(self._leaves, key, lambda: self._score_leaf(q, is_term, deadline))
         if is_term and q.boost != 1.0:
             return scored[0], scored[1] * q.boost
         return scored

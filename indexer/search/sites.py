@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..index.schema import SITE_DTYPE
+from ..catalog.fields import SITE_DTYPE
 from ..places import EARTH_RADIUS_KM, haversine_km
 from .postings import SegmentCache
 

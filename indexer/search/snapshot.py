@@ -9,7 +9,6 @@ Whoosh's own `Searcher.refresh()` returns a new searcher instead of changing the
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,11 +16,12 @@ from typing import Any
 
 import numpy as np
 
+from ..catalog.fields import SEARCH_FIELD_BOOSTS
 from ..index.abbreviations import USER_COUNT, Abbreviations
 from ..index.analysis import analyze
 from ..index.layout import read_meta
-from ..index.schema import SEARCH_FIELD_BOOSTS
 from ..whoosh.generation import open_searcher
+from .caches import LRUCache, remembered
 from .expansion import COMMON_WORD_SHARE, ExpansionMap
 from .facets import DocSets
 from .postings import SegmentCache
@@ -36,18 +36,11 @@ class Memo:
     suggestion), least recently used dropped past `size`."""
 
     def __init__(self, size: int = MEMO_SIZE):
-        self.size = size
-        self._values: OrderedDict[Any, Any] = OrderedDict()
+        self._values: LRUCache = LRUCache(size)
 
     def __call__(self, key: Any, compute: Callable[[], Any]) -> Any:
         """`compute()`, remembered under `key`."""
-        if key in self._values:
-            self._values.move_to_end(key)
-            return self._values[key]
-        value = self._values[key] = compute()
-        if len(self._values) > self.size:
-            self._values.popitem(last=False)
-        return value
+        return remembered(self._values, key, compute)
 
 
 @dataclass(frozen=True)

@@ -17,9 +17,11 @@ from collections.abc import Iterator
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
+from whoosh.qparser import QueryParser
 
 from ..whoosh.spelling import Corrector
 from .postings import SegmentCache
+from .query import split_nct_ids
 
 
 class Vocabulary:
@@ -76,3 +78,25 @@ class VocabularyCorrector(Corrector):
         frequency = self.vocabulary.reader.frequency
         for word, distance in self.vocabulary.distances(self.fieldname, text, maxdist, prefix):
             yield 0 - (distance + (1.0 / (frequency(self.fieldname, word) or 1) * 0.5)), word
+
+
+def suggest(searcher, vocabulary: Vocabulary, query_text: str) -> str | None:
+    """"Did you mean": `query_text` with the words the index does not hold corrected (nearest
+    word first), or None. NCT IDs are not words to correct, and `word~` already asked for the
+    words near it."""
+    _, query_text = split_nct_ids(query_text)
+    if not query_text.strip() or "~" in query_text:
+        return None
+    try:
+        vocab_query = QueryParser("vocab", searcher.schema).parse(query_text.lower())
+        reader = searcher.reader()
+        # Only bare words: a field scope's value (`phase:"phase 2"`) is no misspelling.
+        unknown = [(token.fieldname, token.text) for token in vocab_query.all_tokens()
+                   if token.fieldname == "vocab" and ("vocab", token.text) not in reader]
+        correction = searcher.correct_query(
+            vocab_query, query_text.lower(), terms=unknown, maxdist=2, prefix=1,
+            correctors={"vocab": VocabularyCorrector(vocabulary, "vocab")})
+    except Exception:  # noqa: BLE001 - a suggestion is optional; never fail the search
+        return None
+    corrected = correction.string
+    return corrected if corrected and corrected != query_text.lower() else None

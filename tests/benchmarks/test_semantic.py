@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from conftest import PROJECT_ROOT
 
-from benchmarks.semantic import NOISE, synthetic
+from benchmarks.semantic.vectors import NOISE, synthetic
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.slow]
 

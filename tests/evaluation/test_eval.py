@@ -16,23 +16,12 @@ from click.testing import CliRunner
 from indexer import QueryError, build_index, open_index
 from indexer.cli import main
 from indexer.evaluation.encoders import missing_packages
-from indexer.evaluation.evaluate import (
-    FEEDBACK_TERMS,
-    FEEDBACK_WEIGHT,
-    HYBRID,
-    MEASURES,
-    EvalInputError,
-    KeyQuery,
-    evaluate,
-    feedback_query,
-    fit_query,
-    key_terms,
-    live_ranker,
-    live_row,
-    read_qrels,
-    read_short_queries,
-    read_topics,
-)
+from indexer.evaluation.evaluate import HYBRID, evaluate, live_row
+from indexer.evaluation.measures import MEASURES
+from indexer.evaluation.queries import KeyQuery, fit_query, key_terms
+from indexer.evaluation.rankers import live_ranker
+from indexer.evaluation.rerankers import FEEDBACK_TERMS, FEEDBACK_WEIGHT, feedback_query
+from indexer.evaluation.topics import EvalInputError, read_qrels, read_short_queries, read_topics
 from indexer.index.analysis import analyze
 from indexer.search.fusion import reciprocal_rank_fusion
 from indexer.search.query import parse_query

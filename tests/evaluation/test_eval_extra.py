@@ -9,7 +9,7 @@ from click.testing import CliRunner
 
 from indexer.cli import main
 from indexer.errors import TrialsearchError
-from indexer.evaluation.evaluate import score_run
+from indexer.evaluation.measures import score_run
 
 
 def test_scoring_without_ir_measures_names_the_extra(monkeypatch):

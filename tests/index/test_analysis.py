@@ -1,10 +1,20 @@
 """The analyzer: compounds, case/accent folding, stemming, units, and pickling into the index."""
 
 import pickle
+import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from indexer.index.analysis import analyze, split_compound, text_analyzer, vocabulary_analyzer
+from indexer.index.analysis import (
+    WORD_PATTERN,
+    analyze,
+    split_compound,
+    text_analyzer,
+    vocabulary_analyzer,
+    word_spans,
+)
 
 
 @pytest.mark.parametrize("variant", ["exosomes", "Exosome", "EXOSOMES", "exosome"])
@@ -86,3 +96,16 @@ def test_fused_filter_matches_whoosh_filter_chain_token_for_token(corpus_dir):
 def test_spelling_variants_of_a_name_with_a_number_meet(spelling):
     assert analyze(spelling) == ["covid", "19"]
     assert analyze("ABT199") == analyze("ABT-199") == ["abt", "199"]
+
+
+# Word characters, every joiner, and what surrounds words: letters of other scripts, digits
+# other scripts write, underscores, spaces of several kinds, punctuation.
+_TEXT = st.text(alphabet=st.sampled_from(list("aZ1_é٣ß -\u2010\u2011/.'\u2019\u00a0\n,;()")), max_size=40)
+
+
+@given(_TEXT)
+@settings(max_examples=3000, deadline=None)
+def test_nltk_finds_exactly_the_words_the_bulk_writer_finds(text):
+    # The analyzer splits text with NLTK at what lies between words; the bulk writer finds
+    # the words themselves with WORD_PATTERN. A difference would index words queries miss.
+    assert list(word_spans(text)) == [match.span() for match in re.finditer(WORD_PATTERN, text)]

@@ -10,16 +10,10 @@ import pytest
 from conftest import PROJECT_ROOT
 
 from indexer import open_index, update_index
+from indexer.catalog.fields import DEFAULT_FIELD_BOOSTS, FIELD_ALIASES, PROSE_FIELDS, SEARCH_FIELD_BOOSTS
 from indexer.index.abbreviations import Abbreviations
 from indexer.index.concepts import MIN_STUDIES, ConceptPairs, mine_condition_pairs
-from indexer.index.schema import (
-    DEFAULT_FIELD_BOOSTS,
-    FIELD_ALIASES,
-    PROSE_FIELDS,
-    SEARCH_FIELD_BOOSTS,
-    build_schema,
-    study_to_document,
-)
+from indexer.index.schema import build_schema, study_to_document
 from indexer.model import Study
 from indexer.readers import read_sources
 

@@ -13,7 +13,8 @@ import pytest
 from conftest import SEED_RECORD, studies_in
 
 from indexer import build_index
-from indexer.model import Site, Study, parse_age_years, std_ages_for_range
+from indexer.catalog.registry import std_ages_for_range
+from indexer.model import Site, Study, parse_age_years
 from indexer.readers.records import site_from_label
 
 DAY = 1 / 365.25

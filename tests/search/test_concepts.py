@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from indexer import open_index
-from indexer.index.schema import DEFAULT_FIELD_BOOSTS
+from indexer.catalog.fields import DEFAULT_FIELD_BOOSTS
 
 
 @pytest.fixture(scope="module")

@@ -37,8 +37,10 @@ from hypothesis import strategies as st
 from whoosh.filedb.filestore import RamStorage
 
 from indexer import open_index
+from indexer.catalog.facets import FACETS_BY_NAME
+from indexer.catalog.fields import FIELD_ALIASES
 from indexer.errors import QueryError
-from indexer.index.schema import FACETS_BY_NAME, FIELD_ALIASES, build_schema, study_to_document
+from indexer.index.schema import build_schema, study_to_document
 from indexer.model import NCT_ID_RE, Problem, Study
 from indexer.readers import read_sources
 from indexer.search import SearchResult

@@ -5,7 +5,8 @@ import pytest
 from conftest import XSS_NCT_ID
 
 from indexer import QueryError, open_index
-from indexer.index.schema import FACETS, SEARCH_FIELD_BOOSTS
+from indexer.catalog.facets import FACETS
+from indexer.catalog.fields import SEARCH_FIELD_BOOSTS
 from indexer.search import MAX_RESULT_WINDOW
 from indexer.search import expansion as expansion_module
 

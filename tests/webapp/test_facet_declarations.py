@@ -1,22 +1,19 @@
-"""Facets are declared once (`indexer.index.schema.FACETS`): each one is counted by the search
-core, filters it, is a documented API parameter, a list on the page and a widget option. Adding
-a facet touches the declaration and this test (and the widget's FILTERS line, which it checks).
+"""Facets are declared once (`indexer.catalog.facets.FACETS`): each one is counted by the search
+core, filters it, is a documented API parameter, a list on the page, a widget option and part
+of the configuration the server writes into widget.js.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from pathlib import Path
 
 import pytest
 
 from indexer import open_index
-from indexer.index.schema import FACETS
+from indexer.catalog.facets import FACETS
 from webapp import create_app
-from webapp.widget import OPTIONS
-
-WIDGET_JS = Path(__file__).resolve().parents[2] / "webapp" / "static" / "widget.js"
+from webapp.widget import OPTIONS, served_configuration
 
 
 @pytest.fixture(scope="module")
@@ -29,10 +26,12 @@ def facets_client(built_index):
     return create_app(index_path=built_index).test_client()
 
 
-def test_the_widget_script_knows_every_facet_and_its_kind():
-    line = re.search(r"const FILTERS = (\{.*\});", WIDGET_JS.read_text(encoding="utf-8"))
-    assert line, "widget.js has no FILTERS line"
-    assert json.loads(line.group(1)) == {facet.name: facet.kind for facet in FACETS}
+def test_the_served_widget_script_knows_every_facet_and_its_values(facets_client):
+    script = facets_client.get("/widget.js").get_data(as_text=True)
+    served = json.loads(re.search(r"const CONFIG = (\{.*?\});\n", script).group(1))
+    assert served == served_configuration()
+    assert served["filters"] == {facet.name: {"list": facet.kind.in_lists, "pattern": facet.kind.pattern}
+                                 for facet in FACETS}
 
 
 COUNTED = [facet for facet in FACETS if facet.counted]

@@ -12,6 +12,7 @@ cancer studies mean it.
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -21,7 +22,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from test_webapp import api_search, parse, validate
 from test_widget import Markup, embed_script, options, search
 
-from indexer.search.live import MODES
+from indexer.search import MODES
 from webapp import create_app
 from webapp.openapi import MATCHED_BY
 from webapp.params import MODE_CHOICES
@@ -193,10 +194,9 @@ def test_embed_takes_the_mode_and_refuses_others(client):
 
 
 def test_the_widget_script_knows_the_modes_and_the_docs_show_them(client):
-    with open(WIDGET_JS, encoding="utf-8") as file:
-        source = file.read()
-    line = re.search(r'choice\("mode", \[([^\]]*)\]', source)
-    assert line and re.findall(r'"(\w+)"', line.group(1)) == list(MODES)
+    source = client.get("/widget.js").get_data(as_text=True)
+    assert '"mode":' + json.dumps(list(MODES), separators=(",", ":")) in source
+    assert 'choice("mode", CONFIG.choices.mode, "")' in source
     assert 'params.set("mode", options.mode)' in source
     html = page(client, "/widget")
     assert "data-mode</code>" in html and "data-mode=&#34;keyword&#34;" in html

@@ -15,8 +15,8 @@ import pytest
 from conftest import INVENTED_DATA, SEED_RECORD, XSS_NCT_ID, XSS_TITLE
 
 from indexer import build_index
+from indexer.catalog.facets import FACETS
 from indexer.index.layout import write_lock
-from indexer.index.schema import FACETS
 from webapp import create_app, live_index
 from webapp.live_index import warm_in_background
 from webapp.openapi import SCHEMAS

@@ -18,6 +18,7 @@ Every browser wait is explicit and bounded.
 from __future__ import annotations
 
 import gzip
+import json
 import os
 import re
 import shutil
@@ -35,7 +36,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support.ui import WebDriverWait
 
 webapp = pytest.importorskip("webapp")
-from webapp.widget import LANGUAGES, MAX_RESULTS, OPTIONS, SCRIPT_MAX_AGE  # noqa: E402
+from webapp.widget import CONFIG_SLOT, LANGUAGES, OPTIONS, SCRIPT_MAX_AGE, served_configuration  # noqa: E402
 
 SEED_ID = "NCT05871463"  # in built_index only with ../shared: tests finding it take shared_data
 STATIC = PROJECT_ROOT / "webapp" / "static"
@@ -94,7 +95,8 @@ def test_script_is_cacheable_javascript_any_site_may_load(client):
     response = client.get("/widget.js")
     assert response.status_code == 200
     assert response.mimetype == "text/javascript"
-    assert response.get_data() == WIDGET_JS.read_bytes()
+    configuration = json.dumps(served_configuration(), separators=(",", ":"))
+    assert response.get_data(as_text=True) == WIDGET_JS.read_text(encoding="utf-8").replace(CONFIG_SLOT, configuration)
     assert response.cache_control.public and response.cache_control.max_age == SCRIPT_MAX_AGE
     assert response.headers["Access-Control-Allow-Origin"] == "*"
     assert response.headers["Cross-Origin-Resource-Policy"] == "cross-origin"
@@ -113,9 +115,10 @@ def test_script_is_small_dependency_free_and_never_parses_html():
     for sink in ("innerHTML", "outerHTML", "insertAdjacentHTML", "document.write", "eval(",
                  "new Function", "import(", "http://", "https://"):
         assert sink not in code, sink
-    # The languages and the result limit of widget.js are the ones /embed accepts.
+    # The languages of widget.js's labels are the ones /embed accepts; the rest of its
+    # configuration is written in by the server.
     assert tuple(re.findall(r"^    (\w\w): \{$", source, flags=re.M)) == LANGUAGES
-    assert f"const MAX_RESULTS = {MAX_RESULTS};" in source
+    assert source.count(CONFIG_SLOT) == 1
 
 
 def test_docs_page_shows_demo_snippets_and_every_option(client):

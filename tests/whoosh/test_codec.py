@@ -14,12 +14,13 @@ from whoosh.codec.whoosh3 import W3Codec
 from whoosh.qparser import MultifieldParser
 
 from indexer import build_index, delete_studies, open_index, update_index
+from indexer.catalog.fields import DEFAULT_FIELD_BOOSTS
 from indexer.errors import IndexUnreadableError
 from indexer.index.analysis import text_analyzer, vocabulary_analyzer
 from indexer.index.bulk import WordAnalyzer
 from indexer.index.layout import generation_path
 from indexer.index.merge import merge_segments
-from indexer.index.schema import DEFAULT_FIELD_BOOSTS, study_to_document
+from indexer.index.schema import study_to_document
 from indexer.places import place_sites
 from indexer.whoosh.codec import ArrayMatcher, TrialCodec
 from indexer.whoosh.segments import open_writer

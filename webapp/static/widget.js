@@ -17,7 +17,6 @@
   const data = script.dataset;
   const MIN_CHARS = 2;
   const DEBOUNCE_MS = 200;
-  const MAX_RESULTS = 20;
 
   // Label texts, one entry per language. `found` is [none, one, many]; {n}, {k}, {s}, {w} are
   // filled in. `nostatus` stands for a record without a status, unlike the registry's own
@@ -107,22 +106,18 @@ button{padding:0;border:0;background:none;text-decoration:underline;cursor:point
     if (value) warn(name, value);
     return fallback;
   };
-  // The server's filters and their kinds (indexer.index.schema.FACETS; a test keeps them equal).
-  const FILTERS = {"status": "enum", "phase": "enum", "type": "enum", "sponsor": "text", "year": "year", "condition": "text", "country": "country", "state": "place", "city": "place", "near": "near", "radius": "number", "age": "number", "age_group": "enum", "sex": "enum", "healthy_volunteers": "flag", "has_results": "flag", "funder_type": "enum"};
-  // Kinds that take comma-separated values, and the pattern each value must match.
-  const LISTS = { enum: /^\w{1,40}$/, year: /^\d{4}$/, flag: /^(true|false|yes|no|1|0)$/i,
-    country: /^[A-Za-z][A-Za-z .'()-]{1,59}$/ };
-  // Kinds that take one value (names hold commas; a point is two numbers), and its pattern.
-  const ONE = { text: /^[^]{1,200}$/, place: /^[^]{1,200}$/, number: /^\d{1,5}(\.\d+)?$/,
-    near: /^ *-?\d{1,2}(\.\d+)? *, *-?\d{1,3}(\.\d+)? *$/ };
-  const list = (name, pattern) => (data[name] || "").split(",").map((v) => v.trim()).filter((v) => {
-    if (v && !pattern.test(v)) warn(name, v);
-    return v && pattern.test(v);
-  });
-  const one = (name, pattern) => {
-    const value = (data[name] || "").trim();
-    if (value && !pattern.test(value)) warn(name, value);
-    return value && pattern.test(value) ? [value] : [];
+  // Each filter (whether it takes comma-separated values, the pattern a value matches), the
+  // options' choices and the bounds on results: written here by the server as it serves this
+  // file, from its own declarations (webapp/widget.py), so the two never disagree.
+  const CONFIG = /*SERVER_CONFIGURATION*/null;
+  const matcher = (pattern) => new RegExp(`^(?:${pattern})$`, "i");
+  const values = (name, { list: many, pattern }) => {
+    const test = matcher(pattern);
+    const given = many ? (data[name] || "").split(",") : [data[name] || ""];
+    return given.map((v) => v.trim()).filter((v) => {
+      if (v && !test.test(v)) warn(name, v);
+      return v && test.test(v);
+    });
   };
   const whole = (name, low, high, fallback) => {
     const value = Number(data[name] || fallback);
@@ -137,13 +132,13 @@ button{padding:0;border:0;background:none;text-decoration:underline;cursor:point
   const options = {
     placeholder: data.placeholder,
     field: field !== "all" && /^[a-z_]{1,40}$/.test(field) ? field : "", // the API checks the name
-    filters: Object.fromEntries(Object.entries(FILTERS).map(([name, kind]) => [name,
-      LISTS[kind] ? list(name, LISTS[kind]) : one(name, ONE[kind])])),
-    results: whole("results", 1, MAX_RESULTS, 5),
-    theme: choice("theme", ["light", "dark", "auto"], "light"),
-    lang: choice("lang", Object.keys(LABELS), LABELS[pageLang] ? pageLang : "en"),
-    link: choice("link", ["study", "ctgov"], "study"),
-    mode: choice("mode", ["keyword", "hybrid", "semantic"], ""), // "": the server's default
+    filters: Object.fromEntries(Object.entries(CONFIG.filters).map(([name, filter]) =>
+      [name, values(name, filter)])),
+    results: whole("results", 1, CONFIG.results.max, CONFIG.results.default),
+    theme: choice("theme", CONFIG.choices.theme, CONFIG.choices.theme[0]),
+    lang: choice("lang", CONFIG.choices.lang, CONFIG.choices.lang.includes(pageLang) ? pageLang : "en"),
+    link: choice("link", CONFIG.choices.link, CONFIG.choices.link[0]),
+    mode: choice("mode", CONFIG.choices.mode, ""), // "": the server's default
     // In an iframe (the /embed page) a link would load inside the frame: open a tab instead.
     newTab: data.newTab === undefined ? framed : data.newTab !== "false",
     q: data.q || "",

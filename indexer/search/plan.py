@@ -1,0 +1,129 @@
+"""Planning a search: what one request asks of one snapshot, decided before anything is ranked.
+
+The plan holds the parsed and expanded query (remembered per generation), the filters as the
+documents they allow, which sides run (words, meaning or both: a phrase, field scope, operator
+or NCT ID keeps hybrid to the words, and date sorts order the studies holding the words), how
+deep each side ranks, and the notices gathered on the way. `ranking.rank_words`, then
+`meaning.fuse`, then `answer.answer` carry it out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+from whoosh import query
+
+from ..index.analysis import analyze
+from .dense import DenseView
+from .expansion import bare_compound, bare_word, expand_abbreviations, expand_multiterms
+from .filters import Restriction, parse_filters
+from .query import parse_query
+from .request import SORTS, SearchRequest
+from .snapshot import Snapshot
+
+# Each side's candidates a hybrid ranking fuses (more when a deeper page is asked for).
+FUSION_DEPTH = 100
+# When all the typed words together find fewer studies than this, studies holding most of
+# them are shown too (after those holding all).
+FEW_MATCHES = 3
+# Typed syntax that keeps a query strict: quotes, a field scope, an explicit AND.
+_STRICT_SYNTAX = re.compile(r'[":]|\bAND\b')
+
+
+@dataclass
+class Plan:
+    """How one request runs over one snapshot."""
+
+    request: SearchRequest
+    query: query.Query  # the words side's query: parsed, bounded, expanded
+    loosens: bool  # bare words ANDed: may fall back to the studies holding most of them
+    expansions: tuple[str, ...]  # what abbreviations and synonyms added ("MSC → …")
+    restriction: Restriction
+    allowed: set[int] | None  # the documents the filters allow (None: all)
+    allowed_mask: np.ndarray | None
+    mode: str  # what runs: keyword, hybrid or semantic
+    view: DenseView | None  # the study vectors, when the meaning side runs
+    meaning: str | None  # the text the meaning side reads
+    deadline: float  # time.monotonic() by which ranking must stop
+    notices: list[str] = field(default_factory=list)
+
+    @property
+    def limit(self) -> int:
+        """How many hits the requested page needs ranked."""
+        return self.request.page * self.request.per_page
+
+    @property
+    def depth(self) -> int:
+        """How deep the words side ranks: a hybrid search fuses FUSION_DEPTH of each side."""
+        return max(FUSION_DEPTH, self.limit) if self.mode == "hybrid" else self.limit
+
+    @property
+    def sortedby(self) -> str | None:
+        """The field a date sort orders by, or None (by score or distance)."""
+        return SORTS[self.request.sort]
+
+
+def plan_search(snap: Snapshot, request: SearchRequest,
+                meaning_view: Callable[[], tuple[DenseView | None, str]], deadline: float) -> Plan:
+    """The plan for `request` over `snap`. `meaning_view()` gives the study vectors or why
+    meaning search cannot run; it is asked only when the request could use them. Raises
+    QueryError naming a bad filter or query."""
+    restriction = _restriction(request)
+    meaning = request.meaning_text
+    notices: list[str] = []
+    mode, view = "keyword", None
+    if request.mode != "keyword" and meaning is not None:
+        view, why_not = meaning_view()
+        if view is not None:
+            mode = request.mode or "hybrid"
+        elif request.mode is not None:
+            notices.append(f"meaning search is unavailable ({why_not}); "
+                           "showing the studies that hold the words")
+    q, parse_notices, loosens, expansions = snap.memo(
+        ("query", request.q, request.fields, request.operator, request.expand_abbreviations),
+        lambda: _prepare(snap, request))
+    allowed, allowed_mask = (None, None) if restriction.empty else snap.docsets.filter(restriction)
+    return Plan(request, q, loosens, expansions, restriction, allowed, allowed_mask, mode, view,
+                meaning, deadline, [*parse_notices, *notices])
+
+
+def _restriction(request: SearchRequest) -> Restriction:
+    """The filters' restriction, with `only` (NCT IDs) added as one more filter."""
+    restriction = parse_filters(request.filters)
+    if request.only is None:
+        return restriction
+    listed = query.Or([query.Term("nct_id", nct_id) for nct_id in sorted(request.only)])
+    terms = listed if restriction.terms is None else query.And([restriction.terms, listed])
+    return dataclasses.replace(restriction, terms=terms, key=(restriction.key, request.only))
+
+
+def _prepare(snap: Snapshot, request: SearchRequest
+             ) -> tuple[query.Query, tuple[str, ...], bool, tuple[str, ...]]:
+    """The query to run, from the user's text: parsed, bounded, abbreviations, condition
+    synonyms and wildcards expanded; the notices about what was capped; whether it may loosen
+    (bare words only, ANDed by default: see FEW_MATCHES); and the expansions applied."""
+    parsed = parse_query(request.q, snap.searcher.schema, fields=list(request.fields) or None,
+                         operator=request.operator)
+    q = parsed.query
+    loosens = (type(q) is query.And and len(q.subqueries) > 1
+               and all(bare_word(child) or bare_compound(child) for child in q.subqueries)
+               and not _STRICT_SYNTAX.search(request.q))
+    applied: list[str] = []
+    if request.expand_abbreviations:
+        q = expand_abbreviations(q, snap.expansions, applied)
+    q = expand_multiterms(q, snap.vocabulary, parsed.notices, snap.memo)
+    return q, tuple(parsed.notices), loosens and type(q) is query.And, tuple(applied)
+
+
+def partial_notice(query_text: str, exact: int) -> str:
+    """What a loosened search says: how many studies hold every word, and that those
+    holding most of them follow."""
+    words = ", ".join(word for word in query_text.split() if analyze(word))  # not stop words
+    if exact == 0:
+        return f"no study has all of {words}; showing the studies with most of them"
+    have = "study has" if exact == 1 else "studies have"
+    return f"only {exact} {have} all of {words}; studies with most of them follow"
