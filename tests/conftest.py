@@ -1,8 +1,8 @@
 """Shared fixtures: the real data beside the project, small real indexes in temp dirs, the web
 app over the test index; and the `shared_data` marker, put on every test that needs ../shared.
 
-The tests are arranged like the code (readers/, index/, search/, registry/, evaluation/, cli/,
-webapp/, benchmarks/), without `__init__.py` files: pytest puts this folder on sys.path, so the
+The tests are arranged like the code (readers/, whoosh/, index/, search/, semantic/, registry/,
+evaluation/, cli/, webapp/, benchmarks/), without `__init__.py` files: pytest puts this folder on sys.path, so the
 helpers here (`conftest`, `live`) are imported as top-level modules.
 """
 

@@ -24,7 +24,7 @@ def study_texts(source: Path, count: int, seed: int = DEFAULT_SEED) -> list[str]
     (the TSV export's title and conditions)."""
     from indexer.model import Study
     from indexer.readers import read_sources
-    from indexer.semantic.fill import study_text
+    from indexer.semantic.contract import study_text
 
     best: dict[str, tuple[bool, str]] = {}
     for study in read_sources([source]):

@@ -98,8 +98,8 @@ def default_rounds(scale: int) -> int:
 
 def run(args: argparse.Namespace) -> dict:
     """Every measure; a JSON-ready dict."""
+    from indexer.semantic.contract import model_id, study_text
     from indexer.semantic.encoder import SentenceEncoder
-    from indexer.semantic.fill import model_id, study_text
 
     started = time.perf_counter()
     result: dict = {"machine": machine_info(), "working_tree_changed": _tree_changed(),

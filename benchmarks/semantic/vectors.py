@@ -93,7 +93,8 @@ def fill_synthetic(root: Path, nct_ids: list[str], pool: np.ndarray, pool_name: 
                    chunk: int = 20_000) -> dict:
     """Store synthetic vectors (see `synthetic`) for `nct_ids` at `root` under `model`,
     unless the same were stored before (vectors.json says which); returns what was stored."""
-    from indexer.semantic.store import VectorStore, text_hash
+    from indexer.semantic.contract import text_hash
+    from indexer.semantic.store import VectorStore
 
     wanted = {"kind": "synthetic", "pool": pool_name, "pool_size": len(pool), "noise": NOISE,
               "seed": VECTOR_SEED, "count": len(nct_ids), "model": model}

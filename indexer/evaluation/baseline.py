@@ -4,7 +4,6 @@ fields and weights of `fts5` (shared with the benchmarks), ranking the same key 
 
 from __future__ import annotations
 
-import json
 import os
 import sqlite3
 from collections.abc import Iterator
@@ -12,6 +11,7 @@ from collections.abc import Iterator
 from ..errors import TrialsearchError
 from ..model import Study
 from ..search import SearchIndex
+from ..whoosh.generation import decode_study
 from . import fts5
 from .queries import KeyQuery
 from .rankers import FULL_DEPTH
@@ -65,4 +65,4 @@ class Fts5Baseline:
 def indexed_studies(index: SearchIndex) -> Iterator[Study]:
     """Every study in the index, from the JSON record each document stores."""
     for stored in index.searcher().reader().all_stored_fields():
-        yield Study.from_dict(json.loads(stored["record"]))
+        yield decode_study(stored)

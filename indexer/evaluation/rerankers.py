@@ -11,8 +11,8 @@ from whoosh.classify import Bo1Model, Expander
 from ..index.analysis import analyze
 from ..search import SearchIndex
 from ..search.fusion import reciprocal_rank_fusion
-from ..semantic.fill import model_id, study_text
-from ..semantic.store import VectorStore, text_hash
+from ..semantic.contract import model_id, study_text, text_hash
+from ..semantic.store import VectorStore
 from .encoders import Encoder
 from .queries import DROPPED_STEMS, KeyQuery, fit_query
 from .rankers import Ranker

@@ -6,8 +6,8 @@ to `procs` analysis processes, each of which turns its batch into arrays per fie
 number, document and frequency per posting, and the postings' positions); the parent writes
 the stored fields and columns through Whoosh's per-document writer, and at the end of a
 segment sorts each field's postings by term once and writes them whole through
-`ArrayFieldWriter.write_field` (`codec.py`). What the index holds is what Whoosh's writer
-would have written: `tests/index/test_codec.py` compares the two, ranking for ranking.
+`ArrayFieldWriter.write_field` (`indexer.whoosh.codec`). What the index holds is what Whoosh's
+writer would have written: `tests/whoosh/test_codec.py` compares the two, ranking for ranking.
 
 Prose fields analyzed by trialsearch's own analyzer (`analysis.py`) take a fast path: the
 text is split into words by one regex pass and each distinct word is analyzed once per
@@ -27,12 +27,11 @@ from typing import Any
 
 import numpy as np
 from whoosh.analysis.analyzers import CompositeAnalyzer
-from whoosh.columns import TranslatingColumnReader
-from whoosh.index import TOC, clean_files
 from whoosh.support.charset import accent_map
 
+from ..whoosh.codec import EXISTENCE, POSITIONS, run_indices, value_kind
+from ..whoosh.segments import NewSegment, commit_segments
 from .analysis import WORD_PATTERN, BiomedicalTokenizer, FoldStopStemFilter, split_compound, stem
-from .codec import EXISTENCE, POSITIONS, TrialCodec, run_indices, value_kind
 
 BATCH_DOCUMENTS = 1000  # documents per analysis task
 SEGMENT_POSTINGS = 40_000_000  # postings per segment: bounds a build's memory (see close)
@@ -242,7 +241,6 @@ class BulkWriter:
         self.schema = ix.schema
         self.procs = procs
         self.segment_postings = segment_postings
-        self.codec = TrialCodec()
         self.segments = []
         for name in self.schema.names():
             if self.schema[name].separate_spelling() or self.schema[name].vector:
@@ -290,17 +288,11 @@ class BulkWriter:
 
     def commit(self) -> None:
         """Finish and write the index's table of contents: the written segments, alone."""
-        storage, generation = self.ix.storage, self.ix.latest_generation() + 1
-        segments = self.finish()
-        TOC(self.schema, segments, generation).write(storage, self.ix.indexname)
-        clean_files(storage, self.ix.indexname, generation, segments)
-        # Whoosh's per-document writer buffers columns in this folder (Whoosh's segment
-        # writer, which an update goes through, removes it when it finishes).
-        storage.temp_storage(f"{self.ix.indexname}.tmp").destroy()
+        commit_segments(self.ix, self.finish())
 
     def _add(self, documents: list[dict], batch: Batch) -> int:
         if self._segment is None:
-            self._segment = OpenSegment(self.codec, self.ix.storage, self.ix.indexname)
+            self._segment = OpenSegment(self.ix.storage, self.ix.indexname)
         self._segment.add(self.schema, documents, batch)
         if self._segment.postings >= self.segment_postings:
             self._close_segment()
@@ -326,40 +318,28 @@ class OpenSegment:
     """A segment being written: its per-document files as documents arrive, its postings
     kept as arrays until `close`."""
 
-    def __init__(self, codec, storage, indexname):
-        self.codec, self.storage = codec, storage
-        self.segment = codec.new_segment(storage, indexname)
-        self.per_document = codec.per_document_writer(storage, self.segment)
-        self.documents = 0
+    def __init__(self, storage, indexname):
+        self.files = NewSegment(storage, indexname)
         self.postings = 0
         self.fields: dict[str, list[tuple[int, FieldPostings]]] = {}
         self.terms: dict[str, dict[bytes, int]] = {}  # each field's terms, numbered
         self.lengths: dict[str, list[np.ndarray]] = {}
 
+    @property
+    def documents(self) -> int:
+        """How many documents the segment holds so far: the next one's number."""
+        return self.files.documents
+
     def add(self, schema, documents: list[dict], batch: Batch) -> None:
         """Write the documents' stored fields, columns and lengths; keep their postings."""
         base = self.documents
-        writer = self.per_document
         # The documents may hold only their stored and column fields (the analysis processes
         # keep the prose); the prose fields' lengths come with the batch.
-        names = sorted({name for document in documents for name in document} | batch.lengths.keys())
-        for i, document in enumerate(documents):
-            writer.start_doc(base + i)
-            for name in names:
-                value = document.get(name)
-                length = int(batch.lengths[name][i]) if name in batch.lengths else 0
-                if (value is None and not length) or name.startswith("_"):
-                    continue
-                field = schema[name]
-                writer.add_field(name, field, value if field.stored else None, length)
-                if field.column_type and value is not None:
-                    writer.add_column_value(name, field.column_type, field.to_column_value(value))
-            writer.finish_doc()
+        self.files.add_documents(schema, documents, batch.lengths)
         for name, field_postings in batch.postings.items():
             self.add_postings(name, base, field_postings)
         for name, lengths in batch.lengths.items():
             self.lengths.setdefault(name, []).append(lengths)
-        self.documents += len(documents)
 
     def add_postings(self, name: str, base: int, field_postings: FieldPostings) -> None:
         """Keep one field's postings of documents numbered from `base`."""
@@ -373,47 +353,22 @@ class OpenSegment:
         self.fields.setdefault(name, []).append((base, field_postings))
         self.postings += len(field_postings.docs)
 
-    def copy_documents(self, schema, reader, live: np.ndarray) -> None:
-        """Write the `live` documents of another segment's per-document `reader` (stored
-        fields, columns and lengths as they are), numbered from this segment's next."""
-        writer = self.per_document
-        columns = {}
-        for name in schema.names():
-            column = schema[name].column_type
-            if column and reader.has_column(name):
-                values = reader.column_reader(name, column)
-                columns[name] = values.raw_column() if isinstance(values, TranslatingColumnReader) \
-                    else values
-        lengths: dict[str, list[int]] = {name: [] for name in schema.scorable_names()}
-        for docnum in np.flatnonzero(live).tolist():
-            writer.start_doc(self.documents)
-            stored = reader.stored_fields(docnum)
-            for name in sorted(schema.names()):
-                field = schema[name]
-                length = (reader.doc_field_length(docnum, name) or 0) if name in lengths else 0
-                if stored.get(name) is not None or length:
-                    writer.add_field(name, field, stored.get(name), length)
-                if name in lengths:
-                    lengths[name].append(length)
-                if name in columns:
-                    writer.add_column_value(name, field.column_type, columns[name][docnum])
-            writer.finish_doc()
-            self.documents += 1
-        for name, values in lengths.items():
-            self.lengths.setdefault(name, []).append(np.asarray(values, dtype=np.int64))
+    def copy_documents(self, schema, segment, live: np.ndarray) -> None:
+        """Write the `live` documents of another segment (stored fields, columns and lengths
+        as they are), numbered from this segment's next."""
+        for name, lengths in self.files.copy_documents(schema, segment, live).items():
+            self.lengths.setdefault(name, []).append(lengths)
 
     def close(self, schema):
         """Sort each field's postings by term and write them; the finished segment."""
-        self.per_document.close()
-        writer = self.codec.field_writer(self.storage, self.segment)
+        writer = self.files.postings_writer()
         for name in sorted(self.fields):
             lengths = (np.concatenate(self.lengths[name]) if name in self.lengths
                        else np.zeros(self.documents, dtype=np.int64))
             _write_field(writer, name, schema[name], self.terms.pop(name), self.fields.pop(name),
                          lengths)
         writer.close()
-        self.segment.set_doc_count(self.documents)
-        return self.segment
+        return self.files.finish()
 
 
 def _write_field(writer, name: str, field, numbers: dict[bytes, int],

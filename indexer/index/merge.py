@@ -15,15 +15,16 @@ from __future__ import annotations
 import numpy as np
 from whoosh.util import fib
 
+from ..whoosh.codec import POSITIONS, value_kind
+from ..whoosh.segments import is_array_segment, segment_terms
 from .bulk import FieldPostings, OpenSegment
-from .codec import POSITIONS, TrialCodec, value_kind
 
 
 def merge_small(storage, schema, indexname: str, segments: list) -> list:
     """`segments` with the small ones of trialsearch's format merged into one, as Whoosh's
     `MERGE_SMALL` chooses them (at least five segments, the smallest while their total stays
     below a Fibonacci bound); unchanged when there is nothing to merge."""
-    ours = sorted((s for s in segments if isinstance(s.codec(), TrialCodec)),
+    ours = sorted((s for s in segments if is_array_segment(s)),
                   key=lambda s: s.doc_count_all())
     chosen, total = [], 0
     for i, segment in enumerate(ours):
@@ -42,25 +43,22 @@ def merge_small(storage, schema, indexname: str, segments: list) -> list:
 def merge_segments(storage, schema, indexname: str, segments: list):
     """One new segment holding the live documents of `segments` (all of trialsearch's
     format), in order."""
-    codec = TrialCodec()
-    merged = OpenSegment(codec, storage, indexname)
+    merged = OpenSegment(storage, indexname)
     for segment in segments:
         live = np.ones(segment.doc_count_all(), dtype=bool)
         live[list(segment.deleted_docs())] = False
         # Each live document's number in the merged segment, counted from `base`.
         renumbered = np.cumsum(live) - 1
         base = merged.documents
-        per_document = codec.per_document_reader(storage, segment)
-        terms = codec.terms_reader(storage, segment)
+        merged.copy_documents(schema, segment, live)
+        terms = segment_terms(storage, segment)
         try:
-            merged.copy_documents(schema, per_document, live)
             for name in sorted(schema.names()):
                 if schema[name].indexed:
                     field = _field_postings(terms, name, schema[name], live, renumbered)
                     if field is not None:
                         merged.add_postings(name, base, field)
         finally:
-            per_document.close()
             terms.close()
     return merged.close(schema)
 

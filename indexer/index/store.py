@@ -18,15 +18,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
-from whoosh import index as whoosh_index
-
 from ..errors import NoRecordsError
 from ..model import Problem, Study, normalize_nct_id
 from ..places import place_sites
 from ..readers import read_sources
+from ..whoosh.generation import create_generation, open_generation
+from ..whoosh.segments import open_writer
 from .abbreviations import Abbreviations
 from .bulk import BulkWriter
-from .codec import TrialCodec
 from .layout import (
     ABBREVIATIONS_FILE,
     CURRENT_FILE,
@@ -108,15 +107,6 @@ def _documents(studies: list[Study], known: frozenset[str] | None = None
     return documents, mined
 
 
-def open_writer(ix):
-    """Whoosh's segment writer on `ix`, writing trialsearch's posting format (`codec.py`).
-
-    compound=False: Whoosh reads a compound segment by copying each of its files into memory,
-    so every process that opens the index would hold a private copy of it.
-    """
-    return ix.writer(codec=TrialCodec(), compound=False)
-
-
 def _listed(problems: list[Problem], limit: int = 5) -> str:
     """': a: why; b: why' for an error message (the first few), or '' when there are none."""
     if not problems:
@@ -156,7 +146,7 @@ def build_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, *
             abbreviations.apply_user_file(synonyms)  # fail before any work if the file is bad
         try:
             temp.mkdir()
-            ix = whoosh_index.create_in(str(temp), build_schema())
+            ix = create_generation(temp, build_schema())
             writer = BulkWriter(ix, procs=procs)
             writer.write(_studies(read_sources(sources), report, progress), _documents,
                          abbreviations.merge)
@@ -210,7 +200,7 @@ def update_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, 
         report = IndexReport(generation=generation.name)
         abbreviations = Abbreviations.load(generation)
         try:
-            ix = whoosh_index.open_dir(str(generation))
+            ix = open_generation(generation)
             writer = open_writer(ix)  # holds Whoosh's lock and records the deletions
             try:
                 added = BulkWriter(ix)  # the new versions, as one segment in the bulk format
@@ -244,7 +234,7 @@ def _commit_live(writer, generation: Path, new_segments: list | None = None) -> 
     its writer), and record its new document count."""
     writer.commit(mergetype=lambda w, segments: merge_small(
         w.storage, w.schema, w.indexname, [*segments, *(new_segments or [])]))
-    _touch_meta(generation, indexed=whoosh_index.open_dir(str(generation)).doc_count())
+    _touch_meta(generation, indexed=open_generation(generation).doc_count())
 
 
 def delete_studies(nct_ids: Iterable[str], path: str | os.PathLike, *,
@@ -257,7 +247,7 @@ def delete_studies(nct_ids: Iterable[str], path: str | os.PathLike, *,
         generation = _live_generation(root)
         report = IndexReport(generation=generation.name)
         try:
-            writer = open_writer(whoosh_index.open_dir(str(generation)))
+            writer = open_writer(open_generation(generation))
             asked: set[str] = set()
             for raw in nct_ids:
                 nct_id = normalize_nct_id(raw)

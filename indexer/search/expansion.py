@@ -20,8 +20,8 @@ from whoosh import fields, query
 
 from ..catalog.fields import PROSE_FIELDS
 from ..index.analysis import analyze, stem
+from ..whoosh.storage import expansion_terms
 from .vocabulary import Vocabulary
-from .whoosh_storage import expansion_terms
 
 EXPANSION_BOOST = 0.5  # an abbreviation's other form ranks below what the user typed
 # A condition synonym pair is not expanded when either side is one word more than this share

@@ -10,7 +10,6 @@ new indexes without a restart.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import threading
@@ -24,6 +23,7 @@ from whoosh import query
 from ..errors import QueryError
 from ..index.layout import CURRENT_FILE, require_generation
 from ..model import Study, normalize_nct_id
+from ..whoosh.generation import decode_study
 from .answer import answer, facet_counts, filtered_facets
 from .meaning import MeaningSearch, by_words, with_meaning
 from .plan import FUSION_DEPTH, plan_search
@@ -219,7 +219,7 @@ class SearchIndex:
             return None
         with self._lock:
             stored = self.searcher().document(nct_id=canonical)
-        return Study.from_dict(json.loads(stored["record"])) if stored else None
+        return decode_study(stored) if stored else None
 
     def stats(self) -> dict[str, Any]:
         """Document count, fields, build/update times and size on disk of the live index, and
@@ -237,6 +237,19 @@ class SearchIndex:
         'semantic' extra missing, vectors of another model), or None when they can."""
         with self._lock:
             return self._meaning.view(self.snapshot())[1] or None
+
+    @property
+    def vectors_loaded(self) -> int:
+        """How many study vectors this handle holds in memory, which a search by meaning
+        compares the query with (studies no longer indexed included)."""
+        with self._lock:
+            return self._meaning.vectors
+
+    def forget_query_vectors(self) -> None:
+        """Drop the remembered query vectors, so each query is encoded again (what a query no
+        one asked before costs)."""
+        with self._lock:
+            self._meaning.forget_query_vectors()
 
 
 def open_index(path: str | os.PathLike, **options) -> SearchIndex:

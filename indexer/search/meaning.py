@@ -16,8 +16,8 @@ from collections.abc import Callable
 import numpy as np
 from whoosh.searching import Results
 
+from ..semantic.contract import model_id
 from ..semantic.deps import RUNTIME_MODULES, SemanticUnavailable, require
-from ..semantic.fill import model_id
 from .caches import LRUCache, remembered
 from .dense import MIN_SIMILARITY, DenseView, VectorCache
 from .fusion import fuse_arrays

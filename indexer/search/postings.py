@@ -19,8 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from .caches import LRUCache, remembered
-from .whoosh_storage import (
+from ..whoosh.storage import (
     blocks,
     bytes_column,
     field_runs,
@@ -29,6 +28,7 @@ from .whoosh_storage import (
     length_bytes,
     term_matcher,
 )
+from .caches import LRUCache, remembered
 
 SEGMENT_CACHE_BYTES = 128 * 2**20  # decoded segment data kept per process (as the score cache)
 _NO_IDS = np.zeros(0, dtype=np.int32)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import functools
 import html
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from whoosh import highlight
 
 from ..catalog.facets import FACETS_BY_NAME
+from ..whoosh.generation import stored_record
 
 _TITLE_HIGHLIGHTER = highlight.Highlighter(
     fragmenter=highlight.WholeFragmenter(),
@@ -127,7 +127,7 @@ def make_hit(results, rank: int, with_highlights: bool,
     """The `rank`-th hit of Whoosh `results`, with title and summary highlights when asked
     and its nearest site when `nearest` is given."""
     hit = results[rank]
-    study = json.loads(hit["record"])
+    study = stored_record(hit)
     sites = study.get("sites", ())  # records stored before sites existed have none
     marks = {}
     if with_highlights:

@@ -23,9 +23,9 @@ import numpy as np
 from whoosh import query, scoring
 from whoosh.util.numeric import byte_to_length
 
+from ..whoosh.storage import field_b, term_positions
 from .caches import LRUCache, remembered
 from .postings import SegmentCache, live_mask
-from .whoosh_storage import field_b, term_positions
 
 CACHE_BYTES = 128 * 2**20  # scored leaves kept per reader (per server process)
 _DEADLINE_EVERY = 4096  # matches read between time-budget checks in the matcher loop

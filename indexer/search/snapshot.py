@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from whoosh import index as whoosh_index
 
 from ..catalog.fields import SEARCH_FIELD_BOOSTS
-from ..errors import unreadable_index
 from ..index.abbreviations import USER_COUNT, Abbreviations
 from ..index.analysis import analyze
 from ..index.layout import read_meta
+from ..whoosh.generation import open_searcher
 from .caches import LRUCache, remembered
 from .expansion import COMMON_WORD_SHARE, ExpansionMap
 from .facets import DocSets
@@ -66,10 +65,7 @@ class Snapshot:
         generations, since an update leaves every earlier segment as it was."""
         # A fresh searcher, not Searcher.refresh(): reusing segment readers can miss
         # deletions committed by an update.
-        try:
-            searcher = whoosh_index.open_dir(str(folder)).searcher()
-        except Exception as exc:  # noqa: BLE001 - unpickling a table of contents raises anything
-            raise unreadable_index(folder.parent, f"{type(exc).__name__}: {str(exc)[:200]}") from exc
+        searcher = open_searcher(folder)
         segments.keep_only(leaf for leaf, _ in searcher.reader().leaf_readers())
         scorer = ArrayScorer(searcher, segments=segments)
         pairs = Abbreviations.load(folder)

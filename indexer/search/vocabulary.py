@@ -17,9 +17,9 @@ from collections.abc import Iterator
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
-from whoosh import spelling
 from whoosh.qparser import QueryParser
 
+from ..whoosh.spelling import Corrector
 from .postings import SegmentCache
 from .query import split_nct_ids
 
@@ -63,7 +63,7 @@ class Vocabulary:
         return [(word, int(distance)) for word, distance, _ in matches]
 
 
-class VocabularyCorrector(spelling.Corrector):
+class VocabularyCorrector(Corrector):
     """"Did you mean" from a `Vocabulary`: the nearest word, and among the nearest the most
     frequent (the ranking Whoosh's `ReaderCorrector` documents; its code ranks every
     candidate as if at the maximum distance, so `exosme` became `exosomes`, not `exosome`)."""
@@ -72,7 +72,9 @@ class VocabularyCorrector(spelling.Corrector):
         self.vocabulary = vocabulary
         self.fieldname = fieldname
 
-    def _suggestions(self, text: str, maxdist: int, prefix: int) -> Iterator[tuple[float, str]]:
+    def candidates(self, text: str, maxdist: int, prefix: int) -> Iterator[tuple[float, str]]:
+        """Each word of the vocabulary within `maxdist` edits, scored to rank the nearest first
+        and, among the equally near, the most frequent."""
         frequency = self.vocabulary.reader.frequency
         for word, distance in self.vocabulary.distances(self.fieldname, text, maxdist, prefix):
             yield 0 - (distance + (1.0 / (frequency(self.fieldname, word) or 1) * 0.5)), word

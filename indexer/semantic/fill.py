@@ -11,9 +11,6 @@ server).
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
-import json
 import os
 import threading
 import time
@@ -21,27 +18,14 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from whoosh import index as whoosh_index
-
-from ..errors import IndexWriteError
-from ..index.layout import CURRENT_FILE, VECTORS_LOCK, require_generation
+from ..index.layout import require_generation
 from ..model import Study
-from .store import VectorStore, text_hash
+from ..whoosh.generation import decode_study, open_generation
+from .contract import filler_lock, index_stamp, model_id, study_text, text_hash
+from .store import VectorStore
 
 FILL_BATCH = 64  # studies encoded and committed together
 WATCH_INTERVAL = 5.0  # seconds between looks for a changed index
-
-
-def study_text(study: Study) -> str:
-    """What a study's vector is computed from: title, conditions and brief summary (the model
-    reads 256 word pieces, so the most telling text goes first)."""
-    return ". ".join(filter(None, [study.brief_title or study.official_title,
-                                   ", ".join(study.conditions), study.brief_summary]))
-
-
-def model_id(encoder) -> str:
-    """The name vectors are stored under: the model package, its version and the precision."""
-    return f"{encoder.source} {encoder.precision}"
 
 
 @dataclass
@@ -62,25 +46,6 @@ class FillReport:
         return {"studies": self.studies, "encoded": self.encoded, "reused": self.reused,
                 "empty": self.empty, "pruned": self.pruned, "seconds": round(self.seconds, 3),
                 "busy": self.busy, "model_changed": self.model_changed}
-
-
-@contextlib.contextmanager
-def filler_lock(root: Path) -> Iterator[bool]:
-    """Hold the index's vectors lock if no other process does; yields whether it got it."""
-    try:
-        handle = open(root / VECTORS_LOCK, "a+b", buffering=0)  # noqa: SIM115 - closed below
-    except OSError as exc:
-        raise IndexWriteError(f"could not write the index at {root}: {exc.strerror or exc}") from exc
-    with handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            yield False
-            return
-        try:
-            yield True
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def fill_vectors(root: str | os.PathLike, encoder, *, batch: int = FILL_BATCH,
@@ -151,24 +116,13 @@ def fill_vectors(root: str | os.PathLike, encoder, *, batch: int = FILL_BATCH,
 
 def count_studies(root: str | os.PathLike) -> int:
     """How many studies the live index at `root` holds (what a fill checks)."""
-    return whoosh_index.open_dir(str(require_generation(Path(root)))).doc_count()
+    return open_generation(require_generation(Path(root))).doc_count()
 
 
 def _live_studies(root: Path) -> Iterator[Study]:
-    ix = whoosh_index.open_dir(str(require_generation(root)))
-    with ix.reader() as reader:
+    with open_generation(require_generation(root)).reader() as reader:
         for stored in reader.all_stored_fields():
-            yield Study.from_dict(json.loads(stored["record"]))
-
-
-def index_stamp(root: Path) -> tuple | None:
-    """Changes whenever a build switches generations or an update commits: the CURRENT
-    pointer's contents and the live generation's Whoosh generation number."""
-    try:
-        name = (root / CURRENT_FILE).read_text(encoding="utf-8").strip()
-        return name, whoosh_index.open_dir(str(root / name)).latest_generation()
-    except (OSError, whoosh_index.EmptyIndexError):
-        return None
+            yield decode_study(stored)
 
 
 def watch_vectors(root: str | os.PathLike, encoder, *, stop: threading.Event,

@@ -15,7 +15,6 @@ holds.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -36,11 +35,6 @@ CREATE TABLE IF NOT EXISTS vectors (
     vector BLOB NOT NULL                    -- float32, little-endian, unit length
 );
 """
-
-
-def text_hash(text: str) -> bytes:
-    """A 16-byte digest of a study's vector text: equal digests, same vector."""
-    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
 
 
 def _connect_existing(path: Path) -> sqlite3.Connection:

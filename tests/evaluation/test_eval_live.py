@@ -183,7 +183,7 @@ def test_short_queries_score_every_live_mode_and_count_empty_ones(vector_index, 
 @pytest.mark.slow
 def test_eval_only_hybrid_reads_the_stored_vectors(vector_index, files, monkeypatch):
     from indexer.evaluation.encoders import Encoder
-    from indexer.semantic.fill import study_text
+    from indexer.semantic.contract import study_text
 
     encoder = Encoder(threads=1)
     index = open_index(vector_index)

@@ -4,18 +4,16 @@ Whoosh's own search plus a record-by-record scan, on the whole shared corpus and
 
 from __future__ import annotations
 
-import json
-
 import pytest
 import scan
 
 from indexer import build_index, open_index, update_index
-from indexer.model import Study
 from indexer.search.expansion import expand_abbreviations as _expand_abbreviations
 from indexer.search.expansion import expand_multiterms
 from indexer.search.filters import parse_filters
 from indexer.search.query import parse_query
 from indexer.search.vocabulary import Vocabulary
+from indexer.whoosh.generation import decode_study
 
 QUERIES = ["", "cirrhosis", "liver AND cirrhosis", '"stem cells"', "cancer OR tumour", "transplant*",
            "status:recruiting", "title:exosomes", "diabetes -insulin", "nonexistentword"]
@@ -34,7 +32,7 @@ def whoosh_reference(index, text: str, filters: dict) -> tuple[int, dict]:
     parsed = parse_query(text, searcher.schema)
     q = expand_multiterms(_expand_abbreviations(parsed.query, index.snapshot().expansions), Vocabulary(searcher.reader()), [])
     results = searcher.search(q, limit=None, filter=parse_filters(filters).terms)
-    studies = [Study.from_dict(json.loads(hit["record"])) for hit in results]
+    studies = [decode_study(hit) for hit in results]
     studies = [study for study in studies if scan.passes(study, filters)]
     return len(studies), scan.facet_counts(studies, filters.get("status", []))
 

@@ -20,9 +20,10 @@ from indexer.errors import QueryError
 from indexer.index.layout import VECTORS_FILE
 from indexer.search.dense import MIN_SIMILARITY
 from indexer.search.fusion import fuse_arrays, reciprocal_rank_fusion
+from indexer.semantic.contract import model_id, study_text, text_hash
 from indexer.semantic.deps import MODEL_MODULE, MODEL_PACKAGE, SemanticUnavailable, missing_packages
-from indexer.semantic.fill import fill_vectors, model_id, study_text
-from indexer.semantic.store import VectorStore, text_hash
+from indexer.semantic.fill import fill_vectors
+from indexer.semantic.store import VectorStore
 
 MISSING = missing_packages({"onnxruntime": "onnxruntime", "tokenizers": "tokenizers",
                             "onnx": "onnx", "safetensors": "safetensors", MODEL_MODULE: MODEL_PACKAGE})
@@ -101,7 +102,7 @@ def test_a_fill_reuses_unchanged_studies_and_encodes_changed_ones(vector_index, 
 
 @needs_encoder
 def test_a_second_filler_of_the_same_index_steps_aside(vector_index, encoder):
-    from indexer.semantic.fill import filler_lock
+    from indexer.semantic.contract import filler_lock
 
     with filler_lock(vector_index) as mine:
         assert mine
@@ -149,6 +150,26 @@ def test_hybrid_is_the_default_with_vectors_and_each_hit_says_how_it_matched(vec
     expected = {(True, True): "both", (True, False): "words", (False, True): "meaning"}
     for hit in hybrid.hits:
         assert hit.matched_by == expected[hit.nct_id in words, hit.nct_id in meaning]
+
+
+@needs_encoder
+def test_the_handle_counts_its_vectors_and_forgets_query_vectors_when_asked(vector_index, monkeypatch):
+    from indexer.semantic.encoder import SentenceEncoder
+
+    encoded = []
+    encode_query = SentenceEncoder.encode_query
+    monkeypatch.setattr(SentenceEncoder, "encode_query",
+                        lambda self, text: encoded.append(text) or encode_query(self, text))
+    index = open_index(vector_index)
+    index.search("exosomes", mode="semantic")
+    index.search("exosomes", mode="semantic")
+    assert encoded == ["exosomes"]  # remembered
+    store = VectorStore(vector_index, readonly=True)
+    assert index.vectors_loaded == store.count() > 30
+    store.close()
+    index.forget_query_vectors()
+    index.search("exosomes", mode="semantic")
+    assert encoded == ["exosomes", "exosomes"]
 
 
 @needs_encoder

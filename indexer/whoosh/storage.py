@@ -1,12 +1,11 @@
-"""The one adapter that reads Whoosh's storage below its public API.
+"""Reading Whoosh's storage below its public API, for the array search core.
 
 The array search core needs what Whoosh's public API gives only one posting at a time: a
 term's posting blocks, a field's length bytes, a field's term table in order, a column's
-values. Every read of
-Whoosh's private internals (its `whoosh3` codec's block matcher, a segment's term table and
-per-document columns, BM25F's per-field B) is here and nowhere else, with one block walker, so
-a change in Whoosh's internals breaks one module, and `tests/search/test_whoosh_storage.py`
-names it.
+values. These reads of Whoosh's private internals (its `whoosh3` codec's block matcher, a
+segment's term table and per-document columns, BM25F's per-field B) are here, with one block
+walker, so a change in Whoosh's internals breaks this package (`indexer.whoosh`) and nothing
+above it, and `tests/whoosh/test_canary.py` names the name that changed.
 `pyproject.toml` pins the Whoosh release these reads were written against (`whoosh3~=3.54`).
 """
 
@@ -20,7 +19,7 @@ from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.fields import FieldType
 from whoosh.reading import TermNotFound
 
-from ..index.codec import ArrayMatcher, ArrayTermsReader
+from .codec import ArrayMatcher, ArrayTermsReader
 
 # (segment-local document numbers ascending, weights or None, encoded values or None)
 Block = tuple[np.ndarray, "np.ndarray | None", "list[bytes] | None"]
@@ -30,7 +29,7 @@ def term_matcher(leaf, fieldname: str, btext: bytes):
     """The posting matcher of one term in segment `leaf`; None when the segment lacks it
     (one lookup, not a test and then a lookup)."""
     try:
-        return leaf._terms.matcher(fieldname, btext, leaf.schema[fieldname].format)  # noqa: SLF001
+        return leaf._terms.matcher(fieldname, btext, leaf.schema[fieldname].format)
     except TermNotFound:
         return None
 
@@ -41,7 +40,7 @@ def field_runs(leaf, fieldname: str) -> tuple[list[bytes], np.ndarray, np.ndarra
     ascending within each value): a facet's values. trialsearch's codec gives the whole field
     in one piece; Whoosh's is walked term by term."""
     field = leaf.schema[fieldname]
-    terms = leaf._terms  # noqa: SLF001 - the segment's term table
+    terms = leaf._terms  # the segment's term table
     # Numbers are indexed at several precisions; only the full-precision terms are values.
     numeric = type(field).sortable_terms is not FieldType.sortable_terms
     if isinstance(terms, ArrayTermsReader):
@@ -62,7 +61,7 @@ def field_runs(leaf, fieldname: str) -> tuple[list[bytes], np.ndarray, np.ndarra
         if name != fieldname:
             break
         if btext in wanted:
-            matcher = leaf._codec.postings_reader(terms._postfile, terminfo, field.format)  # noqa: SLF001
+            matcher = leaf._codec.postings_reader(terms._postfile, terminfo, field.format)
             values.append(btext)
             runs.append(np.concatenate([ids for ids, _, _ in blocks(matcher, weights=False)]))
     counts = np.asarray([len(run) for run in runs], dtype=np.int64)
@@ -81,7 +80,7 @@ def blocks(matcher, *, weights: bool = True, values: bool = False,
         postings = matcher.postings
         if len(postings):
             yield (postings.ids, postings.weights.astype(np.float64) if weights else None,
-                   [matcher._value_at(i) for i in range(len(postings))] if values else None)  # noqa: SLF001
+                   [matcher.value_at(i) for i in range(len(postings))] if values else None)
         return
     if not isinstance(matcher, W3LeafMatcher):
         yield _slow_block(matcher, weights, values)
@@ -91,22 +90,22 @@ def blocks(matcher, *, weights: bool = True, values: bool = False,
         if wanted is not None:
             if next_wanted >= len(wanted):
                 return
-            if matcher._maxid < wanted[next_wanted]:  # noqa: SLF001 - the block header's last id
-                matcher._next_block()  # noqa: SLF001
+            if matcher._maxid < wanted[next_wanted]:  # the block header's last id
+                matcher._next_block()
                 continue
-        matcher._read_data()  # noqa: SLF001 - one block: (id deltas, weights, values)
-        ids = np.cumsum(np.asarray(matcher._data[0], dtype=np.int64))  # noqa: SLF001
+        matcher._read_data()  # one block: (id deltas, weights, values)
+        ids = np.cumsum(np.asarray(matcher._data[0], dtype=np.int64))
         block_weights = block_values = None
         if weights:
-            matcher._read_weights()  # noqa: SLF001 - expands a block's shared weight
-            block_weights = np.asarray(matcher._weights, dtype=np.float64)  # noqa: SLF001
+            matcher._read_weights()  # expands a block's shared weight
+            block_weights = np.asarray(matcher._weights, dtype=np.float64)
         if values:
-            matcher._read_values()  # noqa: SLF001
-            block_values = list(matcher._values)  # noqa: SLF001
+            matcher._read_values()
+            block_values = list(matcher._values)
         yield ids, block_weights, block_values
         if wanted is not None:
             next_wanted = int(np.searchsorted(wanted, ids[-1], side="right"))
-        matcher._next_block()  # noqa: SLF001
+        matcher._next_block()
 
 
 def term_positions(leaf, fieldname: str, btext: bytes, wanted: np.ndarray
@@ -149,10 +148,10 @@ def length_bytes(leaf, fieldname: str) -> np.ndarray:
     """Each document's one-byte length of `fieldname` in segment `leaf` (0 when absent), read
     from the segment's lengths column in one piece."""
     lengths = np.zeros(leaf.doc_count_all(), dtype=np.uint8)
-    column = leaf._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)  # noqa: SLF001
+    column = leaf._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
     if column is not None:
-        raw = column._dbfile.get(column._basepos, column._count)  # noqa: SLF001
-        lengths[:column._count] = np.frombuffer(raw, dtype=np.uint8)  # noqa: SLF001
+        raw = column._dbfile.get(column._basepos, column._count)
+        lengths[:column._count] = np.frombuffer(raw, dtype=np.uint8)
     return lengths
 
 
@@ -163,9 +162,9 @@ def float_column(leaf, fieldname: str) -> np.ndarray:
     if not leaf.has_column(fieldname):
         return np.full(size, np.nan, dtype=np.float32)
     column = leaf.column_reader(fieldname, translate=False)
-    values = np.full(size, column._default, dtype=np.float32)  # noqa: SLF001
-    count = min(column._count, size)  # noqa: SLF001
-    raw = column._dbfile.get(column._basepos, count * 4)  # noqa: SLF001
+    values = np.full(size, column._default, dtype=np.float32)
+    count = min(column._count, size)
+    raw = column._dbfile.get(column._basepos, count * 4)
     values[:count] = np.frombuffer(raw, dtype=">f4")
     return values
 
@@ -178,15 +177,15 @@ def bytes_column(leaf, fieldname: str) -> tuple[bytes, np.ndarray]:
         return b"", np.zeros(size, dtype=np.int64)
     column = leaf.column_reader(fieldname, translate=False)
     lengths = np.zeros(size, dtype=np.int64)
-    stored = np.asarray(column._lengths, dtype=np.int64)  # noqa: SLF001
+    stored = np.asarray(column._lengths, dtype=np.int64)
     lengths[:len(stored)] = stored[:size]
-    return column._dbfile.get(column._basepos, int(lengths.sum())), lengths  # noqa: SLF001
+    return column._dbfile.get(column._basepos, int(lengths.sum())), lengths
 
 
 def field_words(leaf, fieldname: str) -> list:
     """The words of `fieldname` in segment `leaf`, in term order: from trialsearch's codec's
     lexicon in one piece where it has one, else a walk of Whoosh's term table."""
-    terms = leaf._terms  # noqa: SLF001 - the segment's term table
+    terms = leaf._terms  # the segment's term table
     field = leaf.schema[fieldname]
     # Only where a term's bytes are its text (not numbers and dates, which Whoosh encodes).
     if isinstance(terms, ArrayTermsReader) and type(field).from_bytes is FieldType.from_bytes:
@@ -198,10 +197,10 @@ def field_words(leaf, fieldname: str) -> list:
 
 def field_b(weighting, fieldname: str) -> float:
     """BM25F's length normalisation B for `fieldname` (Whoosh keeps per-field values apart)."""
-    return weighting._field_B.get(fieldname, weighting.B)  # noqa: SLF001
+    return weighting._field_B.get(fieldname, weighting.B)
 
 
 def expansion_terms(q, reader) -> Iterator[bytes]:
     """The index terms a wildcard, range or other multi-term query expands to (Whoosh's own
     expansion hook, as bytes)."""
-    return q._btexts(reader)  # noqa: SLF001
+    return q._btexts(reader)

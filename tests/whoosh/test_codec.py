@@ -1,4 +1,4 @@
-"""trialsearch's posting format (`indexer.index.codec`) and bulk writer (`indexer.index.bulk`)
+"""trialsearch's posting format (`indexer.whoosh.codec`) and bulk writer (`indexer.index.bulk`)
 against Whoosh's own: the oracle is Whoosh's exhaustive ranking, which must not change with
 the format, on the shared corpus as built and after an update with deletions.
 """
@@ -18,11 +18,12 @@ from indexer.catalog.fields import DEFAULT_FIELD_BOOSTS
 from indexer.errors import IndexUnreadableError
 from indexer.index.analysis import text_analyzer, vocabulary_analyzer
 from indexer.index.bulk import WordAnalyzer
-from indexer.index.codec import ArrayMatcher, TrialCodec
 from indexer.index.layout import generation_path
 from indexer.index.merge import merge_segments
 from indexer.index.schema import study_to_document
 from indexer.places import place_sites
+from indexer.whoosh.codec import ArrayMatcher, TrialCodec
+from indexer.whoosh.segments import open_writer
 
 pytestmark = pytest.mark.slow  # two builds of the shared corpus
 
@@ -49,9 +50,14 @@ def ranking(folder, queries=QUERIES) -> dict[str, list[tuple[str, float]]]:
                 for q in queries}
 
 
+def segments(folder) -> list:
+    """The segments of the index in `folder`, through its reader (Whoosh's public API)."""
+    with whoosh_index.open_dir(str(folder)).reader() as reader:
+        return [leaf.segment() for leaf, _ in reader.leaf_readers()]
+
+
 def codecs(folder) -> set[type]:
-    ix = whoosh_index.open_dir(str(folder))
-    return {type(segment.codec()) for segment in ix._segments()}  # noqa: SLF001
+    return {type(segment.codec()) for segment in segments(folder)}
 
 
 @pytest.fixture(scope="module")
@@ -175,14 +181,14 @@ def test_small_segments_merge_as_arrays_and_rank_as_whoosh_s_merge(both, tmp_pat
             with ix.writer(compound=False) as writer:
                 writer.delete_by_term("nct_id", studies_in(changes[i - 1]).popitem()[0])
     folder = generation_path(ours)
-    segments = whoosh_index.open_dir(str(folder))._segments()  # noqa: SLF001
-    assert len(segments) < 1 + len(changes), "small segments were merged"
-    assert sum(s.doc_count() for s in segments) == open_index(ours).stats()["documents"]
+    merged = segments(folder)
+    assert len(merged) < 1 + len(changes), "small segments were merged"
+    assert sum(s.doc_count() for s in merged) == open_index(ours).stats()["documents"]
     # Everything in one segment on both sides, so collection statistics agree.
     ix.writer(compound=False).commit(optimize=True)
-    whoosh_index.open_dir(str(folder)).writer(codec=TrialCodec(), compound=False).commit(
+    open_writer(whoosh_index.open_dir(str(folder))).commit(
         mergetype=lambda w, segs: [merge_segments(w.storage, w.schema, w.indexname, segs)])
-    assert len(whoosh_index.open_dir(str(folder))._segments()) == 1  # noqa: SLF001
+    assert len(segments(folder)) == 1
     queries = [*QUERIES, "cirrhosis", "albumin"]
 
     def by_score(hits):

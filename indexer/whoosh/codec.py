@@ -280,7 +280,7 @@ class ArrayMatcher(ListMatcher):
 
     def value(self) -> bytes:
         """The posting's value encoded as Whoosh's format encodes it."""
-        return self._value_at(self._i)
+        return self.value_at(self._i)
 
     def value_as(self, astype: str):
         if astype == "positions" and self._kind == POSITIONS:
@@ -296,9 +296,10 @@ class ArrayMatcher(ListMatcher):
         return [Span(pos) for pos in self.postings.positions(self._i).tolist()]
 
     def all_items(self):
-        return ((self._ids[i], self._value_at(i)) for i in range(self._i, len(self.postings)))
+        return ((self._ids[i], self.value_at(i)) for i in range(self._i, len(self.postings)))
 
-    def _value_at(self, i: int) -> bytes:
+    def value_at(self, i: int) -> bytes:
+        """Posting `i`'s value, encoded as Whoosh's format encodes it."""
         if self._kind == POSITIONS:
             return self._format.encode(self.postings.positions(i).tolist())
         if self._kind == FREQUENCY:

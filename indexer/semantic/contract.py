@@ -1,0 +1,68 @@
+"""The vector contract: what a stored study vector means, and how the process that computes
+vectors and the processes that read them agree. Declared once, here, for the filler
+(`fill.py`), the search side (`indexer.search.meaning`) and evaluation, so the read side never
+imports the filling job.
+
+A vector is valid for one model (`model_id`) and one text (`study_text`, remembered by its
+`text_hash`); a filler fills again when `index_stamp` changes, and at most one filler works on
+an index at a time (`filler_lock`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+from ..errors import IndexUnreadableError, IndexWriteError
+from ..index.layout import CURRENT_FILE, VECTORS_LOCK
+from ..model import Study
+from ..whoosh.generation import open_generation
+
+
+def model_id(encoder) -> str:
+    """The name vectors are stored under: the model package, its version and the precision."""
+    return f"{encoder.source} {encoder.precision}"
+
+
+def study_text(study: Study) -> str:
+    """What a study's vector is computed from: title, conditions and brief summary (the model
+    reads 256 word pieces, so the most telling text goes first)."""
+    return ". ".join(filter(None, [study.brief_title or study.official_title,
+                                   ", ".join(study.conditions), study.brief_summary]))
+
+
+def text_hash(text: str) -> bytes:
+    """A 16-byte digest of a study's vector text: equal digests, same vector."""
+    return hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+
+
+def index_stamp(root: Path) -> tuple | None:
+    """Changes whenever a build switches generations or an update commits: the CURRENT
+    pointer's contents and the live generation's Whoosh generation number."""
+    try:
+        name = (root / CURRENT_FILE).read_text(encoding="utf-8").strip()
+        return name, open_generation(root / name).latest_generation()
+    except (OSError, IndexUnreadableError):  # no index, or none readable now: nothing to fill
+        return None
+
+
+@contextlib.contextmanager
+def filler_lock(root: Path) -> Iterator[bool]:
+    """Hold the index's vectors lock if no other process does; yields whether it got it."""
+    try:
+        handle = open(root / VECTORS_LOCK, "a+b", buffering=0)  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise IndexWriteError(f"could not write the index at {root}: {exc.strerror or exc}") from exc
+    with handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
