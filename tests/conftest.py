@@ -14,6 +14,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from reliability import LARGE_FILLER, PROBES, write_corpus
 
 from indexer import build_index
 from indexer.index.layout import generation_path
@@ -194,3 +195,21 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if SHARED_FIXTURES.intersection(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.shared_data)
+
+
+@pytest.fixture(scope="session")
+def corpora(tmp_path_factory) -> dict[str, Path]:
+    """The reliability tests' corpora (tests/reliability.py), written once per session."""
+    base = tmp_path_factory.mktemp("corpora")
+    return {
+        "A": write_corpus(base / "A", "A"),
+        "B": write_corpus(base / "B", "B"),
+        # Upserts of corpus A's (B's) probe studies: same IDs and marker, a revised title.
+        "A-update": write_corpus(base / "A-update", "A", filler=0, revision="revised"),
+        "B-update": write_corpus(base / "B-update", "B", filler=0, revision="revised"),
+        # A larger corpus for kills and lock contention (builds take a few seconds).
+        "large": write_corpus(base / "large", "B", probes=PROBES, filler=LARGE_FILLER, seed=99),
+        "small": write_corpus(base / "small", "A", probes=10, filler=10),
+    }
+
+

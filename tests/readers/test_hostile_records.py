@@ -1,88 +1,37 @@
-"""Hostile and malformed input, property-based (hypothesis).
-
-* The record readers are fed arbitrary text, JSON and bytes written to files in the shape of
-  every format they read (plain-text export, API v2 / classic API / TREC JSON and JSON Lines,
-  legacy XML, TSV/CSV exports, gzip and zip wrappers): `read_sources` never raises, and yields
-  only `Study` (valid NCT ID, serializable, indexable as a Whoosh document) or `Problem`.
-* The query parser and `SearchIndex.search` are fed arbitrary text and parameters: the only
-  outcomes are a `SearchResult` or a `QueryError` naming a known parameter, within the budget.
-* The JSON API (Flask test client) is fed arbitrary parameters: 200, or 400 with
-  `{"error", "param"}`; never a 500.
-
-Runs are bounded and reproducible: `derandomize=True` (the same examples on every run), a fixed
-`max_examples`, no example database. HOSTILE_SCALE=10 runs ten times as many for a deeper hunt.
-Each property test also checks that its generators reached both outcomes (valid studies and
-problems, results and errors), so a generator that degenerates fails instead of passing
-vacuously, and prints how many inputs it tried (`pytest -rP` shows the lines).
-"""
+"""Hostile and malformed records, property-based (hypothesis): the record readers are fed
+arbitrary text, JSON and bytes written to files in the shape of every format they read
+(plain-text export, API v2 / classic API / TREC JSON and JSON Lines, legacy XML, TSV/CSV exports,
+gzip and zip wrappers): `read_sources` never raises, and yields only `Study` (valid NCT ID,
+serializable, indexable as a Whoosh document) or `Problem`. The test checks that its generators
+reached both outcomes, so a generator that degenerates fails instead of passing vacuously."""
 
 from __future__ import annotations
 
 import gzip
 import io
 import json
-import os
-import string
 import tempfile
 import time
 import zipfile
 from collections import Counter
 from datetime import date
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
-from hypothesis import HealthCheck, example, given, settings
+from hostile import ANY_IDS, SCALE, SLOW_INPUT_SECONDS, hostile, summary
+from hypothesis import example, given
 from hypothesis import strategies as st
 from whoosh.filedb.filestore import RamStorage
 
-from indexer import open_index
-from indexer.catalog.facets import FACETS_BY_NAME
-from indexer.catalog.fields import FIELD_ALIASES
-from indexer.errors import QueryError
 from indexer.index.schema import build_schema, study_to_document
 from indexer.model import NCT_ID_RE, Problem, Study
 from indexer.readers import read_sources
-from indexer.search import SearchResult
-from indexer.search.query import parse_query
 
 SCHEMA = build_schema()
-SCALE = float(os.environ.get("HOSTILE_SCALE", "1"))
-# Per input, not per run: any single input slower than this is itself a finding.
-SLOW_INPUT_SECONDS = 10.0
-
-
-def hostile(examples: int) -> settings:
-    """Deterministic, bounded hypothesis settings; no per-example deadline (CI shares two
-    cores), SLOW_INPUT_SECONDS bounds single inputs instead."""
-    return settings(
-        max_examples=max(1, int(examples * SCALE)),
-        deadline=None,
-        derandomize=True,
-        database=None,
-        suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                               HealthCheck.filter_too_much],
-    )
-
-
-def summary(record_property, name: str, counts: Counter) -> None:
-    """Print (and record in JUnit XML) how many hostile inputs a test tried."""
-    record_property(name, json.dumps(counts))
-    print(f"\nSUMMARY {name}: {json.dumps(dict(sorted(counts.items())))}")
 
 
 # -- strategies: the pieces records are made of --------------------------------------------
 
-VALID_IDS = st.integers(0, 99_999_999).map(lambda n: f"NCT{n:08d}")
-ANY_IDS = st.one_of(
-    VALID_IDS,
-    VALID_IDS.map(lambda s: s.lower()),
-    VALID_IDS.map(lambda s: f"  {s}\t"),
-    st.text(max_size=20),
-    st.sampled_from(["", "NCT", "NCT1234567", "NCT123456789", "nct０１２３４５６７", "None", "N/A"]),
-)
-# Text with the characters that break parsers: quotes, separators, markup, control characters,
-# surrogate-free unicode, NUL, very long runs.
 NASTY_CHARS = st.sampled_from(list('\t\r\x00\x0b\x0c\x1b\u2028\u2029\ufeff"\'<>&|;:,{}[]()\\*?~^-'))
 TEXT = st.one_of(
     st.text(max_size=60),
@@ -457,258 +406,3 @@ def test_reader_regressions(tmp_path, name, data, expect):
         assert "root:" not in problems[0].reason
 
 
-# -- the query parser and the search core --------------------------------------------------
-
-QUERY_TOKENS = st.one_of(
-    st.sampled_from(["exosomes", "liver", "cirrhosis", "MSC", "stem", "cells", "AND", "OR", "NOT",
-                     "TO", "to", "(", ")", '"', "*", "?", "~", "~2", "~99", "^", "^3", "^-1",
-                     "-", "+", ":", "[", "]", "{", "}", ">", "<", ">=", "<=", "=", "!", "'", "\\",
-                     "/", "exo*", "*some", "e*", "?x", "ex?s*", "exosme~", "exosme~1000",
-                     "title:", "summary:", "status:", "phase:", "year:", "nct:", "first_posted:",
-                     "last_update:", "nosuchfield:", "condition:", "type:", "id:", "sponsor:",
-                     "2020", "2024-01-01", "[2020 to 2022]", "[2022 TO 2020]", "{a TO b}",
-                     "year:>=2021", "year:>99999999999999999999", "first_posted:[x to y]",
-                     "last_update:>2024-13-45", "last_update:<cells", "year:20*", "<0",
-                     "NCT05871463", "UC-MSC", "40mg", "<script>", "\x00", "\u2028", "ǅ", "ﬁ",
-                     "İ", "🙂", "\ufeff", 'status:"not yet recruiting"', 'phase:"phase 2"',
-                     'type:"expanded access"', 'nct:"NCT 05871463"', 'year:"2021"', "phase:2",
-                     "phase:II", "nct 05871463", "NCT 05871463", "status:nope", 'phase:"1/2"']),
-    st.integers(200, 300).map(lambda n: "a" * n),
-    st.text(max_size=8),
-)
-QUERY_TEXT = st.one_of(
-    st.lists(QUERY_TOKENS, max_size=15).map(" ".join),
-    st.lists(QUERY_TOKENS, max_size=15).map("".join),
-    st.text(max_size=200),
-)
-QUERY_PARAMS = {"q", "field", "operator", "page", "per_page", "sort", *FACETS_BY_NAME, "bogus"}
-
-
-def _check_query_error(exc: QueryError, counts: Counter) -> None:
-    counts["errors"] += 1
-    message = str(exc)
-    assert message and "Traceback" not in message and len(message) < 400, message
-    assert exc.param in QUERY_PARAMS, exc.param
-
-
-@pytest.mark.slow
-def test_query_parser_returns_a_query_or_a_query_error(record_property):
-    counts = Counter()
-
-    @hostile(1000)
-    @given(text=QUERY_TEXT, operator=st.sampled_from(["and", "or"]),
-           fields=st.one_of(st.none(), st.lists(st.sampled_from(
-               ["title", "summary", "condition", "nct", "status", "year", "bogus"]), max_size=2)))
-    @example(text="(" * 200 + "x" + ")" * 200, operator="or", fields=None)
-    @example(text="first_posted:[2024 to 2020]", operator="and", fields=None)
-    def check(text, operator, fields):
-        counts["queries"] += 1
-        try:
-            parsed = parse_query(text, SCHEMA, fields=fields, operator=operator)
-        except QueryError as exc:
-            _check_query_error(exc, counts)
-            return
-        counts["parsed"] += 1
-        assert parsed.query is not None
-        assert all(isinstance(n, str) for n in parsed.notices)
-
-    check()
-    summary(record_property, "parser_inputs", counts)
-    assert counts["parsed"] >= 200 * SCALE and counts["errors"] >= 100 * SCALE, counts
-
-
-@pytest.fixture(scope="module")
-def index(built_index):
-    return open_index(built_index)
-
-
-# Every field a query may scope, in every form a query can take: a phrase on a field without
-# positions (`status:"not yet recruiting"`) once crashed Whoosh, and random tokens rarely
-# build such combinations.
-SCOPE_FORMS = ['{f}:{a}', '{f}:"{a} {b}"', '{f}:"{a}"', '{f}:{a}*', '{f}:{a}?{b}*', '{f}:{a}~',
-               '{f}:{a}~2', '{f}:[{a} TO {b}]', '{f}:>={a}', '{f}:({a} OR {b})', 'covid {f}:"{a} {b}"',
-               '-{f}:{a}', 'NOT {f}:"{a} {b}"', '{f}:', '({f}:)', '{f}: {a}', '{f}:"{a} {b}"~2',
-               '{f}:{a}^2']
-SCOPE_VALUES = [("not", "recruiting"), ("phase", "2"), ("2021", "2022"), ("NCT05871463", "x"),
-                ("stem", "cells"), ("expanded", "access")]
-
-
-@pytest.mark.parametrize("field_name", sorted(FIELD_ALIASES))
-def test_every_field_scope_in_every_query_form_answers_or_says_what_is_wrong(index, field_name):
-    for form in SCOPE_FORMS:
-        for a, b in SCOPE_VALUES:
-            text = form.format(f=field_name, a=a, b=b)
-            try:
-                result = index.search(text, per_page=3)
-            except QueryError as exc:
-                assert str(exc) and exc.param == "q", (text, exc)
-                continue
-            assert result.total >= len(result.hits), text
-
-
-@pytest.mark.slow
-def test_search_returns_results_or_a_query_error(index, record_property):
-    counts = Counter()
-
-    @hostile(600)
-    # Valid values are drawn more often than invalid ones, so that queries get far enough to
-    # be run, highlighted and faceted, not only refused for a bad page number.
-    @given(text=QUERY_TEXT,
-           page=st.one_of(st.just(1), st.integers(1, 3), st.integers(-2, 3), st.integers(),
-                          st.sampled_from([10**6, 2**63])),
-           per_page=st.one_of(st.just(10), st.integers(1, 100), st.integers(-1, 101),
-                              st.sampled_from([0, 10**9])),
-           sort=st.sampled_from(["relevance", "relevance", "last_update", "first_posted",
-                                 "bogus", ""]),
-           operator=st.sampled_from(["and", "and", "or", "xor"]),
-           filters=st.one_of(st.just({}), st.dictionaries(
-               st.sampled_from([*FACETS_BY_NAME, "bogus"]),
-               st.one_of(st.sampled_from(["RECRUITING", "completed", "Phase 2", "2020",
-                                          "INTERVENTIONAL"]),
-                         st.text(max_size=30), st.lists(st.text(max_size=10), max_size=2),
-                         st.integers().map(str)), max_size=2)))
-    @example(text="exosomes", page=1, per_page=10, sort="relevance", operator="and", filters={})
-    def check(text, page, per_page, sort, operator, filters):
-        counts["searches"] += 1
-        started = time.monotonic()
-        try:
-            result = index.search(text, page=page, per_page=per_page, sort=sort,
-                                  operator=operator, filters=filters)
-        except QueryError as exc:
-            _check_query_error(exc, counts)
-            return
-        finally:
-            assert time.monotonic() - started < index.time_budget + 2.0
-        counts["results"] += 1
-        counts["hits"] += len(result.hits)
-        assert isinstance(result, SearchResult)
-        assert 0 <= len(result.hits) <= per_page
-        assert result.total >= len(result.hits)
-        json.dumps(result.to_dict())
-
-    check()
-    summary(record_property, "search_inputs", counts)
-    assert counts["results"] >= 50 * SCALE and counts["errors"] >= 50 * SCALE, counts
-    assert counts["hits"] > 0, counts
-
-
-@pytest.mark.parametrize(("text", "phrase"), [
-    # Whoosh's own IndexError/Exception/ValueError escaped parse_query for these.
-    ("first_posted:[x to y]", "not a date"),
-    ("last_update:<cells", "not a date"),
-    ("year:abc", "'abc' is not a valid number"),
-    ("liver year:[a to b]", "not a valid number"),
-    ("first_posted:2024-13-45", "'2024-13-45' is not a valid date"),
-    (">=>=", "no searchable words"),
-])
-def test_query_regressions_are_clear_errors(index, text, phrase):
-    with pytest.raises(QueryError) as caught:
-        index.search(text)
-    assert phrase in str(caught.value)
-    _check_query_error(caught.value, Counter())
-    assert caught.value.param == "q"
-
-
-@pytest.mark.parametrize(("text", "nct_id"), [
-    # A bare comparison sign made Whoosh's GtLt plugin raise IndexError; now it is punctuation.
-    ("<0", None),
-    ("<script>alert(1)</script>", "NCT99999999"),
-    ("exosomes > liver", None),
-    # 'exosome~10' parsed as exosom~1 AND '0' (no results, no notice); now capped with a notice.
-    ("exosome~10", "NCT05871463"),
-])
-def test_query_regressions_now_search(index, text, nct_id):
-    result = index.search(text, per_page=100)
-    if nct_id and (nct_id != "NCT05871463" or index.get(nct_id)):
-        assert nct_id in [hit.nct_id for hit in result.hits], text
-    if "~" in text:
-        assert any("capped at 2" in notice for notice in result.notices), result.notices
-
-
-@pytest.mark.parametrize("filters", [{"status": "WITHHELD"}, {"status": "withheld", "phase": "4"},
-                                     {"year": "1900"}, {"sponsor": "Nobody At All"}])
-def test_a_filter_matching_nothing_returns_nothing(index, filters):
-    # Found by the property test above: a filter matching no study came back with total 0 and
-    # the first page of *unfiltered* hits (an empty set given to Whoosh as its filter means
-    # "no filter"), so a widget limited to one sponsor could show everyone's studies.
-    for text in ("", "exosomes", "cirrhosis OR asthma"):
-        result = index.search(text, filters=filters)
-        assert result.total == 0 and result.hits == [], (text, filters, result.total,
-                                                         [hit.nct_id for hit in result.hits])
-
-
-@pytest.mark.parametrize("filters", [{"status": "NO_SUCH_STATUS"}, {"phase": "RECRUITING"}])
-def test_a_filter_value_the_registry_does_not_have_is_refused(index, filters):
-    # It once returned nothing, silently; now the error names the filter and its values.
-    with pytest.raises(QueryError) as error:
-        index.search("exosomes", filters=filters)
-    assert error.value.param == next(iter(filters)) and "one of:" in str(error.value)
-
-
-# -- the JSON API --------------------------------------------------------------------------
-
-API_PARAM_NAMES = ["q", "page", "per_page", "sort", "operator", "field", "fields", "status",
-                   "phase", "type", "sponsor", "year", "filter", "format", "callback", "limit",
-                   "lang", "highlight", "facets", "bogus", ""]
-API_PARAM_VALUES = st.one_of(
-    QUERY_TEXT, st.integers().map(str), st.sampled_from(["", "0", "-1", "1e9", "nan", "inf",
-                                                           "10000", "true", "[]", "{}", "%00"]),
-)
-
-
-@pytest.fixture(scope="module")
-def api_client(built_index):
-    webapp = pytest.importorskip("webapp")
-    if not hasattr(webapp, "create_app"):
-        pytest.skip("webapp.create_app is not there yet")
-    app = webapp.create_app(index_path=str(built_index))
-    app.config.update(TESTING=False, PROPAGATE_EXCEPTIONS=False)
-    return app.test_client()
-
-
-def test_search_api_answers_200_or_400_never_500(api_client, record_property):
-    counts = Counter()
-
-    @hostile(400)
-    @given(params=st.lists(st.tuples(st.sampled_from(API_PARAM_NAMES), API_PARAM_VALUES),
-                           max_size=6))
-    @example(params=[("q", "exosomes")])
-    def check(params):
-        counts["requests"] += 1
-        response = api_client.get("/api/search", query_string=params)
-        assert response.status_code in (200, 400), (params, response.status_code,
-                                                     response.data[:300])
-        assert response.mimetype == "application/json"
-        body = response.get_json()
-        assert isinstance(body, dict)
-        counts[str(response.status_code)] += 1
-        if response.status_code == 400:
-            assert body.get("error") and body.get("param"), body
-            assert "Traceback" not in body["error"]
-        else:
-            assert isinstance(body["results"], list) and body["total"] >= len(body["results"])
-
-    check()
-    summary(record_property, "api_search_requests", counts)
-    assert counts["200"] >= 50 * SCALE and counts["400"] >= 50 * SCALE, counts
-
-
-def test_study_api_answers_200_or_404_never_500(api_client, record_property):
-    counts = Counter()
-
-    @hostile(200)
-    @given(nct_id=st.one_of(ANY_IDS, st.text(alphabet=string.printable, max_size=40)).filter(bool))
-    @example(nct_id="NCT99999999")
-    def check(nct_id):
-        counts["requests"] += 1
-        for suffix in ("", "/similar"):
-            response = api_client.get("/api/studies/" + quote(nct_id, safe="") + suffix)
-            if response.status_code == 308 and "/" in nct_id:
-                continue  # Werkzeug decodes %2F and merges the slashes: a redirect, no view ran
-            assert response.status_code in (200, 400, 404), (nct_id, suffix, response.status_code)
-            assert response.mimetype == "application/json", (nct_id, response.mimetype)
-            counts[str(response.status_code)] += 1
-
-    check()
-    summary(record_property, "api_study_requests", counts)
-    assert counts["200"] >= 1 and counts["404"] >= 50 * SCALE, counts
