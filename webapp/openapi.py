@@ -192,13 +192,21 @@ SCHEMAS: dict[str, Any] = {
                        "generation": _STR, "built_at": {"type": ["string", "null"]},
                        "updated_at": {"type": ["string", "null"]},
                        "vectors": {
-                           "type": "object", "required": ["studies", "model", "meaning_unavailable"],
+                           "type": "object",
+                           "required": ["studies", "model", "meaning_unavailable", "filling"],
                            "description": "Meaning search: how many studies have a vector so "
-                                          "far, from which model, and why the hybrid and "
-                                          "semantic modes cannot run (null when they can).",
+                                          "far, from which model, why the hybrid and semantic "
+                                          "modes cannot run (null when they can), and how far "
+                                          "the vectors being computed have got (null when "
+                                          "none are).",
                            "properties": {"studies": {"type": "integer"},
                                           "model": {"type": ["string", "null"]},
-                                          "meaning_unavailable": {"type": ["string", "null"]}}}},
+                                          "meaning_unavailable": {"type": ["string", "null"]},
+                                          "filling": {
+                                              "type": ["object", "null"],
+                                              "required": ["done", "total"],
+                                              "properties": {"done": {"type": "integer"},
+                                                             "total": {"type": "integer"}}}}}},
     },
     "BuildReport": {
         "type": "object", "required": ["status", "report"],

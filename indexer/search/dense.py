@@ -41,6 +41,10 @@ class VectorCache:
         self._seq = 0
         self.changes: list[tuple[str, int]] = []  # (NCT ID, row), in the order they arrived
 
+    def filling(self) -> dict | None:
+        """How far a filler at work on the vectors file has got ({"done", "total"}), or None."""
+        return self._store.filling() if self._store is not None else None
+
     def refresh(self) -> bool:
         """Read the vectors written since the last call; whether any were."""
         if self._store is None:

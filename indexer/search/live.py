@@ -170,7 +170,7 @@ class SearchIndex:
     def _run(self, snap: Snapshot, request: SearchRequest, deadline: float):
         """Plan, rank and fuse `request` over `snap`: the plan, the ranking and how each hit
         matched."""
-        plan = plan_search(snap, request, lambda: self._meaning.view(snap), deadline)
+        plan = plan_search(snap, request, self._meaning, deadline)
         ranked = rank_words(snap, plan, self.time_budget)
         return (plan, *self._meaning.fuse(snap, plan, ranked))
 
@@ -229,7 +229,8 @@ class SearchIndex:
             snap = self.snapshot()
             view, why = self._meaning.view(snap)
             vectors = {"studies": view.covered if view is not None else 0,
-                       "model": self._meaning.model, "meaning_unavailable": why or None}
+                       "model": self._meaning.model, "meaning_unavailable": why or None,
+                       "filling": self._meaning.filling()}
             return {"path": str(self.path), **snap.stats(), "vectors": vectors}
 
     def meaning_unavailable(self) -> str | None:

@@ -18,6 +18,7 @@ from whoosh.searching import Results
 
 from ..semantic.contract import model_id
 from ..semantic.deps import RUNTIME_MODULES, SemanticUnavailable, require
+from ..semantic.store import filling_progress
 from .caches import LRUCache, remembered
 from .dense import MIN_SIMILARITY, DenseView, VectorCache
 from .fusion import fuse_arrays
@@ -57,13 +58,13 @@ class MeaningSearch:
         except SemanticUnavailable as exc:  # a damaged vectors file: search by words
             return None, str(exc)
         if self._vectors.size == 0:
-            return None, "no study vectors yet: run trialsearch vectors"
+            return None, self._none_yet("no study vectors yet")
         if self._view is None or self._view[0] is not snap:
             self._view = (snap, DenseView(self._vectors, snap.nct_ids(), snap.scorer.live))
         view = self._view[1]
         view.sync()
         if view.covered == 0:
-            return None, "no study in this index has a vector yet: run trialsearch vectors"
+            return None, self._none_yet("no study in this index has a vector yet")
         if self._encoder is None:
             try:
                 from ..semantic.encoder import SentenceEncoder
@@ -78,6 +79,18 @@ class MeaningSearch:
             return None, (f"the stored vectors come from {self._vectors.model}, the query encoder "
                           f"is {model_id(self._encoder)}: run trialsearch vectors")
         return view, ""
+
+    def filling(self) -> dict | None:
+        """How far the vectors being computed for this index have got ({"done", "total"}),
+        or None when no filler is at work."""
+        return self._vectors.filling()
+
+    def _none_yet(self, what: str) -> str:
+        """Why there is nothing to search by meaning yet: being computed, or never asked for."""
+        filling = self.filling()
+        if filling is None:
+            return f"{what}: run trialsearch vectors"
+        return f"{what}: they are being computed ({filling_progress(filling)})"
 
     def query_vector(self, text: str) -> np.ndarray:
         """`text`'s vector (remembered for the QUERY_VECTORS_KEPT latest texts). Call `view()`

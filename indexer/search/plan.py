@@ -11,19 +11,23 @@ from __future__ import annotations
 
 import dataclasses
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from whoosh import query
 
 from ..index.analysis import analyze
+from ..semantic.store import filling_progress
 from .dense import DenseView
 from .expansion import bare_compound, bare_word, expand_abbreviations, expand_multiterms
 from .filters import Restriction, parse_filters
 from .query import parse_query
 from .request import SORTS, SearchRequest
 from .snapshot import Snapshot
+
+if TYPE_CHECKING:  # meaning.py imports the plan; the plan only calls what it is given
+    from .meaning import MeaningSearch
 
 # Each side's candidates a hybrid ranking fuses (more when a deeper page is asked for).
 FUSION_DEPTH = 100
@@ -68,22 +72,24 @@ class Plan:
         return SORTS[self.request.sort]
 
 
-def plan_search(snap: Snapshot, request: SearchRequest,
-                meaning_view: Callable[[], tuple[DenseView | None, str]], deadline: float) -> Plan:
-    """The plan for `request` over `snap`. `meaning_view()` gives the study vectors or why
-    meaning search cannot run; it is asked only when the request could use them. Raises
-    QueryError naming a bad filter or query."""
+def plan_search(snap: Snapshot, request: SearchRequest, meaning: MeaningSearch,
+                deadline: float) -> Plan:
+    """The plan for `request` over `snap`. `meaning` gives the study vectors, or why meaning
+    search cannot run; it is asked only when the request could use them. Raises QueryError
+    naming a bad filter or query."""
     restriction = _restriction(request)
-    meaning = request.meaning_text
+    text = request.meaning_text
     notices: list[str] = []
     mode, view, words_only = "keyword", None, ""
-    if request.mode != "keyword" and meaning is not None:
-        view, why_not = meaning_view()
+    if request.mode != "keyword" and text is not None:
+        view, why_not = meaning.view(snap)
         if view is not None:
             mode = request.mode or "hybrid"
         elif request.mode is not None:
             notices.append(f"meaning search is unavailable ({why_not}); "
                            "showing the studies that hold the words")
+        elif (filling := meaning.filling()) is not None:  # the default mode, vectors on their way
+            words_only = f"study vectors are being computed ({filling_progress(filling)})"
     elif request.mode != "keyword" and request.q.strip():
         words_only = ("a date order ranks the studies holding the words" if request.by_date else
                       "quotes, field scopes, operators and NCT IDs ask for exact words")
@@ -92,7 +98,7 @@ def plan_search(snap: Snapshot, request: SearchRequest,
         lambda: _prepare(snap, request))
     allowed, allowed_mask = (None, None) if restriction.empty else snap.docsets.filter(restriction)
     return Plan(request, q, loosens, expansions, restriction, allowed, allowed_mask, mode, view,
-                meaning, deadline, [*parse_notices, *notices], words_only)
+                text, deadline, [*parse_notices, *notices], words_only)
 
 
 def _restriction(request: SearchRequest) -> Restriction:

@@ -11,6 +11,7 @@ server).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..errors import IndexWriteError
 from ..index.layout import require_generation
 from ..model import Study
 from ..whoosh.generation import decode_study, open_generation
@@ -70,12 +72,15 @@ def fill_vectors(root: str | os.PathLike, encoder, *, batch: int = FILL_BATCH,
             known = store.hashes()
             pending: list[tuple[str, bytes, str]] = []
             live: set[str] = set()
+            total = count_studies(root)
+            store.set_filling(0, total)  # servers say vectors are coming, and how far they are
 
             def flush() -> None:
                 vectors = encoder.encode([text for _, _, text in pending])
                 store.put((nct_id, digest, vector)
                           for (nct_id, digest, _), vector in zip(pending, vectors))
                 report.encoded += len(pending)
+                store.set_filling(report.studies, total)
                 if progress:
                     progress(len(pending))
                 pending.clear()
@@ -109,6 +114,10 @@ def fill_vectors(root: str | os.PathLike, encoder, *, batch: int = FILL_BATCH,
                 if prune:
                     report.pruned = store.prune(live)
         finally:
+            # A failed write here leaves a record that goes stale (FILLING_SILENCE, or this
+            # process gone): never worth hiding the error that got us here.
+            with contextlib.suppress(IndexWriteError):
+                store.clear_filling()
             store.close()
     report.seconds = time.perf_counter() - started
     return report

@@ -2,7 +2,8 @@
 by NCT ID, so a rebuild reuses every vector whose study text is unchanged.
 
     index_data/vectors.sqlite3
-      meta(key, value)                     the model the vectors came from, their dimensions
+      meta(key, value)                     the model the vectors came from, their dimensions,
+                                           how far a filler at work has got
       vectors(seq, nct_id, text_hash, vector)
 
 Each write gets a new, higher `seq` (a replaced vector too), so a searcher reads only the rows
@@ -15,8 +16,11 @@ holds.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import socket
 import sqlite3
+import time
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
@@ -25,6 +29,10 @@ import numpy as np
 from ..errors import IndexWriteError
 from ..index.layout import VECTORS_FILE
 from .deps import SemanticUnavailable
+
+# A filler says how far it has got after every batch (seconds apart); one silent this long has
+# stopped without saying so (killed, say).
+FILLING_SILENCE = 600.0
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -35,6 +43,21 @@ CREATE TABLE IF NOT EXISTS vectors (
     vector BLOB NOT NULL                    -- float32, little-endian, unit length
 );
 """
+
+
+def filling_progress(filling: dict) -> str:
+    """A filler's progress in words: "64 of 304 studies so far"."""
+    return f"{filling['done']:,} of {filling['total']:,} studies so far"
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # it exists, as another user
+        return True
+    return True
 
 
 def _connect_existing(path: Path) -> sqlite3.Connection:
@@ -93,6 +116,32 @@ class VectorStore:
         """The stored vectors' length (0 before any model was set)."""
         row = self._db.execute("SELECT value FROM meta WHERE key = 'dimensions'").fetchone()
         return int(row[0]) if row else 0
+
+    # -- a filler at work ------------------------------------------------------------------
+    def set_filling(self, done: int, total: int) -> None:
+        """Say that a filler (this process) has checked `done` of the index's `total` studies."""
+        record = json.dumps({"done": done, "total": total, "pid": os.getpid(),
+                             "host": socket.gethostname(), "updated": time.time()})
+        with self._write() as db:
+            db.execute("INSERT OR REPLACE INTO meta VALUES ('filling', ?)", (record,))
+
+    def clear_filling(self) -> None:
+        """Say that no filler is at work."""
+        with self._write() as db:
+            db.execute("DELETE FROM meta WHERE key = 'filling'")
+
+    def filling(self) -> dict | None:
+        """How far a filler at work has got ({"done", "total"}), or None when none is: none
+        said so, or the one that did has stopped (its process is gone from this host, or it
+        has said nothing for FILLING_SILENCE seconds)."""
+        row = self._db.execute("SELECT value FROM meta WHERE key = 'filling'").fetchone()
+        if row is None:
+            return None
+        record = json.loads(row[0])
+        if time.time() - record["updated"] > FILLING_SILENCE or (
+                record["host"] == socket.gethostname() and not _alive(record["pid"])):
+            return None
+        return {"done": record["done"], "total": record["total"]}
 
     def count(self) -> int:
         """How many studies have a vector."""
