@@ -130,6 +130,15 @@ class DenseView:
         row = self.rows[docnum]
         return self.cache.matrix[row] if row >= 0 else None
 
+    def similarity(self, vector: np.ndarray, docnums: np.ndarray) -> np.ndarray:
+        """The cosine similarity of each of `docnums` to `vector` (NaN for a study without a
+        vector yet)."""
+        rows = self.rows[docnums]
+        out = np.full(len(docnums), np.nan, dtype=np.float32)
+        have = rows >= 0
+        out[have] = self.cache.matrix[rows[have]] @ vector
+        return out
+
     def nearest(self, vector: np.ndarray, allowed_mask: np.ndarray | None, depth: int | None,
                 min_similarity: float | None = MIN_SIMILARITY) -> tuple[np.ndarray, np.ndarray]:
         """The documents (allowed, with a vector) at least `min_similarity` like `vector` (None:

@@ -1,15 +1,75 @@
-"""Reciprocal rank fusion (Cormack, Clarke & Buettcher, 2009): several rankings of the same
-documents merged by the sum of 1 / (k + rank) over the rankings each document is in. It needs
-no score calibration between a BM25F ranking and a cosine one, which is why hybrid search uses
-it."""
+"""Fusing the ranking by words with the ranking by meaning.
+
+A hybrid search has two sides: the studies holding the query's words, each with its BM25F
+score and how many of the query's concepts it holds (a word, or a phrase with its expansions:
+`Candidates.coverage`), and the studies nearest the query in meaning, each with its cosine
+similarity (known for every candidate, both sides'). Three ways of fusing them are here, as
+compared on the TREC topics in docs/evaluation.md:
+
+* reciprocal rank fusion (Cormack, Clarke & Buettcher, 2009): the sum of 1 / (k + rank) over
+  the rankings a study is in; no score calibration between the sides;
+* a convex combination of the two scores, each normalised over the candidates (min-max,
+  z-score, or arctan of the raw score);
+* tiers, then the convex combination within a tier: studies with a condition the query names
+  (`conditions`) first, then those holding every concept, then the rest (partial matches and
+  meaning alone); a study whose meaning is far from the query's (`veto` below the best
+  similarity) drops to the last tier, so a match on a common word cannot outrank a study
+  about the concept.
+
+`fuse` runs the scheme chosen by cross-validation (`HYBRID`); the evaluation runs them all.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Hashable, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
-RRF_K = 60  # the paper's k: works across collections, and measured so here (docs/evaluation.md)
+RRF_K = 60  # the paper's k: works across collections
+LEXICAL_SCALE = 10.0  # a BM25F score of a good match here: arctan's knee
+
+
+@dataclass(frozen=True)
+class Candidates:
+    """Both sides of a hybrid search over the same document numbers. `words`: the studies
+    holding the words, best first, with their BM25F `scores` and `coverage` (the share of
+    the query's concepts each holds, 1.0 for all: None when the query has no concepts to
+    count, an OR of key terms); `meaning`: the studies nearest in meaning, nearest first;
+    `similarity`: the cosine of every candidate of either side (NaN without a vector);
+    `conditions`: the candidates holding a condition the query names."""
+
+    words: np.ndarray
+    scores: np.ndarray
+    coverage: np.ndarray | None
+    meaning: np.ndarray
+    similarity: dict[int, float]
+    conditions: frozenset[int] = frozenset()
+
+
+@dataclass(frozen=True)
+class Scheme:
+    """A way of fusing: `kind` is "rrf", "convex" or "tiered"; `k` for rrf; `norm` ("minmax",
+    "zscore", "arctan") and `alpha` (the words' share) for convex and tiered; `veto` for
+    tiered (how far below the best similarity a tier no longer holds; None: never)."""
+
+    kind: str
+    k: int = RRF_K
+    norm: str = "minmax"
+    alpha: float = 0.5
+    veto: float | None = None
+    floor: float | None = None  # meaning candidates less alike than this are left out
+    label: str = field(default="", compare=False)
+
+    def describe(self) -> str:
+        """The scheme in a few words, for tables."""
+        if self.kind == "rrf":
+            text = f"RRF k={self.k}"
+        else:
+            text = f"{self.kind} {self.norm} α={self.alpha:g}"
+            if self.kind == "tiered":
+                text += f" veto={'none' if self.veto is None else f'{self.veto:g}'}"
+        return text + (f" floor={self.floor:g}" if self.floor is not None else "")
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[Hashable]], k: int = RRF_K) -> list:
@@ -34,3 +94,75 @@ def fuse_arrays(rankings: Sequence[np.ndarray], k: int = RRF_K) -> tuple[np.ndar
     np.minimum.at(best, where, ranks)
     order = np.lexsort((docs, best, -scores))
     return docs[order], scores[order]
+
+
+def _normalised(values: np.ndarray, norm: str) -> np.ndarray:
+    """Scores of one side on a scale comparable with the other's: min-max to [0, 1] or
+    z-scores, both over these candidates."""
+    if not len(values):
+        return values
+    if norm == "minmax":
+        low, high = float(values.min()), float(values.max())
+        return (values - low) / (high - low) if high > low else np.ones_like(values)
+    if norm == "zscore":
+        spread = float(values.std())
+        return (values - float(values.mean())) / spread if spread > 0 else np.zeros_like(values)
+    raise ValueError(f"unknown normalisation {norm!r}")
+
+
+def _convex(lexical: np.ndarray, cosine: np.ndarray, scheme: Scheme) -> np.ndarray:
+    """The words' share `alpha` of the BM25F score plus the rest of the cosine, each brought
+    to one scale (`scheme.norm`). arctan keeps a score's size rather than its place among the
+    candidates: 2/pi arctan(BM25F / LEXICAL_SCALE), beside the cosine as it is."""
+    if scheme.norm == "arctan":
+        words, meaning = 2 / np.pi * np.arctan(lexical / LEXICAL_SCALE), cosine
+    else:
+        words, meaning = _normalised(lexical, scheme.norm), _normalised(cosine, scheme.norm)
+    return scheme.alpha * words + (1 - scheme.alpha) * meaning
+
+
+def kept_meaning(candidates: Candidates, scheme: Scheme) -> np.ndarray:
+    """The meaning side's candidates `scheme` keeps: those at least its floor alike."""
+    if scheme.floor is None:
+        return candidates.meaning
+    keep = [candidates.similarity.get(docnum, -1.0) >= scheme.floor for docnum in candidates.meaning.tolist()]
+    return candidates.meaning[np.array(keep, dtype=bool)] if len(keep) else candidates.meaning
+
+
+def fuse(candidates: Candidates, scheme: Scheme) -> tuple[np.ndarray, np.ndarray]:
+    """The candidates of both sides in one ranking: document numbers best first, and their
+    fused scores."""
+    meaning = kept_meaning(candidates, scheme)
+    if scheme.kind == "rrf":
+        return fuse_arrays([candidates.words, meaning], scheme.k)
+    docs = np.array(list(dict.fromkeys([*candidates.words.tolist(), *meaning.tolist()])), dtype=np.int64)
+    if not len(docs):
+        return docs, np.zeros(0)
+    words = dict(zip(candidates.words.tolist(), candidates.scores.tolist()))
+    lexical = np.array([words.get(d, 0.0) for d in docs.tolist()])
+    cosine = np.nan_to_num([candidates.similarity.get(d, np.nan) for d in docs.tolist()], nan=0.0)
+    scores = _convex(lexical, cosine, scheme)
+    if scheme.kind == "tiered":
+        scores = scores + _tiers(candidates, docs, cosine, scheme.veto) * (float(np.ptp(scores)) + 1.0)
+    elif scheme.kind != "convex":
+        raise ValueError(f"unknown fusion {scheme.kind!r}")
+    order = np.lexsort((docs, -scores))
+    return docs[order], scores[order]
+
+
+def _tiers(candidates: Candidates, docs: np.ndarray, cosine: np.ndarray, veto: float | None) -> np.ndarray:
+    """Each document's tier: 2 with a condition the query names, 1 holding every concept, 0
+    otherwise; a study whose similarity is more than `veto` below the best falls to 0."""
+    tier = np.zeros(len(docs))
+    if candidates.coverage is not None:
+        full = {d for d, c in zip(candidates.words.tolist(), candidates.coverage.tolist()) if c >= 1.0}
+        tier[[d in full for d in docs.tolist()]] = 1
+    if candidates.conditions:
+        tier[[d in candidates.conditions for d in docs.tolist()]] = 2
+    if veto is not None and len(cosine):
+        tier[cosine < float(cosine.max()) - veto] = 0
+    return tier
+
+
+# The fusion live hybrid searches use (chosen by cross-validation: docs/evaluation.md).
+HYBRID = Scheme("rrf", k=RRF_K, floor=0.3)

@@ -25,6 +25,7 @@ from ..index.layout import CURRENT_FILE, require_generation
 from ..model import Study, normalize_nct_id
 from ..whoosh.generation import decode_study
 from .answer import answer, facet_counts, filtered_facets
+from .fusion import Candidates, Scheme
 from .meaning import MeaningSearch, by_words, with_meaning
 from .plan import FUSION_DEPTH, plan_search
 from .postings import SegmentCache
@@ -198,11 +199,14 @@ class SearchIndex:
             if vector is not None:
                 others = snap.scorer.live.copy()
                 others[own] = False
-                near_ids, similarity = view.nearest(vector, others, depth, None)
-                lexical = Ranked(results, np.array([d for _, d in results.top_n], dtype=np.int64),
-                                 False)
-                fused, matched_by = with_meaning(snap, lexical, near_ids, similarity, "hybrid",
-                                                 limit)
+                near_ids, _ = view.nearest(vector, others, depth, None)
+                top = results.top_n
+                words = np.array([d for _, d in top], dtype=np.int64)
+                union = np.union1d(words, near_ids)
+                candidates = Candidates(words, np.array([s for s, _ in top]), None, near_ids,
+                                        dict(zip(union.tolist(), view.similarity(vector, union).tolist())))
+                lexical = Ranked(results, words, False)
+                fused, matched_by = with_meaning(snap, lexical, candidates, Scheme("rrf"), limit)
                 results = fused.results
             hits = page_of_hits(results, 1, limit, False, None, matched_by)
         return SearchResult(

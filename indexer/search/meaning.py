@@ -21,7 +21,7 @@ from ..semantic.deps import RUNTIME_MODULES, SemanticUnavailable, require
 from ..semantic.store import filling_progress
 from .caches import LRUCache, remembered
 from .dense import MIN_SIMILARITY, DenseView, VectorCache
-from .fusion import fuse_arrays
+from .fusion import HYBRID, Candidates, Scheme, fuse, kept_meaning
 from .plan import Plan
 from .ranking import Ranked
 from .snapshot import Snapshot
@@ -98,19 +98,36 @@ class MeaningSearch:
         return remembered(self._query_vectors, text, lambda: self._encoder.encode_query(text))
 
     def fuse(self, snap: Snapshot, plan: Plan, ranked: Ranked) -> tuple[Ranked, Callable[[int], str]]:
-        """The meaning side of `plan` joined to `ranked` (its words side): fused for hybrid,
-        instead of it for semantic; the top `plan.limit` and how each hit matched. The plan
-        notes when vectors cover only part of the index so far."""
+        """The meaning side of `plan` joined to `ranked` (its words side): fused for hybrid
+        (see `fusion.HYBRID`), instead of it for semantic; the top `plan.limit` and how each hit
+        matched. The plan notes when vectors cover only part of the index so far."""
         if plan.view is None:
             return ranked, by_words
-        near_ids, similarity = plan.view.nearest(
-            self.query_vector(plan.meaning), plan.allowed_mask,
-            None if plan.mode == "semantic" else plan.depth, MIN_SIMILARITY)
         studies = snap.searcher.doc_count()
         if plan.view.covered < studies:
             plan.notices.append(f"meaning matches cover {plan.view.covered:,} of {studies:,} "
                                 "studies so far; the rest are still being encoded")
-        return with_meaning(snap, ranked, near_ids, similarity, plan.mode, plan.limit)
+        if plan.mode == "semantic":
+            near_ids, similarity = plan.view.nearest(self.query_vector(plan.meaning), plan.allowed_mask,
+                                                     None, MIN_SIMILARITY)
+            best = list(zip(similarity[:plan.limit].tolist(), near_ids[:plan.limit].tolist()))
+            results = Results(snap.searcher, ranked.results.q, best)
+            return Ranked(results, np.sort(near_ids), False), by_meaning
+        return with_meaning(snap, ranked, self.candidates(plan, ranked), HYBRID, plan.limit)
+
+    def candidates(self, plan: Plan, ranked: Ranked) -> Candidates:
+        """Both sides of `plan`'s hybrid search before they are fused: `ranked`'s top hits by
+        words, the `plan.depth` studies nearest in meaning (no floor: the fusion sets its
+        own), and every candidate's similarity."""
+        vector = self.query_vector(plan.meaning)
+        near_ids, _ = plan.view.nearest(vector, plan.allowed_mask, plan.depth, None)
+        top = ranked.results.top_n
+        words = np.array([docnum for _, docnum in top], dtype=np.int64)
+        union = np.union1d(words, near_ids)
+        coverage = (np.array([ranked.coverage.get(docnum, 0.0) for docnum in words.tolist()])
+                    if ranked.coverage is not None else None)
+        return Candidates(words, np.array([score for score, _ in top], dtype=np.float64), coverage,
+                          near_ids, dict(zip(union.tolist(), plan.view.similarity(vector, union).tolist())))
 
     @property
     def vectors(self) -> int:
@@ -146,18 +163,15 @@ def by_meaning(docnum: int) -> str:
     return "meaning"
 
 
-def with_meaning(snap: Snapshot, lexical: Ranked, near_ids: np.ndarray, similarity: np.ndarray,
-                 mode: str, limit: int) -> tuple[Ranked, Callable[[int], str]]:
-    """`lexical` fused with (hybrid: reciprocal rank fusion) or replaced by (semantic)
-    `near_ids`, the studies nearest in meaning, best first; the top `limit`, every match, and
-    how each hit matched."""
-    q = lexical.results.q  # highlights still mark the query's words
-    if mode == "semantic":
-        best = list(zip(similarity[:limit].tolist(), near_ids[:limit].tolist()))
-        return Ranked(Results(snap.searcher, q, best), np.sort(near_ids), False), by_meaning
-    words = np.array([docnum for _, docnum in lexical.results.top_n], dtype=np.int64)
-    fused, scores = fuse_arrays([words, near_ids])
-    results = Results(snap.searcher, q, list(zip(scores[:limit].tolist(), fused[:limit].tolist())))
+def with_meaning(snap: Snapshot, lexical: Ranked, candidates: Candidates, scheme: Scheme,
+                 limit: int) -> tuple[Ranked, Callable[[int], str]]:
+    """`lexical` (the words side) fused with the studies nearest in meaning by `scheme`; the
+    top `limit`, every match (the studies holding the words, and the meaning candidates the
+    scheme keeps), and how each hit matched."""
+    fused, scores = fuse(candidates, scheme)
+    results = Results(snap.searcher, lexical.results.q,  # highlights still mark the words
+                      list(zip(scores[:limit].tolist(), fused[:limit].tolist())))
+    near_ids = kept_meaning(candidates, scheme)
     # Masks, not np.union1d: the words may match a large share of a registry-sized index.
     word_mask = np.zeros(len(snap.scorer.live), dtype=bool)
     word_mask[lexical.matched] = True

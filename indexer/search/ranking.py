@@ -19,11 +19,14 @@ from .snapshot import Snapshot
 
 @dataclass
 class Ranked:
-    """The top `limit` hits as Whoosh `Results`, all matches, and whether time ran out."""
+    """The top `limit` hits as Whoosh `Results`, all matches, and whether time ran out; for a
+    query of bare words, `coverage`: the share of its concepts (each typed word, or a phrase
+    with its expansions) each of the top hits holds (None for other queries)."""
 
     results: Results
     matched: np.ndarray
     timed_out: bool
+    coverage: dict[int, float] | None = None
 
 
 def rank_words(snapshot: Snapshot, plan: Plan, time_budget: float) -> Ranked:
@@ -34,12 +37,14 @@ def rank_words(snapshot: Snapshot, plan: Plan, time_budget: float) -> Ranked:
         return Ranked(Results(snapshot.searcher, plan.query, []), np.zeros(0, dtype=np.int64), False)
     ranked = rank(snapshot, plan.query, plan.allowed, plan.allowed_mask, limit=plan.depth,
                   sortedby=plan.sortedby, deadline=plan.deadline, time_budget=time_budget)
-    if plan.loosens and plan.sortedby is None and len(ranked.matched) < FEW_MATCHES:
-        looser = rank_by_words_held(snapshot, list(plan.query.subqueries), plan.allowed_mask,
-                                    limit=plan.depth, deadline=plan.deadline)
-        if looser is not None and len(looser.matched) > len(ranked.matched):
-            plan.notices.append(partial_notice(plan.request.q, len(ranked.matched)))
-            ranked = looser
+    if plan.loosens and plan.sortedby is None:
+        ranked.coverage = dict.fromkeys((docnum for _, docnum in ranked.results.top_n), 1.0)
+        if len(ranked.matched) < FEW_MATCHES:
+            looser = rank_by_words_held(snapshot, list(plan.query.subqueries), plan.allowed_mask,
+                                        limit=plan.depth, deadline=plan.deadline)
+            if looser is not None and len(looser.matched) > len(ranked.matched):
+                plan.notices.append(partial_notice(plan.request.q, len(ranked.matched)))
+                ranked = looser
     return ranked
 
 
@@ -85,8 +90,10 @@ def rank_by_words_held(snapshot: Snapshot, clauses: list[query.Query], allowed_m
     # Words held first: a study with two of three words outranks any with one.
     order = held * (float(scores.max()) + 1.0 if len(scores) else 1.0) + scores
     score_of = dict(zip(ids.tolist(), scores.tolist()))
+    share_of = dict(zip(ids.tolist(), (held / len(clauses)).tolist()))
     best = [(score_of[docnum], docnum) for _, docnum in top(ids, order, limit)]
-    return Ranked(Results(snapshot.searcher, query.Or(clauses), best), ids, False)
+    return Ranked(Results(snapshot.searcher, query.Or(clauses), best), ids, False,
+                  {docnum: share_of[docnum] for _, docnum in best})
 
 
 def _scored_by_arrays(snapshot: Snapshot, q: query.Query, allowed_mask, limit: int,

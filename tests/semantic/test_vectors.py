@@ -189,7 +189,9 @@ def test_filters_deletions_and_paging_hold_for_meaning_matches(vector_index, tmp
     recruiting = index.search("stem cell therapy", filters={"status": ["RECRUITING"]},
                               per_page=100)
     assert recruiting.total and all(hit.status == "RECRUITING" for hit in recruiting.hits)
-    assert recruiting.facets["status"] == [{"value": "RECRUITING", "count": recruiting.total, "label": "Recruiting"}]
+    # The status facet counts under the other filters only: RECRUITING's count is the total.
+    counted = {item["value"]: item["count"] for item in recruiting.facets["status"]}
+    assert counted["RECRUITING"] == recruiting.total
     first = index.search("stem cell therapy", mode="semantic", per_page=100)
     gone = first.hits[0].nct_id
     from indexer import delete_studies
