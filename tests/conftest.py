@@ -9,14 +9,16 @@ helpers here (`conftest`, `live`) are imported as top-level modules.
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import shutil
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 from reliability import LARGE_FILLER, PROBES, write_corpus
 
-from indexer import build_index
+from indexer import SAMPLE_DATA, build_index
 from indexer.index.layout import generation_path
 from indexer.model import Study
 from indexer.readers import read_sources
@@ -31,6 +33,10 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 INVENTED_DATA = PROJECT_ROOT / "tests" / "fixtures" / "invented"
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
 SEED_RECORD = SHARED_DATA / "seed_format" / "NCT05871463.txt"
+# More studies than a search serves (MAX_RESULT_WINDOW), for the downloads' cap: NCT90000000
+# onwards, the n-th first posted n days after WINDOW_FIRST_DAY.
+WINDOW_STUDIES = 10_050
+WINDOW_FIRST_DAY = date(2000, 1, 1)
 XSS_NCT_ID = "NCT99999999"
 XSS_TITLE = "Exosomes <script>alert(1)</script> and <img src=x onerror=alert(2)> study"
 
@@ -78,6 +84,36 @@ def built_index(corpus_dir, tmp_path_factory) -> Path:
     change an index build their own."""
     path = tmp_path_factory.mktemp("index") / "index_data"
     build_index([corpus_dir], path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def sample_data_index(tmp_path_factory) -> Path:
+    """A read-only index of the bundled sample (304 real studies: several pages of 100),
+    built once per session."""
+    path = tmp_path_factory.mktemp("sample-index") / "index_data"
+    build_index([SAMPLE_DATA], path)
+    return path
+
+
+def window_study(n: int) -> dict:
+    """The n-th study of `window_index`, as an API v2 record."""
+    return {"protocolSection": {
+        "identificationModule": {"nctId": f"NCT{90_000_000 + n:08d}", "briefTitle": f"Window study {n}"},
+        "statusModule": {"overallStatus": "RECRUITING", "studyFirstPostDateStruct": {
+            "date": (WINDOW_FIRST_DAY + timedelta(days=n)).isoformat()}}}}
+
+
+@pytest.fixture(scope="session")
+def window_index(tmp_path_factory) -> Path:
+    """A read-only index of WINDOW_STUDIES small invented studies, more than a search serves,
+    built once per session (about 7 s: tests using it are `slow`)."""
+    folder = tmp_path_factory.mktemp("window")
+    records = folder / "studies.jsonl"
+    with records.open("w", encoding="utf-8") as out:
+        out.writelines(json.dumps(window_study(n)) + "\n" for n in range(WINDOW_STUDIES))
+    path = folder / "index_data"
+    assert build_index([records], path).indexed == WINDOW_STUDIES
     return path
 
 

@@ -33,7 +33,7 @@ def create_app(index_path: str | os.PathLike | None = None, **overrides: Any) ->
         hops = app.config["PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
 
-    from . import api, errors, links, live_index, pages, security, widget
+    from . import api, errors, keep, links, live_index, pages, security, widget
 
     live_index.init_app(app)
     links.init_app(app)
@@ -42,6 +42,7 @@ def create_app(index_path: str | os.PathLike | None = None, **overrides: Any) ->
     app.register_blueprint(pages.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(widget.bp)
+    keep.init_app(app)
     if not app.debug:
         app.logger.setLevel(logging.INFO)
     return app

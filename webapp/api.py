@@ -10,16 +10,30 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, current_app, jsonify, request, url_for
+from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context, url_for
 
 from indexer import IndexLockedError, NoRecordsError, TrialsearchError, build_index
+from indexer.catalog.registry import CTGOV_STUDY_URL, shown
 from indexer.errors import QueryError
 from indexer.index.layout import write_lock
 from indexer.model import Study
 from indexer.search import MAX_PER_PAGE, SearchRequest
+from indexer.search.export import WRITERS, matching_studies, rows
 from indexer.search.request import whole_number
 
 from .errors import error_response
+from .keep import (
+    DOWNLOAD_SETS,
+    DOWNLOAD_TYPES,
+    FEED_ENTRIES,
+    FEED_SETS,
+    FEED_TYPE,
+    atom_feed,
+    download_name,
+    index_changed,
+    kept_request,
+    study_url,
+)
 from .live_index import get_index
 from .openapi import openapi_spec
 from .params import canonical_nct_id
@@ -29,13 +43,11 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 CACHE_SECONDS = 30  # search and record responses: short, so a rebuild shows within half a minute
 # The library's lock message suggests --wait, which an API caller has no use for.
 INDEX_BUSY = "another build or update is writing the index; try again when it finishes"
-CTGOV_STUDY_URL = "https://clinicaltrials.gov/study/{}"
 
 
 def study_links(nct_id: str) -> dict[str, str]:
     """Where a study is shown: our page and the registry's."""
-    return {"url": url_for("pages.study", nct_id=nct_id, _external=True),
-            "ctgov_url": CTGOV_STUDY_URL.format(nct_id)}
+    return {"url": study_url(nct_id), "ctgov_url": CTGOV_STUDY_URL.format(nct_id)}
 
 
 RESPONSE_ORDER = ("query", "total", "page", "per_page", "took_ms", "results", "facets",
@@ -64,6 +76,32 @@ def search():
                                                      max_per_page=current_app.config["MAX_PER_PAGE"])
     result = get_index().search(search_request)
     return _cacheable(jsonify(_with_links(result)))
+
+
+@bp.get("/search.atom")
+def feed():
+    """The newest studies a search finds, by first posted date, as an Atom feed."""
+    search_request = kept_request(request.args, FEED_SETS, sort="first_posted")
+    index = get_index()
+    result, studies = matching_studies(index, search_request, FEED_ENTRIES)
+    body = atom_feed(search_request, result.total, studies, index_changed(index))
+    return _cacheable(Response(body, mimetype=FEED_TYPE))
+
+
+@bp.get("/search.<kind>")
+def download(kind: str):
+    """Every study a search finds (up to EXPORT_LIMIT), in its order, as CSV or JSON Lines,
+    streamed a page of studies at a time. The first page is searched before the response
+    starts, so a bad parameter is a 400 like the search's."""
+    if kind not in DOWNLOAD_TYPES:
+        raise QueryError(f"no download as '{shown(kind)}': search.csv or search.jsonl (or "
+                         "search.atom, the feed)", param="format")
+    search_request = kept_request(request.args, DOWNLOAD_SETS)
+    _, studies = matching_studies(get_index(), search_request)
+    chunks = WRITERS[kind](rows(studies, study_url))
+    response = Response(stream_with_context(chunks), mimetype=DOWNLOAD_TYPES[kind])
+    response.headers["Content-Disposition"] = f"attachment; filename={download_name(search_request, kind)}"
+    return _cacheable(response)
 
 
 @bp.get("/studies/<nct_id>")

@@ -9,10 +9,12 @@ from indexer.catalog.facets import FACETS, Facet
 from indexer.catalog.fields import FIELD_ALIASES
 from indexer.catalog.registry import AGE_GROUP, FUNDER_TYPE, SEX
 from indexer.search import MAX_PER_PAGE, MAX_RESULT_WINDOW, MODES, SORTS, SearchRequest
+from indexer.search.export import COLUMNS, EXPORT_LIMIT
 from indexer.search.query import MAX_QUERY_LENGTH
 from indexer.search.request import MAX_FILTER_LENGTH, MAX_FILTER_VALUES, OPERATORS
 
 from .config import MAX_REQUEST_BYTES
+from .keep import DOWNLOAD_SETS, DOWNLOAD_TYPES, FEED_ENTRIES, FEED_SETS, FEED_TYPE
 from .params import NCT_ID_PATTERN
 
 _STR = {"type": "string"}
@@ -260,6 +262,33 @@ MODE_DESCRIPTION = (
     "semantic run as keyword with a notice. The response's `mode` is the one that ran.")
 
 
+# gunicorn's page, not the app's: it refuses the request first.
+_TOO_LONG = {"414": {"description": "A URL over 8 KB (the server's request line limit); HTML, "
+                                    "not JSON."}}
+FEED_DESCRIPTION = (
+    f"The {FEED_ENTRIES} studies first posted most recently among those the search finds, "
+    "newest first: the search page's parameters, less the order, mode and paging, which the "
+    "feed sets itself (by first posted date; a date order ranks the studies holding the "
+    "words). Each entry has the study's title, a link to its page here, its "
+    "ClinicalTrials.gov address as a stable `id`, `published` (first posted), `updated` (last "
+    "update posted), its brief summary as plain text and its status as a `category`; the "
+    "feed's title says the search in words. Cacheable for 30 s.")
+DOWNLOAD_DESCRIPTION = (
+    f"Every study the search finds, in its order, up to {EXPORT_LIMIT:,} (the first "
+    f"{EXPORT_LIMIT:,}: add words or filters for the others), streamed as it is read: the "
+    "search page's parameters, less the paging. A bad parameter is a 400 naming it, before "
+    "anything is sent. Cacheable for 30 s.")
+DOWNLOADS = (
+    ("csv", "CSV", "A header row, then a row per study (RFC 4180), with the columns "
+     f"{', '.join(column.header for column in COLUMNS)}. Several values in a cell are joined "
+     "with `|`; a cell a spreadsheet would read as a formula (starting with =, +, -, @) "
+     "begins with an apostrophe."),
+    ("jsonl", "JSON Lines", "A JSON object per line, per study, with the keys "
+     f"{', '.join(column.key for column in COLUMNS)}: several values as arrays, a missing "
+     "date or address as null."),
+)
+
+
 def _errors(*codes: str) -> dict[str, Any]:
     """The documented error responses among `codes`, all with the Error body."""
     descriptions = {
@@ -271,12 +300,44 @@ def _errors(*codes: str) -> dict[str, Any]:
     return {code: _json("Error", descriptions[code]) for code in codes}
 
 
+def _search_parameters(max_per_page: int) -> list[dict]:
+    """The parameters of a search: the query, the field, every filter, the order, the mode and
+    paging (`/api/search` takes them all, its feed and downloads fewer)."""
+    return [
+        _param("q", "Query: words, \"phrases\", field:value, OR, -not, prefix*, "
+                    "fuzzy~. Empty or absent: every study. A query that cannot be "
+                    "parsed, or has no searchable words, is a 400 naming `q`.",
+               {"type": "string", "maxLength": MAX_QUERY_LENGTH}),
+        _optional("field", "Search only this field. Empty or absent: all fields.",
+                  {"type": "string", "enum": list(FIELD_ALIASES)}),
+        *_filters(),
+        _optional("sort", "Result order. `distance` (nearest site first) needs "
+                  "`near`; without it, it is a 400 naming `sort`.",
+                  {"type": "string", "enum": list(SORTS), "default": _DEFAULT.sort}),
+        _optional("operator", "How words combine.",
+                  {"type": "string", "enum": list(OPERATORS), "default": _DEFAULT.operator}),
+        _optional("mode", MODE_DESCRIPTION, {"type": "string", "enum": list(MODES)}),
+        _optional("page", f"1-based page; page × per_page may not pass "
+                          f"{MAX_RESULT_WINDOW:,} (a 400 naming `page`).",
+                  {"type": "integer", "minimum": 1, "maximum": MAX_RESULT_WINDOW,
+                   "default": 1}),
+        _optional("per_page", "Results per page.",
+                  {"type": "integer", "minimum": 1, "maximum": max_per_page,
+                   "default": min(_DEFAULT.per_page, max_per_page)}),
+    ]
+
+
+def _without(parameters: list[dict], *names: str) -> list[dict]:
+    return [parameter for parameter in parameters if parameter["name"] not in names]
+
+
 def openapi_spec(server_url: str, max_per_page: int = MAX_PER_PAGE) -> dict[str, Any]:
     """The OpenAPI document, with `server_url` as its server and `max_per_page` as the largest
     page size (TRIALSEARCH_MAX_PER_PAGE)."""
     nct_param = _param("nct_id", "NCT ID, e.g. NCT05871463 (any case).",
                        {"type": "string", "pattern": f"^{NCT_ID_PATTERN}$",
                         "examples": ["NCT05871463"]}, "path", required=True)
+    search = _search_parameters(max_per_page)
     return {
         "openapi": "3.1.0",
         "info": {"title": "trialsearch API", "version": "1",
@@ -285,34 +346,31 @@ def openapi_spec(server_url: str, max_per_page: int = MAX_PER_PAGE) -> dict[str,
         "paths": {
             "/api/search": {"get": {
                 "summary": "Search studies",
-                "parameters": [
-                    _param("q", "Query: words, \"phrases\", field:value, OR, -not, prefix*, "
-                                "fuzzy~. Empty or absent: every study. A query that cannot be "
-                                "parsed, or has no searchable words, is a 400 naming `q`.",
-                           {"type": "string", "maxLength": MAX_QUERY_LENGTH}),
-                    _optional("field", "Search only this field. Empty or absent: all fields.",
-                              {"type": "string", "enum": list(FIELD_ALIASES)}),
-                    *_filters(),
-                    _optional("sort", "Result order. `distance` (nearest site first) needs "
-                              "`near`; without it, it is a 400 naming `sort`.",
-                              {"type": "string", "enum": list(SORTS), "default": _DEFAULT.sort}),
-                    _optional("operator", "How words combine.",
-                              {"type": "string", "enum": list(OPERATORS), "default": _DEFAULT.operator}),
-                    _optional("mode", MODE_DESCRIPTION, {"type": "string", "enum": list(MODES)}),
-                    _optional("page", f"1-based page; page × per_page may not pass "
-                                      f"{MAX_RESULT_WINDOW:,} (a 400 naming `page`).",
-                              {"type": "integer", "minimum": 1, "maximum": MAX_RESULT_WINDOW,
-                               "default": 1}),
-                    _optional("per_page", "Results per page.",
-                              {"type": "integer", "minimum": 1, "maximum": max_per_page,
-                               "default": min(_DEFAULT.per_page, max_per_page)}),
-                ],
+                "parameters": search,
                 "responses": {"200": _json("SearchResponse", "One page of results."),
-                              **_errors("400", "403", "503"),
-                              # gunicorn's page, not the app's: it refuses the request first.
-                              "414": {"description": "A URL over 8 KB (the server's request "
-                                                     "line limit); HTML, not JSON."}},
+                              **_errors("400", "403", "503"), **_TOO_LONG},
             }},
+            "/api/search.atom": {"get": {
+                "summary": "A search's newest studies, as an Atom feed",
+                "description": FEED_DESCRIPTION,
+                "parameters": _without(search, *FEED_SETS),
+                "responses": {"200": {"description": "An Atom 1.0 feed (RFC 4287).",
+                                      "content": {FEED_TYPE: {"schema": _STR}}},
+                              **_errors("400", "403", "503"), **_TOO_LONG},
+            }},
+            **{f"/api/search.{kind}": {"get": {
+                "summary": f"Every study a search finds, as {name}",
+                "description": f"{DOWNLOAD_DESCRIPTION} {how}",
+                "parameters": _without(search, *DOWNLOAD_SETS),
+                "responses": {"200": {
+                    "description": f"{name}, streamed.",
+                    "headers": {"Content-Disposition": {
+                        "schema": _STR, "required": True,
+                        "description": "`attachment; filename=trialsearch-WORDS."
+                                       f"{kind}`: the query's letters and digits."}},
+                    "content": {DOWNLOAD_TYPES[kind]: {"schema": _STR}}},
+                    **_errors("400", "403", "503"), **_TOO_LONG},
+            }} for kind, name, how in DOWNLOADS},
             "/api/studies/{nct_id}": {"get": {
                 "summary": "One study's full record", "parameters": [nct_param],
                 "responses": {"200": _json("Study", "The record."),

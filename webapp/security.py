@@ -18,6 +18,7 @@ from flask import Flask, abort, current_app, jsonify, request
 BASE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             "object-src 'none'; base-uri 'none'; form-action 'self'")
 EMBED_ENDPOINT = "widget.embed"
+# "/api/search" also covers the search's feed and downloads (/api/search.atom, .csv, .jsonl).
 PUBLIC_API_PREFIXES = ("/api/search", "/api/studies", "/api/health", "/api/openapi.json")
 
 

@@ -140,6 +140,8 @@ class PhaseEnumeration(Enumeration):
         return QueryError(f"{error} (or 1, 2, II, 1/2)", param=self.name)
 
 
+# A study's page on ClinicalTrials.gov, by NCT ID.
+CTGOV_STUDY_URL = "https://clinicaltrials.gov/study/{}"
 STATUS = Enumeration(
     "status",
     # ClinicalTrials.gov API v2 `overallStatus` values (also what its `filter.overallStatus` takes).

@@ -1,4 +1,5 @@
-"""`trialsearch search`: ranked results with highlighted snippets in the terminal, or JSON."""
+"""`trialsearch search`: ranked results with highlighted snippets in the terminal, or JSON, or
+every result as CSV or JSON Lines (the web app's downloads, `indexer.search.export`)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,15 @@ import json
 import re
 
 import click
+from click.core import ParameterSource
 
 from ..catalog.fields import FIELD_ALIASES
-from ..search import MAX_PER_PAGE, MODES, SORTS, SearchRequest, open_index
+from ..search import MAX_PER_PAGE, MODES, SORTS, SearchIndex, SearchRequest, open_index
+from ..search.export import EXPORT_LIMIT, WRITERS, matching_studies, rows
 from .main import index_option, json_option, plural
 
 _MARK = re.compile(r"<mark[^>]*>(.*?)</mark>", re.S)
+STUDY_PATH = "/study/{}"  # a study's page in the web app (webapp/pages.py), below --base-url
 
 
 def _terminal_snippet(marked_html: str) -> str:
@@ -38,8 +42,16 @@ def _terminal_snippet(marked_html: str) -> str:
               help="How studies match: keyword (they hold the words), semantic (their meaning "
                    "is nearest; plain words only) or hybrid (both, fused). [default: hybrid "
                    "where the index has study vectors, else keyword]")
+@click.option("--format", "output", type=click.Choice(["text", *WRITERS]), default="text",
+              show_default=True,
+              help=f"csv or jsonl: every result, up to {EXPORT_LIMIT:,}, in the columns of the web "
+                   "app's downloads (--limit and --page do not apply).")
+@click.option("--base-url", metavar="URL",
+              help="With --format csv or jsonl: where the web app is served "
+                   "(https://trials.example.org), for the URL column (empty without it).")
 @json_option
-def search(query, index_path, limit, page, fields, filters, sort, mode, as_json):
+@click.pass_context
+def search(ctx, query, index_path, limit, page, fields, filters, sort, mode, output, base_url, as_json):
     """Search the index and print ranked results with highlighted snippets.
 
     \b
@@ -58,7 +70,12 @@ def search(query, index_path, limit, page, fields, filters, sort, mode, as_json)
     Near me and for me:
         trialsearch search covid --filter status=recruiting --filter near=42.36,-71.06 \\
             --filter radius=50 --filter age=70 --filter sex=female --sort distance
+
+    \b
+    Every result, for a spreadsheet or a script:
+        trialsearch search exosomes --format csv > exosomes.csv
     """
+    _check_output(ctx, output, as_json, base_url)
     filter_map: dict[str, list[str]] = {}
     for item in filters:
         name, sep, value = item.partition("=")
@@ -67,6 +84,9 @@ def search(query, index_path, limit, page, fields, filters, sort, mode, as_json)
         filter_map.setdefault(name.strip(), []).append(value.strip())
     request = SearchRequest(q=query, fields=fields, filters=filter_map, sort=sort, page=page,
                             per_page=limit, mode=mode)
+    if output != "text":
+        _export(open_index(index_path), request, output, base_url)
+        return
     result = open_index(index_path).search(request)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))
@@ -100,3 +120,32 @@ def search(query, index_path, limit, page, fields, filters, sort, mode, as_json)
         summary = hit.highlights.get("summary")
         if summary:
             click.echo(f"   {_terminal_snippet(summary)}")
+
+
+def _check_output(ctx: click.Context, output: str, as_json: bool, base_url: str | None) -> None:
+    """Refuse options that do not go together: --json or paging with an export, a base URL
+    without one."""
+    if output == "text":
+        if base_url:
+            raise click.UsageError("--base-url goes with --format csv or jsonl")
+        return
+    if as_json:
+        raise click.UsageError(f"--json and --format {output} are two outputs; give one")
+    for name in ("limit", "page"):
+        if ctx.get_parameter_source(name) is not ParameterSource.DEFAULT:
+            raise click.UsageError(f"--format {output} writes every result (up to "
+                                   f"{EXPORT_LIMIT:,}); --{name} pages the text and --json output")
+
+
+def _export(index: SearchIndex, request: SearchRequest, output: str, base_url: str | None) -> None:
+    """Write every study `request` finds (up to EXPORT_LIMIT) to stdout as `output`; what was
+    left out, and the notices, to stderr."""
+    result, studies = matching_studies(index, request)
+    for notice in result.notices:
+        click.echo(f"Note: {notice}", err=True)
+    if result.total > EXPORT_LIMIT:
+        click.echo(f"Note: {result.total:,} studies match; the first {EXPORT_LIMIT:,} are written.",
+                   err=True)
+    home = base_url.rstrip("/") if base_url else None
+    for chunk in WRITERS[output](rows(studies, lambda nct_id: home and home + STUDY_PATH.format(nct_id))):
+        click.echo(chunk, nl=False)

@@ -67,6 +67,9 @@ def read(doc: Document) -> Iterator[Found | Problem]:
     header_line = next((line for line in numbered if line.strip()), "")
     try:
         dialect = csv.Sniffer().sniff(header_line, delimiters="\t,")
+        # A quote inside a quoted cell is doubled (RFC 4180, and both exports); a header
+        # without quotes leaves the sniffer guessing it is not.
+        dialect.doublequote = True
     except csv.Error:  # a one-column header gives the sniffer nothing to go on
         dialect = csv.excel_tab if "\t" in header_line else csv.excel
     reader = csv.reader(itertools.chain([header_line], numbered), dialect)

@@ -1,5 +1,7 @@
 """The `trialsearch` command line through click's CliRunner: output and exit codes."""
 
+import csv
+import io
 import json
 import re
 import socket
@@ -8,9 +10,10 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from conftest import INVENTED_DATA, XSS_RECORD
+from conftest import INVENTED_DATA, WINDOW_STUDIES, XSS_RECORD
 
 from indexer.cli import main
+from indexer.search.export import COLUMNS, EXPORT_LIMIT
 
 INVENTED_TEXT = str(INVENTED_DATA / "text")  # 18 invented studies: a quick index to write to
 
@@ -152,6 +155,56 @@ def test_search_mode_tags_the_hits_matched_by_meaning(runner, vector_index):
                                               "--json", *index]).stdout)
     assert as_json["mode"] == "semantic" and as_json["total"] == 4
     assert {hit["matched_by"] for hit in as_json["results"]} == {"meaning"}
+
+
+def test_search_formats_write_every_result_in_the_download_columns(runner, sample_index):
+    index_path, _ = sample_index
+    found = json.loads(runner.invoke(main, ["search", "covid", "--json", "--limit", "100",
+                                            "--index", index_path]).stdout)
+    assert 10 < found["total"] <= 100  # every one on one page of the text output
+    ids = [hit["nct_id"] for hit in found["results"]]
+    as_csv = runner.invoke(main, ["search", "covid", "--format", "csv", "--index", index_path])
+    assert as_csv.exit_code == 0 and as_csv.stderr == ""
+    table = list(csv.DictReader(io.StringIO(as_csv.stdout_bytes.decode(), newline="")))
+    assert [row["NCT Number"] for row in table] == ids
+    assert list(table[0]) == [column.header for column in COLUMNS]
+    assert {row["URL"] for row in table} == {""}  # no server named
+    assert table[0]["ClinicalTrials.gov URL"] == f"https://clinicaltrials.gov/study/{ids[0]}"
+    as_jsonl = runner.invoke(main, ["search", "covid", "--format", "jsonl", "--index", index_path,
+                                    "--base-url", "https://trials.example/"])
+    lines = [json.loads(line) for line in as_jsonl.stdout.splitlines()]
+    assert [line["nct_id"] for line in lines] == ids
+    assert lines[0]["url"] == f"https://trials.example/study/{ids[0]}"
+    assert [(line["title"], line["status"]) for line in lines] == \
+        [(hit["title"], hit["status"]) for hit in found["results"]]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--format", "csv", "--json"], "--json and --format csv are two outputs; give one"),
+    (["--format", "jsonl", "--limit", "5"], "--format jsonl writes every result (up to 10,000); "
+                                            "--limit pages the text and --json output"),
+    (["--format", "csv", "--page", "1"], "--page pages"),
+    (["--base-url", "https://trials.example"], "--base-url goes with --format csv or jsonl"),
+    (["--format", "xml"], "'xml' is not one of 'text', 'csv', 'jsonl'"),
+])
+def test_search_formats_refuse_options_that_do_not_go_with_them(runner, sample_index, args, message):
+    result = runner.invoke(main, ["search", "covid", *args, "--index", sample_index[0]])
+    assert result.exit_code == 2 and message in result.stderr and result.stdout == ""
+
+
+def test_a_bad_query_writes_no_row(runner, sample_index):
+    result = runner.invoke(main, ["search", '"liver', "--format", "csv", "--index", sample_index[0]])
+    assert result.exit_code == 2 and result.stdout == ""
+    assert result.stderr == 'Error: unbalanced quotes: a phrase needs a closing "\n'
+
+
+@pytest.mark.slow
+def test_search_formats_stop_at_the_cap_and_say_so(runner, window_index):
+    result = runner.invoke(main, ["search", "--format", "jsonl", "--sort", "first_posted",
+                                  "--index", str(window_index)])
+    assert result.exit_code == 0
+    assert len(result.stdout.splitlines()) == EXPORT_LIMIT
+    assert result.stderr == f"Note: {WINDOW_STUDIES:,} studies match; the first 10,000 are written.\n"
 
 
 def test_update_delete_and_synonyms(runner, index_path, tmp_path):

@@ -277,6 +277,18 @@ def test_modern_csv_export(tmp_path):
     assert problems == [Problem(str(csv_file), "line 3", "row has 9 fields, the header has 8")]
 
 
+def test_a_quote_inside_a_quoted_cell_is_doubled(tmp_path):
+    csv_file = tmp_path / "export.csv"
+    csv_file.write_text(
+        "NCT Number,Study Title,Sponsor\n"
+        'NCT00000001,"""Sick"" patients, 2020",Acme\n'
+        'NCT00000002,"A ""quoted"" word",Beta\n', encoding="utf-8")
+    studies, problems = read(csv_file)
+    assert problems == []
+    assert [(s.brief_title, s.sponsor) for s in studies] == [
+        ('"Sick" patients, 2020', "Acme"), ('A "quoted" word', "Beta")]
+
+
 # --- bad input: a Problem each, good records still read -----------------------------------------
 
 def test_file_that_is_not_utf8(tmp_path):
