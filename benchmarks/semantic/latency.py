@@ -24,7 +24,7 @@ class ModeSession:
         """(total matches, NCT IDs on the requested page); raises when a meaning mode fell
         back to the words."""
         if self.encode:
-            self.index.forget_query_vectors()  # what a new query costs
+            self.index.meaning.forget_query_vectors()  # what a new query costs
         result = self.index.search(case.app_text(), filters=case.app_filters() or None,
                                    sort=case.sort, page=case.page, per_page=PER_PAGE,
                                    facets=case.facet_counts, highlights=True, mode=self.mode)
@@ -78,7 +78,7 @@ def mode_latency(root: Path, rounds: int) -> dict:
                 mix.timed_round(session)
                 filters.timed_round(session)
         load_after = os.getloadavg()[0]
-        meaning_rows = index.vectors_loaded  # how many vectors it searched
+        meaning_rows = index.meaning.vectors  # how many vectors it searched
     finally:
         index.close()
     out = {"rounds": rounds, "load_avg": [round(load_before, 2), round(load_after, 2)],

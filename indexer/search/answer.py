@@ -54,12 +54,18 @@ def facet_counts(snap: Snapshot, plan: Plan, ranked: Ranked) -> dict[str, list[d
     return facet_dicts(snap.docsets.facet_counts(ranked.matched, plan.restriction))
 
 
-def filtered_facets(request: SearchRequest) -> list[str]:
-    """The counted facets `request` filters by (their counts leave their own filter out)."""
+def recount_filtered_facets(snap: Snapshot, result: SearchResult, request: SearchRequest,
+                            run: Callable[[SearchRequest], tuple]) -> None:
+    """Count each counted facet `request` filters by under the other filters only (`run`
+    plans and ranks a request), so the values not chosen yet stay on offer: OR within a
+    facet."""
     if not request.facets:
-        return []
-    return [name for name in request.filters
-            if FACETS_BY_NAME[name].counted and FACETS_BY_NAME[name].kind.role != "number"]
+        return
+    for name in request.filters:
+        if FACETS_BY_NAME[name].counted and FACETS_BY_NAME[name].kind.role != "number":
+            others = request.replace(filters={k: v for k, v in request.filters.items() if k != name})
+            plan, ranked, _ = run(others)
+            result.facets[name] = facet_counts(snap, plan, ranked).get(name, [])
 
 
 def _unknown_nct_ids(snap: Snapshot, query_text: str) -> list[str]:

@@ -17,22 +17,19 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-from whoosh import query
-
 from ..errors import QueryError
 from ..index.layout import CURRENT_FILE, require_generation
 from ..model import Study, normalize_nct_id
 from ..whoosh.generation import decode_study
-from .answer import answer, facet_counts, filtered_facets
-from .fusion import Candidates, Scheme
-from .meaning import MeaningSearch, by_words, with_meaning
-from .plan import FUSION_DEPTH, plan_search
+from .answer import answer, recount_filtered_facets
+from .fusion import Candidates
+from .meaning import MeaningSearch
+from .plan import plan_search
 from .postings import SegmentCache
-from .ranking import Ranked, rank_words
+from .ranking import rank_words
 from .request import MAX_PER_PAGE, SearchRequest
-from .results import Hit, SearchResult, page_of_hits
-from .similar import similar_query
+from .results import Hit, SearchResult
+from .similar import similar_hits
 from .snapshot import Snapshot
 
 DEFAULT_TIME_BUDGET = 5.0  # seconds; a slower search returns what it found, marked timed_out
@@ -159,14 +156,22 @@ class SearchIndex:
             snap = self.snapshot()
             plan, ranked, matched_by = self._run(snap, request, deadline)
             result = answer(snap, plan, ranked, matched_by, self.time_budget)
-            # A facet the request filters by counts its values under the other filters only,
-            # so the values not chosen yet stay on offer (OR within a facet).
-            for name in filtered_facets(request):
-                others = request.replace(filters={k: v for k, v in request.filters.items() if k != name})
-                other_plan, other_ranked, _ = self._run(snap, others, deadline)
-                result.facets[name] = facet_counts(snap, other_plan, other_ranked).get(name, [])
+            recount_filtered_facets(snap, result, request, lambda other: self._run(snap, other, deadline))
         result.took_ms = round((time.perf_counter() - started) * 1000, 2)
         return result
+
+    def candidates(self, request: SearchRequest) -> tuple[Candidates, list[str | None]] | None:
+        """Both sides of `request` as a hybrid search before they are fused (`fusion.Candidates`:
+        what `indexer.evaluation.fusion_study` compares fusions on), and each document's NCT
+        ID; None when meaning search cannot run on this index or query."""
+        request = request.replace(mode="hybrid")
+        with self._lock:
+            snap = self.snapshot()
+            plan = plan_search(snap, request, self._meaning, time.monotonic() + self.time_budget)
+            if plan.view is None:
+                return None
+            ranked = rank_words(snap, plan, self.time_budget)
+            return self._meaning.candidates(plan, ranked), snap.nct_ids()
 
     def _run(self, snap: Snapshot, request: SearchRequest, deadline: float):
         """Plan, rank and fuse `request` over `snap`: the plan, the ranking and how each hit
@@ -187,32 +192,11 @@ class SearchIndex:
         if study is None:
             return None
         with self._lock:
-            snap = self.snapshot()
-            searcher = snap.searcher
-            depth = max(FUSION_DEPTH, limit)
-            results = searcher.search(similar_query(searcher, study), limit=depth,
-                                      mask=query.Term("nct_id", study.nct_id))
-            matched_by = by_words
-            view, _ = self._meaning.view(snap)
-            own = searcher.document_number(nct_id=study.nct_id)
-            vector = view.vector_of(own) if view is not None and own is not None else None
-            if vector is not None:
-                others = snap.scorer.live.copy()
-                others[own] = False
-                near_ids, _ = view.nearest(vector, others, depth, None)
-                top = results.top_n
-                words = np.array([d for _, d in top], dtype=np.int64)
-                union = np.union1d(words, near_ids)
-                candidates = Candidates(words, np.array([s for s, _ in top]), None, near_ids,
-                                        dict(zip(union.tolist(), view.similarity(vector, union).tolist())))
-                lexical = Ranked(results, words, False)
-                fused, matched_by = with_meaning(snap, lexical, candidates, Scheme("rrf"), limit)
-                results = fused.results
-            hits = page_of_hits(results, 1, limit, False, None, matched_by)
+            hits, mode = similar_hits(self.snapshot(), self._meaning, study, limit)
         return SearchResult(
             query=f"similar:{study.nct_id}", total=len(hits), page=1, per_page=limit,
             took_ms=round((time.perf_counter() - started) * 1000, 2), hits=hits, facets={},
-            mode="hybrid" if vector is not None else "keyword",
+            mode=mode,
         )
 
     # -- records --------------------------------------------------------------------------
@@ -244,17 +228,10 @@ class SearchIndex:
             return self._meaning.view(self.snapshot())[1] or None
 
     @property
-    def vectors_loaded(self) -> int:
-        """How many study vectors this handle holds in memory, which a search by meaning
-        compares the query with (studies no longer indexed included)."""
-        with self._lock:
-            return self._meaning.vectors
-
-    def forget_query_vectors(self) -> None:
-        """Drop the remembered query vectors, so each query is encoded again (what a query no
-        one asked before costs)."""
-        with self._lock:
-            self._meaning.forget_query_vectors()
+    def meaning(self) -> MeaningSearch:
+        """The meaning side of this handle: the study vectors it holds in memory (`vectors`)
+        and the query vectors it remembers (`forget_query_vectors`)."""
+        return self._meaning
 
 
 def open_index(path: str | os.PathLike, **options) -> SearchIndex:

@@ -165,9 +165,9 @@ def test_the_handle_counts_its_vectors_and_forgets_query_vectors_when_asked(vect
     index.search("exosomes", mode="semantic")
     assert encoded == ["exosomes"]  # remembered
     store = VectorStore(vector_index, readonly=True)
-    assert index.vectors_loaded == store.count() > 30
+    assert index.meaning.vectors == store.count() > 30
     store.close()
-    index.forget_query_vectors()
+    index.meaning.forget_query_vectors()
     index.search("exosomes", mode="semantic")
     assert encoded == ["exosomes", "exosomes"]
 
