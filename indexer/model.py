@@ -37,6 +37,17 @@ def clean_text(value: Any) -> str:
     return "" if text.lower() in MISSING_VALUES else text
 
 
+def clean_lines(value: Any) -> str:
+    """Like `clean_text`, but keep the lines: each line trimmed with its runs of spaces
+    collapsed, runs of blank lines made one, none at either end. Criteria are written as
+    lines and bullets, and that structure is what a reader of them needs."""
+    if value is None:
+        return ""
+    lines = [" ".join(line.split()) for line in str(value).splitlines()]
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+    return "" if text.lower() in MISSING_VALUES else text
+
+
 def enum_value(value: Any) -> str:
     """Normalize a status/type label to the API v2 enum style: `Active, not recruiting` ->
     `ACTIVE_NOT_RECRUITING`."""

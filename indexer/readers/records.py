@@ -27,6 +27,7 @@ from ..model import (
     Problem,
     Site,
     Study,
+    clean_lines,
     clean_text,
     enum_value,
     normalize_nct_id,
@@ -36,8 +37,9 @@ from ..model import (
 from ..places import is_us_state
 
 TEXT_FIELDS = ("brief_title", "official_title", "acronym", "brief_summary",
-               "detailed_description", "sponsor", "eligibility_criteria", "minimum_age",
-               "maximum_age")
+               "detailed_description", "sponsor", "minimum_age", "maximum_age")
+# Text whose lines are kept (see `clean_lines`): criteria are lists as the registry wrote them.
+LINE_FIELDS = ("eligibility_criteria",)
 LIST_FIELDS = ("conditions", "keywords", "interventions", "collaborators", "locations",
                "condition_mesh", "intervention_mesh")
 DATE_FIELDS = ("first_posted", "last_update_posted", "start_date", "completion_date")
@@ -104,6 +106,8 @@ def build_study(values: Mapping[str, Any], source_format: str) -> Study:
     study = Study(nct_id=nct_id, source_format=source_format)
     for name in TEXT_FIELDS:
         setattr(study, name, clean_text(values.get(name)))
+    for name in LINE_FIELDS:
+        setattr(study, name, clean_lines(values.get(name)))
     for name in LIST_FIELDS:
         setattr(study, name, clean_list(values.get(name)))
     for name in DATE_FIELDS:

@@ -104,6 +104,7 @@ def to_study(element: ET.Element) -> Study:
         name: next((found for path in paths if (found := element.findtext(path))), None)
         for name, paths in _FIELDS.items()
     }
+    values["eligibility_criteria"] = _unwrap(values["eligibility_criteria"])
     values.update({name: [e.text for e in element.iterfind(path)]
                    for name, path in _LISTS.items()})
     tag, type_path, name_path = _INTERVENTION
@@ -118,6 +119,17 @@ def to_study(element: ET.Element) -> Study:
     for key, value in _leaves(element):
         study.add_extra(key, value)
     return study
+
+
+def _unwrap(text: str | None) -> str | None:
+    """A textblock's paragraphs, one line each. The AllPublicXML download wraps every line at
+    about 100 characters (indenting the continuations) and separates paragraphs and list items
+    by blank lines, so the lines between two blank lines are one item as the registry holds
+    it."""
+    if text is None:
+        return None
+    paragraphs = re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
 
 
 def _leaves(root: ET.Element) -> Iterator[tuple[str, str]]:
