@@ -29,6 +29,7 @@ from ..model import (
     Study,
     clean_lines,
     clean_text,
+    contacts_from,
     enum_value,
     normalize_nct_id,
     parse_age_years,
@@ -94,7 +95,8 @@ def build_study(values: Mapping[str, Any], source_format: str) -> Study:
     """Make a Study from raw values keyed by Study field name (strings, lists, numbers as the
     record had them). Raises RecordError when there is no valid NCT ID.
 
-    `sites` is a list of dicts keyed by Site field name; `locations` (display strings) are
+    `sites` is a list of dicts keyed by Site field name (a site's `contacts`, and the study's,
+    lists of dicts keyed by Contact field name); `locations` (display strings) are
     made from the sites unless the reader gives them as written. Age limits in years, and the
     age groups where the record lists none, come from `minimum_age`/`maximum_age`."""
     raw_id = values.get("nct_id")
@@ -124,6 +126,7 @@ def build_study(values: Mapping[str, Any], source_format: str) -> Study:
     sites = values.get("sites")
     study.sites = [site for site in (Site.from_values(raw) for raw in sites or []
                                      if isinstance(raw, Mapping)) if site is not None]
+    study.contacts = contacts_from(values.get("contacts"))
     if values.get("locations") is None:
         study.locations = clean_list([site.label for site in study.sites])
     study.condition_mesh_found = clean_pairs(values.get("condition_mesh_found"))

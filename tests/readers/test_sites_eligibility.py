@@ -14,7 +14,7 @@ from conftest import SEED_RECORD, studies_in
 
 from indexer import build_index
 from indexer.catalog.registry import std_ages_for_range
-from indexer.model import Site, Study, parse_age_years
+from indexer.model import Contact, Site, Study, parse_age_years
 from indexer.readers.records import site_from_label
 
 DAY = 1 / 365.25
@@ -145,7 +145,8 @@ def test_api_v2_sites_eligibility_results(v2):
     recruiting = v2["NCT03475563"]  # sites with their own status; no maximum age
     assert [s.status for s in recruiting.sites] == ["RECRUITING"] * 3
     assert recruiting.sites[0] == Site("Hospital Universitari Parc Taulí", "Sabadell", "Barcelona",
-                                       "08208", "Spain", "RECRUITING", 41.54329, 2.10942)
+                                       "08208", "Spain", "RECRUITING", 41.54329, 2.10942,
+                                       contacts=(Contact("Eduard Bosch, MD", "CONTACT"),))
     assert recruiting.maximum_age == "" and recruiting.maximum_age_years is None
     assert recruiting.std_ages == ["ADULT", "OLDER_ADULT"] and recruiting.has_results is False
 
@@ -225,7 +226,9 @@ def test_legacy_xml_sites_eligibility_results(xml):
     assert study.sites == [Site(
         facility="National Institutes of Health Clinical Center, 9000 Rockville Pike",
         city="Bethesda", state="Maryland", zip="20892", country="United States",
-        status="RECRUITING")]
+        status="RECRUITING", contacts=(Contact(
+            "For more information at the NIH Clinical Center contact Office of Patient "
+            "Recruitment (OPR)", "CONTACT", "800-411-1222", "TTY8664111010", "prpl@cc.nih.gov"),))]
     assert study.sex == "FEMALE" and study.std_ages == ["ADULT"]  # 18 to 50 years, derived
     assert (study.minimum_age_years, study.maximum_age_years) == (18.0, 50.0)
     assert study.healthy_volunteers is True and study.has_results is False
@@ -369,7 +372,7 @@ def test_a_record_stored_before_sites_loads(v2):
         "completion_date", "extra", "source", "source_format"}
     assert new == {"minimum_age_years", "maximum_age_years", "std_ages", "healthy_volunteers",
                    "sites", "has_results", "funder_type", "condition_mesh", "intervention_mesh",
-                   "condition_mesh_found"}
+                   "condition_mesh_found", "contacts"}
     old = {k: v for k, v in v2["NCT00763412"].to_dict().items() if k not in new}
     study = Study.from_dict(json.loads(json.dumps(old)))
     assert study.locations == ["Washington University School of Medicine, Saint Louis, United States"]
@@ -377,6 +380,7 @@ def test_a_record_stored_before_sites_loads(v2):
     assert study.minimum_age == "12 Years" and study.minimum_age_years is None
     assert study.funder_type == "" and study.healthy_volunteers is None
     assert study.condition_mesh == study.intervention_mesh == study.condition_mesh_found == []
+    assert study.contacts == []
 
 
 def test_stored_sites_without_locations_and_odd_values():
