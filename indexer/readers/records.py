@@ -200,6 +200,22 @@ def intervention_label(kind: Any, name: Any) -> str:
     return f"{kind}: {name}" if kind and name else name
 
 
+# The registry's intervention types (API v2 `InterventionType`), as `intervention_label` and
+# the formats that write labels themselves (TSV, plain text) spell them: `Dietary Supplement`.
+INTERVENTION_TYPES = frozenset({
+    "Behavioral", "Biological", "Combination Product", "Device", "Diagnostic Test",
+    "Dietary Supplement", "Drug", "Genetic", "Other", "Procedure", "Radiation"})
+
+
+def split_intervention(label: str) -> tuple[str, str]:
+    """(type, name) of a `Study.interventions` label: `Drug: Aspirin` -> ("Drug", "Aspirin").
+    A label whose part before the colon is no intervention type (`FNK-101: oral`) is all
+    name: ("", label)."""
+    kind, colon, name = label.partition(": ")
+    kind = kind.replace("_", " ").title()
+    return (kind, name) if colon and kind in INTERVENTION_TYPES and name else ("", label)
+
+
 # A country or state written with its own comma ("Korea, Republic of", "Congo, The
 # Democratic Republic of the", "London, City of"): the part after the comma ends in "of".
 _OF_TAIL = re.compile(r"\bof(?:\s+the)?$", re.I)
