@@ -25,6 +25,7 @@ import webapp
 from indexer import build_index
 from indexer.eligibility import parse_criteria
 from indexer.model import Study
+from indexer.readers.records import split_intervention
 from webapp.config import DEFAULT_TILE_URL, config_from_env
 from webapp.openapi import SCHEMAS
 from webapp.study_page import field_label
@@ -309,6 +310,18 @@ def test_other_fields_have_readable_labels(client):
 ])
 def test_field_labels(key, label):
     assert field_label(key) == label
+
+
+@pytest.mark.parametrize(("label", "parts"), [
+    ("Drug: Aspirin", ("Drug", "Aspirin")),
+    ("Dietary Supplement: Vitamin D", ("Dietary Supplement", "Vitamin D")),
+    ("DIAGNOSTIC_TEST: PET scan", ("Diagnostic Test", "PET scan")),
+    ("FNK-101: oral", ("", "FNK-101: oral")),  # no intervention type: all name
+    ("Aspirin", ("", "Aspirin")),
+    ("Drug:Aspirin", ("", "Drug:Aspirin")),
+])
+def test_interventions_split_into_type_and_name(label, parts):
+    assert split_intervention(label) == parts
 
 
 # -- not in the index ----------------------------------------------------------------------------
