@@ -97,11 +97,12 @@ def parse_criteria(text: str) -> Criteria:
     sections: list[Section] = []
     kind, heading, items = OTHER, "", []
     for is_heading, value, new_kind in parts:
+        item = "" if is_heading else _BULLET.sub("", value.strip()).strip()
         if is_heading:
             if items or heading:
                 sections.append(Section(kind, heading, tuple(items)))
             kind, heading, items = new_kind, value, []
-        elif (item := _BULLET.sub("", value.strip()).strip()):
+        elif any(c.isalnum() for c in item):  # not a lone mark: `**` around a heading, a stray `*`
             items.append(item)
     if items or heading:
         sections.append(Section(kind, heading, tuple(items)))

@@ -208,6 +208,10 @@ def test_real_v2_criteria_read_the_same_from_an_older_indexs_paragraph(v2):
     ("Inclusion criteria for the extension study are those of the main study",
      ((INCLUSION, "Inclusion criteria", ("for the extension study are those of the main study",)),)),
     ("Exclusion Criteria:", ((EXCLUSION, "Exclusion Criteria", ()),)),
+    # Markdown's bold around a flattened heading, and a lone mark, are no items.
+    ("**Inclusion Criteria:** * Adults * ** **Exclusion Criteria:** * ≥ 2 falls",
+     ((INCLUSION, "Inclusion Criteria", ("Adults",)),
+      (EXCLUSION, "Exclusion Criteria", ("≥ 2 falls",)))),
 ])
 def test_written_examples(text, sections):
     assert parse_criteria(text) == Criteria(tuple(Section(*s) for s in sections))
