@@ -37,6 +37,17 @@ def clean_text(value: Any) -> str:
     return "" if text.lower() in MISSING_VALUES else text
 
 
+def clean_lines(value: Any) -> str:
+    """Like `clean_text`, but keep the lines: each line trimmed with its runs of spaces
+    collapsed, runs of blank lines made one, none at either end. Criteria are written as
+    lines and bullets, and that structure is what a reader of them needs."""
+    if value is None:
+        return ""
+    lines = [" ".join(line.split()) for line in str(value).splitlines()]
+    text = re.sub(r"\n{3,}", "\n\n", "\n".join(lines)).strip("\n")
+    return "" if text.lower() in MISSING_VALUES else text
+
+
 def enum_value(value: Any) -> str:
     """Normalize a status/type label to the API v2 enum style: `Active, not recruiting` ->
     `ACTIVE_NOT_RECRUITING`."""
@@ -89,6 +100,40 @@ def parse_date(value: Any) -> date | None:
 
 
 @dataclass(frozen=True)
+class Contact:
+    """Whom to ask about a study (a central contact) or about one of its sites. Text fields
+    are '' when missing; `role` is in API v2 enum style (CONTACT, PRINCIPAL_INVESTIGATOR,
+    ...; legacy XML's backup contacts are BACKUP_CONTACT), '' when the record gives none;
+    `phone_ext` is the extension as written (some records put a country code there)."""
+
+    name: str = ""
+    role: str = ""
+    phone: str = ""
+    phone_ext: str = ""
+    email: str = ""
+
+    @classmethod
+    def from_values(cls, values: dict[str, Any]) -> Contact | None:
+        """A Contact from raw values keyed by field name (cleaned here, the role made an
+        enum); None when it gives no name, phone or email."""
+        texts = {name: clean_text(values.get(name))
+                 for name in ("name", "phone", "phone_ext", "email")}
+        if not (texts["name"] or texts["phone"] or texts["email"]):
+            return None
+        return cls(**texts, role=enum_value(values.get("role")))
+
+
+def contacts_from(values: Any) -> list[Contact]:
+    """The contacts in a list of raw values (dicts keyed by field name, or Contacts); anything
+    else, and contacts with nothing to reach them by, left out."""
+    if not isinstance(values, (list, tuple)):
+        return []
+    contacts = (item if isinstance(item, Contact) else Contact.from_values(item)
+                for item in values if isinstance(item, (Contact, dict)))
+    return [contact for contact in contacts if contact is not None]
+
+
+@dataclass(frozen=True)
 class Site:
     """One place a study runs (a `locations[]` entry of the registry). Text fields are '' when
     missing; `status` is the site's recruitment status in API v2 enum style (RECRUITING,
@@ -105,6 +150,7 @@ class Site:
     lat: float | None = None
     lon: float | None = None
     geocoded: bool = False  # coordinates from the city's name, not from the record
+    contacts: tuple[Contact, ...] = ()  # whom to ask at this site
 
     @property
     def label(self) -> str:
@@ -120,8 +166,8 @@ class Site:
     @classmethod
     def from_values(cls, values: dict[str, Any]) -> Site | None:
         """A Site from raw values keyed by field name (cleaned and typed here: the status
-        becomes an enum, coordinates floats, both or neither); None when it has neither text
-        nor coordinates."""
+        becomes an enum, coordinates floats, both or neither, `contacts` Contacts); None when
+        it has neither text nor coordinates."""
         texts = {name: clean_text(values.get(name))
                  for name in ("facility", "city", "state", "zip", "country")}
         lat, lon = parse_coordinate(values.get("lat"), 90), parse_coordinate(values.get("lon"), 180)
@@ -130,7 +176,8 @@ class Site:
         if not any(texts.values()) and lat is None:
             return None
         return cls(**texts, status=enum_value(values.get("status")), lat=lat, lon=lon,
-                   geocoded=lat is not None and values.get("geocoded") is True)
+                   geocoded=lat is not None and values.get("geocoded") is True,
+                   contacts=tuple(contacts_from(values.get("contacts"))))
 
 
 @dataclass
@@ -168,6 +215,7 @@ class Study:
     # fill them from `sites`, or as written where a format only has strings (TSV, text).
     locations: list[str] = field(default_factory=list)
     sites: list[Site] = field(default_factory=list)
+    contacts: list[Contact] = field(default_factory=list)  # the study's central contacts
     has_results: bool | None = None
     funder_type: str = ""  # lead sponsor's: INDUSTRY, NIH, FED, OTHER
     first_posted: date | None = None
@@ -208,8 +256,8 @@ class Study:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Study:
         """Inverse of `to_dict`. Also reads records stored before a field existed (an older
-        index's record has `locations` strings and no `sites`): missing fields take their
-        defaults, and nothing stored is dropped."""
+        index's record has `locations` strings and no `sites`, or no `contacts`): missing
+        fields take their defaults, and nothing stored is dropped."""
         known = {f.name: f for f in dataclasses.fields(cls)}
         kwargs = {k: v for k, v in data.items() if k in known}
         for name in ("first_posted", "last_update_posted", "start_date", "completion_date"):
@@ -222,6 +270,8 @@ class Study:
                     pair for pair in (pairs if isinstance(pairs, list) else [])
                     if isinstance(pair, (list, tuple)) and len(pair) == 2)
                 if isinstance(found, str) and isinstance(term, str)]
+        if "contacts" in kwargs:
+            kwargs["contacts"] = contacts_from(kwargs["contacts"])
         if "sites" in kwargs:
             sites = kwargs["sites"] if isinstance(kwargs["sites"], list) else []
             kwargs["sites"] = [site for site in (

@@ -7,18 +7,25 @@ Used by the web app tests (tests/webapp/) and the reliability tests (tests/index
 
     with chrome() as driver:
         driver.get(base_url)
+
+    with tile_server() as (tile_url, requested):  # a map tile for any path; paths asked
+        ...
 """
 
 from __future__ import annotations
 
 import contextlib
+import http.server
 import os
 import shutil
 import socket
+import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
@@ -104,6 +111,46 @@ def static_server(folder: str | os.PathLike) -> Iterator[str]:
         yield base_url
     finally:
         stop(process)
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A PNG image of one colour."""
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+@contextlib.contextmanager
+def tile_server() -> Iterator[tuple[str, list[str]]]:
+    """A map tile server on a free port of 127.0.0.1, in a thread: every GET gets one pale
+    256-pixel tile. Yields its URL template (for TRIALSEARCH_TILE_URL) and the list of paths
+    it was asked for, which grows as a browser loads tiles."""
+    tile, requested = png(256, 256, (225, 232, 238)), []
+
+    class Tiles(http.server.BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802 (http.server's name)
+            requested.append(self.path)
+            self.send_response(200)
+            self.send_header("Content-Type", "image/png")
+            self.send_header("Content-Length", str(len(tile)))
+            self.end_headers()
+            self.wfile.write(tile)
+
+        def log_message(self, *args):  # quiet: the tests read `requested`
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Tiles)  # any free port
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}/{{z}}/{{x}}/{{y}}.png", requested
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
 
 
 @contextlib.contextmanager

@@ -20,6 +20,7 @@ PACKAGES = ("indexer", "webapp", "benchmarks")
 LAYERS: list[tuple[str, ...]] = [
     ("indexer.errors",),
     ("indexer.model",),
+    ("indexer.eligibility",),  # a study's criteria text as inclusion and exclusion lists
     ("indexer.places",),
     # The catalog: fields, facets and the registry's values, below everything that reads,
     # indexes, searches or shows them (a field's value comes from a Study; places fold names).

@@ -22,6 +22,7 @@ MATCHED_BY = ("words", "meaning", "both")  # a hit's `matched_by` (indexer.searc
 _STR_LIST = {"type": "array", "items": _STR}
 _DATE = {"type": ["string", "null"], "format": "date"}
 _ERROR_REF = {"$ref": "#/components/schemas/Error"}
+_CONTACT_REF = {"$ref": "#/components/schemas/Contact"}
 _DEFAULT = SearchRequest()  # the defaults a search takes
 
 
@@ -150,6 +151,18 @@ SCHEMAS: dict[str, Any] = {
                                     "says why)."},
         },
     },
+    "Contact": {
+        "type": "object", "required": ["name", "role", "phone", "phone_ext", "email"],
+        "description": "Whom to ask about the study or a site; '' where the record gives nothing.",
+        "properties": {
+            "name": _STR,
+            "role": {"type": "string", "description": "The registry's role: CONTACT, "
+                     "PRINCIPAL_INVESTIGATOR, ... (BACKUP_CONTACT from legacy XML); '' when "
+                     "not given."},
+            "phone": _STR,
+            "phone_ext": {"type": "string", "description": "The extension, as written."},
+            "email": _STR},
+    },
     "Study": {
         "type": "object", "required": ["nct_id", "title", "status", "url", "ctgov_url"],
         "properties": {
@@ -177,7 +190,11 @@ SCHEMAS: dict[str, Any] = {
                                "lat": {"type": ["number", "null"]},
                                "lon": {"type": ["number", "null"]},
                                "geocoded": {"type": "boolean",
-                                            "description": "lat/lon from the city's name."}}}},
+                                            "description": "lat/lon from the city's name."},
+                               "contacts": {"type": "array", "items": _CONTACT_REF,
+                                            "description": "Whom to ask at this site."}}}},
+            "contacts": {"type": "array", "items": _CONTACT_REF,
+                         "description": "The study's central contacts."},
             **{name: {"type": ["number", "null"], "description": "Years; null when not limited."}
                for name in ("minimum_age_years", "maximum_age_years")},
             "std_ages": {"type": "array", "items": {"enum": list(AGE_GROUP.values)}},

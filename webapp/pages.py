@@ -1,20 +1,23 @@
 """HTML pages: the search page at / and a page per study. Plain GET forms and links, so every
-search is a shareable URL and everything works without JavaScript."""
+search is a shareable URL and everything works without JavaScript (a study page's map is the
+one script, and its list of sites says the same)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, abort, current_app, render_template, request, send_from_directory
+from flask import Blueprint, current_app, render_template, request, send_from_directory
 
 from indexer.catalog.facets import FACETS
 from indexer.catalog.fields import FIELDS
 from indexer.catalog.registry import FUNDER_TYPE, value_label
 from indexer.errors import IndexNotFoundError, QueryError
 from indexer.model import normalize_nct_id
+from indexer.readers.records import split_intervention
 from indexer.search import MAX_RESULT_WINDOW, SearchRequest
 
 from .api import CTGOV_STUDY_URL
 from .live_index import get_index
 from .params import FIELD_CHOICES, FORM_FILTERS, MODE_CHOICES, plain_words
+from .study_page import field_label, mailto_href, near_point, study_context, tel_href
 
 bp = Blueprint("pages", __name__)
 
@@ -31,54 +34,39 @@ EXAMPLES = [
     ("transplant*", "a star matches word endings"),
     ("first_posted:>2023-01-01", "dates compare with > and <"),
 ]
-# Study page rows: (label, what `study_value` shows), in the order the registry shows them:
-# overview (with the registry's MeSH terms, each a link searching studies that have it),
-# contacts and locations, participation criteria, sponsor, record dates.
-STUDY_FIELDS = [
-    ("Official title", "official_title"), ("Acronym", "acronym"), ("Status", "status"),
-    ("Results", "has_results"), ("Study type", "study_type"), ("Phases", "phases"),
-    ("Conditions", "conditions"), ("Interventions", "interventions"), ("Keywords", "keywords"),
-    ("Condition MeSH terms", "condition_mesh"), ("Intervention MeSH terms", "intervention_mesh"),
-    ("Enrollment", "enrollment"), ("Locations", "locations"),
-    ("Ages eligible", "ages"), ("Age groups", "std_ages"), ("Sex", "sex"),
-    ("Healthy volunteers", "healthy_volunteers"),
-    ("Sponsor", "sponsor"), ("Funder type", "funder_type"), ("Collaborators", "collaborators"),
-    ("First posted", "first_posted"), ("Last update posted", "last_update_posted"),
-    ("Start date", "start_date"), ("Completion date", "completion_date"),
-]
-PROSE_SECTIONS = [("Brief summary", "brief_summary"), ("Detailed description", "detailed_description"),
-                  ("Eligibility criteria", "eligibility_criteria")]
 SIMILAR_SHOWN = 5
 PAGES_AROUND = 3  # page links shown either side of the current page
 ICON_MAX_AGE = 86400  # seconds: a day, so browsers do not ask for the icon on every page view
 
 
 bp.add_app_template_filter(value_label, "label")
+for _helper in (split_intervention, tel_href, mailto_href, field_label):
+    bp.add_app_template_global(_helper)
 _FLAGS = {"has_results": ("Results posted", "No results posted"),
           "healthy_volunteers": ("Accepts healthy volunteers", "No")}
 
 
 @bp.app_template_global()
 def study_value(study, name: str):
-    """What a STUDY_FIELDS row shows (plain text; the template escapes it): the age range as
-    written ("18 Years to 64 Years", "18 Years and older"), labels for enums and yes/no
-    fields, the sites (or, for a record stored before sites existed, its location strings);
-    otherwise the attribute itself. '' or None hides the row."""
+    """What a study page's field row shows (plain text or a list; the template escapes it):
+    the age range as written ("18 Years to 64 Years", "18 Years and older"), labels for enums
+    and yes/no fields, the enrollment in participants; otherwise the attribute itself. '' or
+    None hides the row."""
     if name == "ages":
         low, high = study.minimum_age, study.maximum_age
         if low or high:
             return f"{low} to {high}" if low and high else f"{low} and older" if low else f"up to {high}"
         return "No limits" if study.std_ages else ""
-    if name == "locations":
-        return study.sites or study.locations
     value = getattr(study, name)
     if name in _FLAGS:
         return None if value is None else _FLAGS[name][0 if value else 1]
     if name == "funder_type":
         return FUNDER_TYPE.label(value) if value else value
-    if name == "std_ages":
+    if name in ("std_ages", "phases"):
         return ", ".join(map(value_label, value))
-    return value_label(value) if name == "sex" and value else value
+    if name == "enrollment" and value is not None:
+        return f"{value:,} participant{'' if value == 1 else 's'}"
+    return value_label(value) if name in ("sex", "study_type") and value else value
 
 
 @bp.app_template_global()
@@ -174,14 +162,27 @@ def favicon():
 
 @bp.get("/study/<nct_id>")
 def study(nct_id: str):
-    """Every field of one study, a link to ClinicalTrials.gov, and similar studies."""
+    """One study for a patient (see `study_page`): at a glance, who can join, where, whom to
+    contact, the rest of the record, a link to ClinicalTrials.gov and similar studies. A
+    results page's `near=lat,lon` adds each site's distance."""
     canonical = normalize_nct_id(nct_id)
     record = get_index().get(canonical) if canonical else None
     if record is None:
-        abort(404, description=f"No study {canonical or 'with that ID'} is in the index.")
+        return _no_such_study(canonical)
     similar = get_index().similar(canonical, limit=SIMILAR_SHOWN)
     return render_template(
         "study.html", study=record, similar=similar.hits if similar else [],
-        ctgov_url=CTGOV_STUDY_URL.format(canonical), study_fields=STUDY_FIELDS,
-        prose_sections=PROSE_SECTIONS,
+        ctgov_url=CTGOV_STUDY_URL.format(canonical),
+        **study_context(record, near_point(request.args.get("near"))),
     )
+
+
+def _no_such_study(canonical: str | None):
+    """The 404 page for a study the index does not hold: where the ID is one, a link to the
+    registry's page, which may well have it."""
+    if canonical is None:
+        return render_template("error.html", status=404, message=(
+            "That is not an NCT ID: an NCT ID is NCT followed by 8 digits, like NCT05871463.")), 404
+    return render_template(
+        "error.html", status=404, message=f"{canonical} is not in this index.",
+        ctgov_url=CTGOV_STUDY_URL.format(canonical), nct_id=canonical), 404

@@ -1,8 +1,10 @@
 """Response hardening: security headers on everything, CORS for the public API, admin tokens.
 
 * CSP forbids inline script and style everywhere (our pages and the widget need neither), so
-  even a missed escape cannot run script. Only the iframe embed (`widget.embed`) may be framed,
-  by the configured widget origins (any origin by default); every other page is `DENY`.
+  even a missed escape cannot run script. Images come from this server, except on study pages,
+  whose map may also load tiles from the configured tile server's host (TILE_URL). Only the
+  iframe embed (`widget.embed`) may be framed, by the configured widget origins (any origin
+  by default); every other page is `DENY`.
 * CORS: the read-only API answers any origin by default; with WIDGET_ORIGINS set, other origins
   get 403 with no CORS header, so browsers see no data and the widget says why. Admin endpoints
   never send CORS headers, so no other site can drive them from a visitor's browser.
@@ -15,10 +17,13 @@ import hmac
 
 from flask import Flask, abort, current_app, jsonify, request
 
-BASE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+from .config import tile_source
+
+BASE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:{tiles}; "
             "object-src 'none'; base-uri 'none'; form-action 'self'")
 EMBED_ENDPOINT = "widget.embed"
 # "/api/search" also covers the search's feed and downloads (/api/search.atom, .csv, .jsonl).
+MAP_ENDPOINT = "pages.study"  # its map shows tiles from TILE_URL's host
 PUBLIC_API_PREFIXES = ("/api/search", "/api/studies", "/api/health", "/api/openapi.json")
 
 
@@ -62,11 +67,13 @@ def _add_security_headers(response):
     headers = response.headers
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    tiles = tile_source(current_app.config["TILE_URL"]) if request.endpoint == MAP_ENDPOINT else ""
+    csp = BASE_CSP.format(tiles=f" {tiles}" if tiles else "")
     if request.endpoint == EMBED_ENDPOINT:
         ancestors = " ".join(current_app.config["WIDGET_ORIGINS"]) or "*"
-        headers["Content-Security-Policy"] = f"{BASE_CSP}; frame-ancestors {ancestors}"
+        headers["Content-Security-Policy"] = f"{csp}; frame-ancestors {ancestors}"
     else:
-        headers["Content-Security-Policy"] = f"{BASE_CSP}; frame-ancestors 'none'"
+        headers["Content-Security-Policy"] = f"{csp}; frame-ancestors 'none'"
         headers["X-Frame-Options"] = "DENY"
     return response
 

@@ -9,6 +9,13 @@ from .jsonmap import JsonLayout, MeshLayout
 
 FORMAT = "api_v1"
 
+
+def _contact_keys(prefix: str) -> dict[str, str]:
+    """Contact field -> key in this dialect's contact objects: `CentralContactName`, ..."""
+    return {"name": f"{prefix}Name", "role": f"{prefix}Role", "phone": f"{prefix}Phone",
+            "phone_ext": f"{prefix}PhoneExt", "email": f"{prefix}EMail"}
+
+
 LAYOUT = JsonLayout(
     fields={
         "nct_id": "IdentificationModule.NCTId",
@@ -43,6 +50,9 @@ LAYOUT = JsonLayout(
     sites=("ContactsLocationsModule.LocationList.Location", {
         "facility": "LocationFacility", "city": "LocationCity", "state": "LocationState",
         "zip": "LocationZip", "country": "LocationCountry", "status": "LocationStatus"}),
+    contacts=("ContactsLocationsModule.CentralContactList.CentralContact",
+              _contact_keys("CentralContact")),
+    site_contacts=("LocationContactList.LocationContact", _contact_keys("LocationContact")),
     # The raw class (OTHER_GOV, NETWORK, ...) stays in extra.
     kept={"funder_type": "SponsorCollaboratorsModule.LeadSponsor.LeadSponsorClass"},
 )

@@ -14,6 +14,9 @@ from ..model import Study
 from .jsonmap import JsonLayout, MeshLayout
 
 FORMAT = "api_v2"
+# Contact field -> key, in a central contact and in a location's contact alike.
+CONTACT_KEYS = {"name": "name", "role": "role", "phone": "phone", "phone_ext": "phoneExt",
+                "email": "email"}
 
 LAYOUT = JsonLayout(
     fields={
@@ -48,6 +51,8 @@ LAYOUT = JsonLayout(
     sites=("contactsLocationsModule.locations", {
         "facility": "facility", "city": "city", "state": "state", "zip": "zip",
         "country": "country", "status": "status", "lat": "geoPoint.lat", "lon": "geoPoint.lon"}),
+    contacts=("contactsLocationsModule.centralContacts", CONTACT_KEYS),
+    site_contacts=("contacts", CONTACT_KEYS),
     # INDUSTRY, NIH, FED, OTHER_GOV, INDIV, NETWORK, OTHER, UNKNOWN: the class stays in extra.
     kept={"funder_type": "sponsorCollaboratorsModule.leadSponsor.class"},
 )

@@ -93,24 +93,32 @@ class JsonLayout:
 
     `fields` and `lists` map Study field names to paths; `interventions` is (path to the
     intervention objects, type key, name key); `sites` is (path to the location objects,
-    Site field name -> dotted key in one). `kept` maps fields whose raw value also stays in
-    `Study.extra` (where the model normalizes it and would otherwise lose detail, like a
-    lead sponsor class). Every leaf not mapped goes to `Study.extra` under its path.
+    Site field name -> dotted key in one); `contacts` is (path to the central contact
+    objects, Contact field name -> key in one) and `site_contacts` the same for a location's
+    contacts, the path relative to the location. `kept` maps fields whose raw value also
+    stays in `Study.extra` (where the model normalizes it and would otherwise lose detail,
+    like a lead sponsor class). Every leaf not mapped goes to `Study.extra` under its path.
     """
 
     fields: dict[str, str]
     lists: dict[str, str]
     interventions: tuple[str, str, str]
     sites: tuple[str, dict[str, str]]
+    contacts: tuple[str, dict[str, str]]
+    site_contacts: tuple[str, dict[str, str]]
     kept: dict[str, str] = field(default_factory=dict)
     mapped: frozenset[str] = field(init=False)
 
     def __post_init__(self) -> None:
         items_path, type_key, name_key = self.interventions
         places_path, place_keys = self.sites
+        contacts_path, contact_keys = self.contacts
+        site_contacts_path, site_contact_keys = self.site_contacts
         mapped = {*self.fields.values(), *self.lists.values(),
                   f"{items_path}.{type_key}", f"{items_path}.{name_key}",
-                  *(f"{places_path}.{key}" for key in place_keys.values())}
+                  *(f"{places_path}.{key}" for key in place_keys.values()),
+                  *(f"{contacts_path}.{key}" for key in contact_keys.values()),
+                  *(f"{places_path}.{site_contacts_path}.{key}" for key in site_contact_keys.values())}
         object.__setattr__(self, "mapped", frozenset(mapped))
 
     def to_study(self, section: Any, source_format: str,
@@ -129,8 +137,12 @@ class JsonLayout:
             for item in collect(section, items_path) if isinstance(item, dict)
         ]
         places_path, place_keys = self.sites
+        contacts_path, contact_keys = self.contacts
+        site_contacts_path, site_contact_keys = self.site_contacts
+        values["contacts"] = _objects(section, contacts_path, contact_keys, clean)
         values["sites"] = [
-            {name: clean(first(place, key)) for name, key in place_keys.items()}
+            {**{name: clean(first(place, key)) for name, key in place_keys.items()},
+             "contacts": _objects(place, site_contacts_path, site_contact_keys, clean)}
             for place in collect(section, places_path) if isinstance(place, dict)
         ]
         values.update(more or {})
@@ -138,3 +150,10 @@ class JsonLayout:
         for key, value in flatten(section, self.mapped):
             study.add_extra(key, value)
         return study
+
+
+def _objects(node: Any, path: str, keys: dict[str, str],
+             clean: Callable[[Any], Any]) -> list[dict[str, Any]]:
+    """The objects at `path` under `node`, each as {field name: its value at `keys`}."""
+    return [{name: clean(first(item, key)) for name, key in keys.items()}
+            for item in collect(node, path) if isinstance(item, dict)]

@@ -27,7 +27,9 @@ from ..model import (
     Problem,
     Site,
     Study,
+    clean_lines,
     clean_text,
+    contacts_from,
     enum_value,
     normalize_nct_id,
     parse_age_years,
@@ -36,8 +38,9 @@ from ..model import (
 from ..places import is_us_state
 
 TEXT_FIELDS = ("brief_title", "official_title", "acronym", "brief_summary",
-               "detailed_description", "sponsor", "eligibility_criteria", "minimum_age",
-               "maximum_age")
+               "detailed_description", "sponsor", "minimum_age", "maximum_age")
+# Text whose lines are kept (see `clean_lines`): criteria are lists as the registry wrote them.
+LINE_FIELDS = ("eligibility_criteria",)
 LIST_FIELDS = ("conditions", "keywords", "interventions", "collaborators", "locations",
                "condition_mesh", "intervention_mesh")
 DATE_FIELDS = ("first_posted", "last_update_posted", "start_date", "completion_date")
@@ -92,7 +95,8 @@ def build_study(values: Mapping[str, Any], source_format: str) -> Study:
     """Make a Study from raw values keyed by Study field name (strings, lists, numbers as the
     record had them). Raises RecordError when there is no valid NCT ID.
 
-    `sites` is a list of dicts keyed by Site field name; `locations` (display strings) are
+    `sites` is a list of dicts keyed by Site field name (a site's `contacts`, and the study's,
+    lists of dicts keyed by Contact field name); `locations` (display strings) are
     made from the sites unless the reader gives them as written. Age limits in years, and the
     age groups where the record lists none, come from `minimum_age`/`maximum_age`."""
     raw_id = values.get("nct_id")
@@ -104,6 +108,8 @@ def build_study(values: Mapping[str, Any], source_format: str) -> Study:
     study = Study(nct_id=nct_id, source_format=source_format)
     for name in TEXT_FIELDS:
         setattr(study, name, clean_text(values.get(name)))
+    for name in LINE_FIELDS:
+        setattr(study, name, clean_lines(values.get(name)))
     for name in LIST_FIELDS:
         setattr(study, name, clean_list(values.get(name)))
     for name in DATE_FIELDS:
@@ -120,6 +126,7 @@ def build_study(values: Mapping[str, Any], source_format: str) -> Study:
     sites = values.get("sites")
     study.sites = [site for site in (Site.from_values(raw) for raw in sites or []
                                      if isinstance(raw, Mapping)) if site is not None]
+    study.contacts = contacts_from(values.get("contacts"))
     if values.get("locations") is None:
         study.locations = clean_list([site.label for site in study.sites])
     study.condition_mesh_found = clean_pairs(values.get("condition_mesh_found"))
@@ -191,6 +198,22 @@ def intervention_label(kind: Any, name: Any) -> str:
     name = clean_text(name)
     kind = clean_text(kind).replace("_", " ").title()
     return f"{kind}: {name}" if kind and name else name
+
+
+# The registry's intervention types (API v2 `InterventionType`), as `intervention_label` and
+# the formats that write labels themselves (TSV, plain text) spell them: `Dietary Supplement`.
+INTERVENTION_TYPES = frozenset({
+    "Behavioral", "Biological", "Combination Product", "Device", "Diagnostic Test",
+    "Dietary Supplement", "Drug", "Genetic", "Other", "Procedure", "Radiation"})
+
+
+def split_intervention(label: str) -> tuple[str, str]:
+    """(type, name) of a `Study.interventions` label: `Drug: Aspirin` -> ("Drug", "Aspirin").
+    A label whose part before the colon is no intervention type (`FNK-101: oral`) is all
+    name: ("", label)."""
+    kind, colon, name = label.partition(": ")
+    kind = kind.replace("_", " ").title()
+    return (kind, name) if colon and kind in INTERVENTION_TYPES and name else ("", label)
 
 
 # A country or state written with its own comma ("Korea, Republic of", "Congo, The

@@ -139,7 +139,8 @@ def _to_study(lines: list[str]) -> Study:
 
 
 def _entries(lines: list[str]) -> Iterator[tuple[str, str]]:
-    """`(key, value)` pairs, with continuation lines appended to their value."""
+    """`(key, value)` pairs, with continuation lines appended to their value as lines (blank
+    ones too: fields that keep lines, the criteria, keep them; the others collapse them)."""
     key: str | None = None
     parts: list[str] = []
     for line in lines:
@@ -147,13 +148,13 @@ def _entries(lines: list[str]) -> Iterator[tuple[str, str]]:
         in_prose = key is not None and _FIELD_KEYS.get(key.lower()) in _PROSE_FIELDS
         if match and (not in_prose or match.group(1).lower() in _KNOWN_KEYS):
             if key is not None:
-                yield key, " ".join(parts)
+                yield key, "\n".join(parts)
             key, parts = match.group(1).strip(), [match.group(2) or ""]
         elif line.strip().lower() in _SECTIONS:
             if key is not None:
-                yield key, " ".join(parts)
+                yield key, "\n".join(parts)
             key, parts = None, []
-        elif line.strip() and key is not None:
+        elif key is not None:
             parts.append(line.strip())
     if key is not None:
-        yield key, " ".join(parts)
+        yield key, "\n".join(parts)

@@ -55,6 +55,10 @@ _INTERVENTION = ("intervention", "intervention_type", "intervention_name")
 _LOCATION = ("location", {"facility": "facility/name", "city": "facility/address/city",
                           "state": "facility/address/state", "zip": "facility/address/zip",
                           "country": "facility/address/country", "status": "status"})
+# Contacts: the element -> its role, for the study's (under the root) and a site's (under
+# <location>). Legacy XML names a backup where API v2 lists a second contact.
+_CONTACTS = {"overall_contact": "CONTACT", "overall_contact_backup": "BACKUP_CONTACT"}
+_SITE_CONTACTS = {"contact": "CONTACT", "contact_backup": "BACKUP_CONTACT"}
 # Read for Study.funder_type ("Industry", "NIH", "U.S. Fed", "Other"); also kept in extra.
 _SPONSOR_CLASS = "sponsors/lead_sponsor/agency_class"
 # Results are bulky and not searched (their presence is Study.has_results); everything else
@@ -63,6 +67,7 @@ _NOT_EXTRA = frozenset({
     *(path for paths in _FIELDS.values() for path in paths), *_LISTS.values(),
     *(f"{_INTERVENTION[0]}/{key}" for key in _INTERVENTION[1:]),
     *(f"{_LOCATION[0]}/{key}" for key in _LOCATION[1].values()),
+    *_CONTACTS, *(f"{_LOCATION[0]}/{tag}" for tag in _SITE_CONTACTS),
     "clinical_results",
 })
 
@@ -104,20 +109,51 @@ def to_study(element: ET.Element) -> Study:
         name: next((found for path in paths if (found := element.findtext(path))), None)
         for name, paths in _FIELDS.items()
     }
+    values["eligibility_criteria"] = _unwrap(values["eligibility_criteria"])
     values.update({name: [e.text for e in element.iterfind(path)]
                    for name, path in _LISTS.items()})
     tag, type_path, name_path = _INTERVENTION
     values["interventions"] = [intervention_label(e.findtext(type_path), e.findtext(name_path))
                                for e in element.iterfind(tag)]
     tag, place_paths = _LOCATION
-    values["sites"] = [{name: e.findtext(path) for name, path in place_paths.items()}
+    values["sites"] = [{**{name: e.findtext(path) for name, path in place_paths.items()},
+                        "contacts": _contacts(e, _SITE_CONTACTS)}
                        for e in element.iterfind(tag)]
+    values["contacts"] = _contacts(element, _CONTACTS)
     values["funder_type"] = element.findtext(_SPONSOR_CLASS)
     values["has_results"] = element.find("clinical_results") is not None
     study = build_study(values, FORMAT)
     for key, value in _leaves(element):
         study.add_extra(key, value)
     return study
+
+
+def _contacts(parent: ET.Element, roles: dict[str, str]) -> list[dict[str, str | None]]:
+    """The contacts among `parent`'s children, in document order. A contact is a name in parts
+    (older files: first, middle, last name and degrees; later ones the whole name in
+    <last_name>), a phone, its extension and an email."""
+    found = []
+    for child in parent:
+        if child.tag in roles:
+            name = " ".join(part for part in (child.findtext(tag) for tag in (
+                "first_name", "middle_name", "last_name")) if part and part.strip())
+            degrees = (child.findtext("degrees") or "").strip()
+            found.append({"name": f"{name}, {degrees}" if name and degrees else name or degrees,
+                          "role": roles[child.tag], "phone": child.findtext("phone"),
+                          "phone_ext": child.findtext("phone_ext"),
+                          "email": child.findtext("email")})
+    return found
+
+
+def _unwrap(text: str | None) -> str | None:
+    """A textblock's paragraphs, one line each. The AllPublicXML download wraps every line at
+    about 100 characters (indenting the continuations) and separates paragraphs and list items
+    by blank lines, so the lines between two blank lines are one item as the registry holds
+    it."""
+    if text is None:
+        return None
+    paragraphs = re.split(r"\n[ \t]*\n", text.replace("\r\n", "\n").replace("\r", "\n"))
+    return "\n\n".join(" ".join(paragraph.split()) for paragraph in paragraphs)
 
 
 def _leaves(root: ET.Element) -> Iterator[tuple[str, str]]:

@@ -118,7 +118,7 @@ def mesh_app(shared_data, tmp_path_factory):
 def test_study_page_shows_mesh_terms_as_searches(mesh_app):
     client = mesh_app.test_client()
     page = client.get("/study/NCT02210780").get_data(as_text=True)
-    fields = page.split('<dl class="fields">', 1)[1].split("</dl>", 1)[0]
+    fields = "".join(part.split("</dl>", 1)[0] for part in page.split('<dl class="fields">')[1:])
     assert "<dt>Condition MeSH terms</dt>" in fields and "Intervention MeSH terms" not in fields
     assert fields.index("<dt>Conditions</dt>") < fields.index("<dt>Condition MeSH terms</dt>")
     assert '<a href="/?q=mesh%3A%22Dermatitis%2C+Atopic%22">Dermatitis, Atopic</a>' in fields

@@ -257,7 +257,8 @@ def test_plain_text_layout_details(tmp_path):
     assert first.phases == ["PHASE2", "PHASE3"] and first.enrollment == 1200
     assert first.interventions == ["Drug: Budesonide 400 mcg"]
     assert first.brief_summary == "A summary that runs over two lines"
-    assert first.eligibility_criteria == "Adults Inclusion Criteria: age 18 or more Exclusion Criteria: smokers"
+    # Criteria keep their lines; other prose runs on.
+    assert first.eligibility_criteria == "Adults\nInclusion Criteria: age 18 or more\nExclusion Criteria: smokers"
     assert first.sex == "ALL" and second.brief_title == "Second"
 
 

@@ -14,7 +14,7 @@ from conftest import SEED_RECORD, studies_in
 
 from indexer import build_index
 from indexer.catalog.registry import std_ages_for_range
-from indexer.model import Site, Study, parse_age_years
+from indexer.model import Contact, Site, Study, parse_age_years
 from indexer.readers.records import site_from_label
 
 DAY = 1 / 365.25
@@ -145,7 +145,8 @@ def test_api_v2_sites_eligibility_results(v2):
     recruiting = v2["NCT03475563"]  # sites with their own status; no maximum age
     assert [s.status for s in recruiting.sites] == ["RECRUITING"] * 3
     assert recruiting.sites[0] == Site("Hospital Universitari Parc Taulí", "Sabadell", "Barcelona",
-                                       "08208", "Spain", "RECRUITING", 41.54329, 2.10942)
+                                       "08208", "Spain", "RECRUITING", 41.54329, 2.10942,
+                                       contacts=(Contact("Eduard Bosch, MD", "CONTACT"),))
     assert recruiting.maximum_age == "" and recruiting.maximum_age_years is None
     assert recruiting.std_ages == ["ADULT", "OLDER_ADULT"] and recruiting.has_results is False
 
@@ -225,7 +226,9 @@ def test_legacy_xml_sites_eligibility_results(xml):
     assert study.sites == [Site(
         facility="National Institutes of Health Clinical Center, 9000 Rockville Pike",
         city="Bethesda", state="Maryland", zip="20892", country="United States",
-        status="RECRUITING")]
+        status="RECRUITING", contacts=(Contact(
+            "For more information at the NIH Clinical Center contact Office of Patient "
+            "Recruitment (OPR)", "CONTACT", "800-411-1222", "TTY8664111010", "prpl@cc.nih.gov"),))]
     assert study.sex == "FEMALE" and study.std_ages == ["ADULT"]  # 18 to 50 years, derived
     assert (study.minimum_age_years, study.maximum_age_years) == (18.0, 50.0)
     assert study.healthy_volunteers is True and study.has_results is False
@@ -369,7 +372,7 @@ def test_a_record_stored_before_sites_loads(v2):
         "completion_date", "extra", "source", "source_format"}
     assert new == {"minimum_age_years", "maximum_age_years", "std_ages", "healthy_volunteers",
                    "sites", "has_results", "funder_type", "condition_mesh", "intervention_mesh",
-                   "condition_mesh_found"}
+                   "condition_mesh_found", "contacts"}
     old = {k: v for k, v in v2["NCT00763412"].to_dict().items() if k not in new}
     study = Study.from_dict(json.loads(json.dumps(old)))
     assert study.locations == ["Washington University School of Medicine, Saint Louis, United States"]
@@ -377,6 +380,7 @@ def test_a_record_stored_before_sites_loads(v2):
     assert study.minimum_age == "12 Years" and study.minimum_age_years is None
     assert study.funder_type == "" and study.healthy_volunteers is None
     assert study.condition_mesh == study.intervention_mesh == study.condition_mesh_found == []
+    assert study.contacts == []
 
 
 def test_stored_sites_without_locations_and_odd_values():
@@ -417,52 +421,65 @@ def _gz_lines(path: Path) -> list[str]:
 
 
 def rows(page: str) -> list[tuple[str, str]]:
-    """(label, text) of the study page's field rows, tags stripped, whitespace collapsed."""
+    """(label, text) of the study page's field rows (every field list), tags stripped,
+    whitespace collapsed."""
     import re
 
-    fields = page.split('<dl class="fields">', 1)[1].split("</dl>", 1)[0]
-    pairs = re.findall(r"<dt>(.*?)</dt>\s*<dd>(.*?)</dd>", fields, re.S)
+    pairs = re.findall(r"<dt>(.*?)</dt>\s*<dd>(.*?)</dd>", page, re.S)
     return [(dt, " ".join(re.sub(r"<[^>]+>", " ", dd).split())) for dt, dd in pairs]
+
+
+def sites(page: str) -> list[str]:
+    """The text of each site the study page lists, tags stripped, whitespace collapsed."""
+    import re
+
+    items = re.findall(r'<li class="site">(.*?)</li>\s*(?=<li class="site">|</ul>)', page, re.S)
+    return [" ".join(re.sub(r"<[^>]+>", " ", item).split()) for item in items]
 
 
 def test_study_page_shows_sites_eligibility_results_and_funder(page_client):
     page = page_client.get("/study/NCT00763412").get_data(as_text=True)
     shown = dict(rows(page))
-    assert shown["Locations"] == "Washington University School of Medicine, Saint Louis, Missouri, United States"
-    assert shown["Ages eligible"] == "12 Years to 24 Years"
+    assert sites(page) == ["Washington University School of Medicine Saint Louis, Missouri, 63110, United States"]
+    assert shown["Ages"] == "12 Years to 24 Years"
     assert shown["Age groups"] == "Child, Adult"
     assert shown["Sex"] == "All" and shown["Healthy volunteers"] == "No"
     assert shown["Results"] == "Results posted"
     assert shown["Funder type"] == "Other (universities, individuals, organizations)"
     labels = [label for label, _ in rows(page)]
-    assert labels.index("Status") < labels.index("Results") < labels.index("Locations") \
-        < labels.index("Ages eligible") < labels.index("Sponsor") < labels.index("Funder type")
+    assert labels.index("Study type") < labels.index("Ages") < labels.index("Results") \
+        < labels.index("Sponsor") < labels.index("Funder type")
+    assert page.index('id="who-title"') < page.index('id="where-title"') < page.index('id="more-title"')
 
-    nih = dict(rows(page_client.get("/study/NCT00001177").get_data(as_text=True)))
-    assert nih["Locations"].endswith("Bethesda, Maryland, United States (Recruiting)")
+    nih_page = page_client.get("/study/NCT00001177").get_data(as_text=True)
+    assert sites(nih_page)[0].startswith("National Institutes of Health Clinical Center, 9000 "
+                                         "Rockville Pike Bethesda, Maryland, 20892, United States Recruiting")
+    nih = dict(rows(nih_page))
     assert nih["Healthy volunteers"] == "Accepts healthy volunteers" and nih["Funder type"] == "NIH"
     assert nih["Results"] == "No results posted" and nih["Sex"] == "Female"
 
     many = page_client.get("/study/NCT00055497").get_data(as_text=True)
-    assert "43 sites</p>" in many and "33 more sites</summary>" in many
-    assert dict(rows(many))["Ages eligible"] == "18 Years to 75 Years"
+    assert "<p>43 sites.</p>" in many and "33 more sites</summary>" in many and len(sites(many)) == 43
+    assert dict(rows(many))["Ages"] == "18 Years to 75 Years"
 
-    sparse = dict(rows(page_client.get("/study/NCT00465816").get_data(as_text=True)))
-    assert "Locations" not in sparse and "Ages eligible" not in sparse
-    assert "Healthy volunteers" not in sparse and sparse["Results"] == "Results posted"
+    sparse_page = page_client.get("/study/NCT00465816").get_data(as_text=True)
+    sparse = dict(rows(sparse_page))
+    assert sites(sparse_page) == [] and "The record lists no sites." in sparse_page
+    assert "Ages" not in sparse and "Healthy volunteers" not in sparse
+    assert sparse["Results"] == "Results posted"
 
 
 def test_study_page_escapes_site_text(page_client):
     page = page_client.get("/study/NCT00000009").get_data(as_text=True)
     assert "<script>alert(1)" not in page
-    assert "&lt;script&gt;alert(1)&lt;/script&gt; Clinic, Paris, France" in page
+    assert sites(page) == ["&lt;script&gt;alert(1)&lt;/script&gt; Clinic Paris, France"]
 
 
 def test_study_page_of_a_record_stored_before_sites(page_client, v2):
     """An older index's record (location strings, no sites) still shows its locations."""
     from flask import render_template
 
-    from webapp.pages import PROSE_SECTIONS, STUDY_FIELDS
+    from webapp.study_page import study_context
 
     record = {k: v for k, v in v2["NCT00763412"].to_dict().items()
               if k not in {"sites", "std_ages", "minimum_age_years", "maximum_age_years",
@@ -471,8 +488,8 @@ def test_study_page_of_a_record_stored_before_sites(page_client, v2):
     app = page_client.application
     with app.test_request_context("/study/NCT00763412"):
         page = render_template("study.html", study=study, similar=[], ctgov_url="https://x",
-                               study_fields=STUDY_FIELDS, prose_sections=PROSE_SECTIONS)
+                               **study_context(study, None))
     shown = dict(rows(page))
-    assert shown["Locations"] == "Washington University School of Medicine, Saint Louis, United States"
-    assert shown["Ages eligible"] == "12 Years to 24 Years"
+    assert sites(page) == ["Washington University School of Medicine, Saint Louis, United States"]
+    assert shown["Ages"] == "12 Years to 24 Years"
     assert "Results" not in shown and "Funder type" not in shown

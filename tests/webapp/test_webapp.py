@@ -16,6 +16,7 @@ from conftest import INVENTED_DATA, SEED_RECORD, XSS_NCT_ID, XSS_TITLE
 
 from indexer import build_index
 from indexer.catalog.facets import FACETS
+from indexer.eligibility import parse_criteria
 from indexer.index.layout import write_lock
 from webapp import create_app, live_index
 from webapp.live_index import warm_in_background
@@ -184,10 +185,13 @@ def test_study_page_shows_every_field_and_links_to_the_registry(client, app):
     study = client.get("/api/studies/NCT99000001").get_json()
     page = client.get("/study/NCT99000001").get_data(as_text=True)
     assert 'href="https://clinicaltrials.gov/study/NCT99000001"' in page
-    for name in ("brief_title", "official_title", "sponsor", "brief_summary", "eligibility_criteria"):
+    escape = lambda text: text.replace("&", "&amp;").replace("'", "&#39;").replace('"', "&#34;")  # noqa: E731
+    for name in ("brief_title", "official_title", "sponsor", "brief_summary"):
         if study[name]:
-            assert study[name][:40].replace("&", "&amp;").replace("'", "&#39;").replace('"', "&#34;") \
-                in page, name
+            assert escape(study[name][:40]) in page, name
+    # The criteria as the registry's lists, item by item.
+    criteria = parse_criteria(study["eligibility_criteria"])
+    assert criteria.sections and all(escape(item) in page for s in criteria.sections for item in s.items)
     for condition in study["conditions"]:
         assert condition in page
     assert "Similar studies" in page
