@@ -97,7 +97,7 @@ def hybrid_ranker(index: SearchIndex, encoder: Encoder, base: Ranker) -> Ranker:
         if new:
             if stored is None:
                 stored = stored_vectors(index, encoder)
-            texts = {nct_id: study_text(index.get(nct_id)) for nct_id in new}
+            texts = {nct_id: study_text(index.get(nct_id), index.abbreviations) for nct_id in new}
             saved, hashes = stored
             for nct_id, text in texts.items():
                 if nct_id in saved and hashes.get(nct_id) == text_hash(text):

@@ -193,9 +193,9 @@ def bare_compound(node: query.Query) -> tuple[str, ...] | None:
     return words.pop() if len(words) == 1 else None
 
 
-def _note(applied: list[str] | None, typed: str, expanded: str) -> None:
-    if applied is not None and f"{typed} → {expanded}" not in applied:
-        applied.append(f"{typed} → {expanded}")
+def _note(applied: list[tuple[str, str]] | None, typed: str, expanded: str) -> None:
+    if applied is not None and (typed, expanded) not in applied:
+        applied.append((typed, expanded))
 
 
 def _phrase(fieldname: str, words: tuple[str, ...], boost: float) -> query.Query:
@@ -204,7 +204,7 @@ def _phrase(fieldname: str, words: tuple[str, ...], boost: float) -> query.Query
 
 
 def _alternatives(node: query.Query, words: tuple[str, ...], emap: ExpansionMap,
-                  applied: list[str] | None) -> list[query.Query]:
+                  applied: list[tuple[str, str]] | None) -> list[query.Query]:
     """What `words` (a long form or a condition phrase, typed as `node`) also matches: its
     short forms and its synonyms, in `node`'s fields at a lower weight."""
     leaves = [node] if node.is_leaf() else list(node.leaves())
@@ -219,7 +219,7 @@ def _alternatives(node: query.Query, words: tuple[str, ...], emap: ExpansionMap,
 
 
 def _expand_runs(children: list[query.Query], emap: ExpansionMap, conjunctive: bool,
-                 applied: list[str] | None) -> list:
+                 applied: list[tuple[str, str]] | None) -> list:
     """Find long forms and condition phrases typed as separate words ("mesenchymal stem
     cells", "breast cancer") among siblings."""
     longest = max((len(words) for words in [*emap.long_to_short, *emap.concepts]), default=0)
@@ -242,12 +242,13 @@ def _expand_runs(children: list[query.Query], emap: ExpansionMap, conjunctive: b
     return out
 
 
-def expand_abbreviations(q: query.Query, emap: ExpansionMap, applied: list[str] | None = None) -> query.Query:
+def expand_abbreviations(q: query.Query, emap: ExpansionMap,
+                         applied: list[tuple[str, str]] | None = None) -> query.Query:
     """Let an abbreviation also match its long form and the reverse, at a lower weight:
     `MSC` -> `MSC OR "mesenchymal stem cell"^0.5`, and `"mesenchymal stem cells"` or the
     three bare words -> also `MSC^0.5`; and a condition phrase its synonyms: `breast cancer`
     -> also `"breast neoplasms"^0.5`. `applied`, when given, gets each expansion used, as
-    "MSC → mesenchymal stem cell"."""
+    ("MSC", "mesenchymal stem cell")."""
     if not emap.short_to_long and not emap.concepts:
         return q
     if type(q) is query.Term and q.fieldname in PROSE_FIELDS and (

@@ -45,7 +45,7 @@ class Plan:
     request: SearchRequest
     query: query.Query  # the words side's query: parsed, bounded, expanded
     loosens: bool  # bare words ANDed: may fall back to the studies holding most of them
-    expansions: tuple[str, ...]  # what abbreviations and synonyms added ("MSC → …")
+    expansions: tuple[tuple[str, str], ...]  # (typed, added): abbreviations and synonyms
     restriction: Restriction
     allowed: set[int] | None  # the documents the filters allow (None: all)
     allowed_mask: np.ndarray | None
@@ -98,7 +98,16 @@ def plan_search(snap: Snapshot, request: SearchRequest, meaning: MeaningSearch,
         lambda: _prepare(snap, request))
     allowed, allowed_mask = (None, None) if restriction.empty else snap.docsets.filter(restriction)
     return Plan(request, q, loosens, expansions, restriction, allowed, allowed_mask, mode, view,
-                text, deadline, [*parse_notices, *notices], words_only)
+                _with_expansions(text, expansions), deadline, [*parse_notices, *notices], words_only)
+
+
+def _with_expansions(text: str | None, expansions: tuple[tuple[str, str], ...]) -> str | None:
+    """What the meaning side reads: the query's words and the long forms and condition names
+    the words side expanded them to ("PRP osteoarthritis (platelet-rich plasma)"). The model
+    cannot know that PRP is platelet-rich plasma; the index's mined pairs do."""
+    added = list(dict.fromkeys(long_form for _, long_form in expansions
+                               if " " in long_form and long_form.lower() not in (text or "").lower()))
+    return f"{text} ({'; '.join(added)})" if text and added else text
 
 
 def _restriction(request: SearchRequest) -> Restriction:
@@ -112,7 +121,7 @@ def _restriction(request: SearchRequest) -> Restriction:
 
 
 def _prepare(snap: Snapshot, request: SearchRequest
-             ) -> tuple[query.Query, tuple[str, ...], bool, tuple[str, ...]]:
+             ) -> tuple[query.Query, tuple[str, ...], bool, tuple[tuple[str, str], ...]]:
     """The query to run, from the user's text: parsed, bounded, abbreviations, condition
     synonyms and wildcards expanded; the notices about what was capped; whether it may loosen
     (bare words only, ANDed by default: see FEW_MATCHES); and the expansions applied."""
@@ -122,7 +131,7 @@ def _prepare(snap: Snapshot, request: SearchRequest
     loosens = (type(q) is query.And and len(q.subqueries) > 1
                and all(bare_word(child) or bare_compound(child) for child in q.subqueries)
                and not _STRICT_SYNTAX.search(request.q))
-    applied: list[str] = []
+    applied: list[tuple[str, str]] = []
     if request.expand_abbreviations:
         q = expand_abbreviations(q, snap.expansions, applied)
     q = expand_multiterms(q, snap.vocabulary, parsed.notices, snap.memo)

@@ -13,13 +13,19 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import hashlib
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 
 from ..errors import IndexUnreadableError, IndexWriteError
+from ..index.abbreviations import mine_pairs
 from ..index.layout import CURRENT_FILE, VECTORS_LOCK
 from ..model import Study
 from ..whoosh.generation import open_generation
+
+# A short form as abbreviations are written: a capital, then capitals, digits, hyphens ("MSC",
+# "IL-6", "COVID-19", "PRP"); a plural s allowed ("MSCs").
+_SHORT_FORM = re.compile(r"\b[A-Z][A-Z0-9-]*[A-Z0-9]s?\b")
 
 
 def model_id(encoder) -> str:
@@ -27,11 +33,35 @@ def model_id(encoder) -> str:
     return f"{encoder.source} {encoder.precision}"
 
 
-def study_text(study: Study) -> str:
+def study_text(study: Study, abbreviations: Mapping[str, Sequence[str]] | None = None) -> str:
     """What a study's vector is computed from: title, conditions and brief summary (the model
-    reads 256 word pieces, so the most telling text goes first)."""
-    return ". ".join(filter(None, [study.brief_title or study.official_title,
+    reads 256 word pieces, so the most telling text goes first), each abbreviation in it spelled
+    out once: by the study's own definition ("platelet-rich plasma (PRP)"), else by the index's
+    (`abbreviations`: short form -> long forms, as the generation stores them) where it knows
+    one long form only. The model cannot know that PRP is platelet-rich plasma; a query that
+    says either must find both."""
+    text = ". ".join(filter(None, [study.brief_title or study.official_title,
                                    ", ".join(study.conditions), study.brief_summary]))
+    if abbreviations is None:
+        return text
+    own = {short: long_form for part in (study.brief_title, study.official_title, study.brief_summary,
+                                         study.detailed_description) if part
+           for short, long_form in mine_pairs(part)}
+    known = {short: forms[0] for short, forms in abbreviations.items() if len(forms) == 1}
+    return spelled_out(text, {**known, **own})
+
+
+def spelled_out(text: str, long_forms: Mapping[str, str]) -> str:
+    """`text` with each short form of `long_forms` it uses followed, once, by its long form in
+    parentheses ("PRP" -> "PRP (platelet-rich plasma)"), unless the text spells it out already."""
+    lowered = text.lower()
+    for match in list(_SHORT_FORM.finditer(text))[::-1]:  # from the end: offsets stay valid
+        short = match.group()
+        long_form = long_forms.get(short) or long_forms.get(short.rstrip("s"))
+        if not long_form or long_form.lower() in lowered or text.find(short) != match.start():
+            continue  # unknown, already spelled out, or not its first use
+        text = f"{text[:match.end()]} ({long_form}){text[match.end():]}"
+    return text
 
 
 def text_hash(text: str) -> bytes:

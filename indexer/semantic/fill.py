@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import IndexWriteError
+from ..index.abbreviations import Abbreviations
 from ..index.layout import require_generation
 from ..model import Study
 from ..whoosh.generation import decode_study, open_generation
@@ -85,12 +86,15 @@ def fill_vectors(root: str | os.PathLike, encoder, *, batch: int = FILL_BATCH,
                     progress(len(pending))
                 pending.clear()
 
+            # The generation's abbreviations spell out short forms the studies use (see
+            # `study_text`); they are stored with it, read once here.
+            abbreviations = Abbreviations.load(require_generation(root)).effective()
             for study in _live_studies(root):
                 if stop is not None and stop.is_set():
                     break
                 report.studies += 1
                 live.add(study.nct_id)
-                text = study_text(study)
+                text = study_text(study, abbreviations)
                 if not text.strip():  # nothing to read a meaning from: no vector at all (the
                     # vector of "" is close to every short query)
                     report.empty += 1

@@ -182,10 +182,10 @@ def test_a_run_of_bare_words_keeps_its_and_and_adds_the_synonym_as_a_phrase():
     emap = ExpansionMap().with_concepts({"breast cancer": ["breast neoplasms"]})
     typed = query.And([query.Term("title", "breast"), query.Term("title", "cancer"),
                        query.Term("title", "diet")])
-    applied: list[str] = []
+    applied: list[tuple[str, str]] = []
     expanded = expand_abbreviations(typed, emap, applied)
     assert expanded == query.And([
         query.Or([query.And([query.Term("title", "breast"), query.Term("title", "cancer")]),
                   query.Or([query.Phrase("title", ["breast", "neoplasm"], boost=EXPANSION_BOOST)])]),
         query.Term("title", "diet")])
-    assert applied == ["breast cancer → breast neoplasms"]
+    assert applied == [("breast cancer", "breast neoplasms")]
