@@ -455,6 +455,14 @@ def _readings(text: str) -> Iterator[tuple[str, list[str]]]:
                 yield " ".join(words[:count]), regions
 
 
+def load_places() -> None:
+    """Read what places typed by name need now (1–3 s) rather than for the first one typed: a
+    server does it once, before its workers fork, so they share it and no visitor waits."""
+    _world()
+    _regions()
+    _admin1_names()
+
+
 @functools.lru_cache(maxsize=4096)
 def resolve_place(text: str) -> Place | None:
     """The place `text` names: the most populous GeoNames city of that name (alternate names

@@ -18,7 +18,8 @@ from flask import Flask, abort, current_app, jsonify, request
 BASE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
             "object-src 'none'; base-uri 'none'; form-action 'self'")
 EMBED_ENDPOINT = "widget.embed"
-PUBLIC_API_PREFIXES = ("/api/search", "/api/studies", "/api/health", "/api/openapi.json")
+PUBLIC_API_PREFIXES = ("/api/search", "/api/studies", "/api/places", "/api/health",
+                       "/api/openapi.json")
 
 
 def init_app(app: Flask) -> None:

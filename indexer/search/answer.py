@@ -1,12 +1,13 @@
 """The answer to a planned and ranked search: the page of hits (with highlights and, with
-`near`, each hit's nearest site), the total and facet counts, a "did you mean" and the
-notices, as the `SearchResult` every front end renders."""
+`near`, each hit's nearest site and the place distances are from), the total and facet counts,
+a "did you mean" and the notices, as the `SearchResult` every front end renders."""
 
 from __future__ import annotations
 
 import functools
 from collections.abc import Callable
 
+from ..catalog.facets import FACETS_BY_NAME
 from .plan import Plan
 from .ranking import Ranked, by_distance
 from .results import SearchResult, facet_dicts, page_of_hits
@@ -30,6 +31,7 @@ def answer(snap: Snapshot, plan: Plan, ranked: Ranked, matched_by: Callable[[int
               if request.facets else {})
     suggestion = snap.memo(("suggest", request.q),
                            lambda: suggest(snap.searcher, snap.vocabulary, request.q))
+    place = plan.restriction.place
     notices = list(plan.notices)
     if ranked.timed_out:
         notices.append(f"the search took longer than {time_budget:g} s; "
@@ -37,4 +39,5 @@ def answer(snap: Snapshot, plan: Plan, ranked: Ranked, matched_by: Callable[[int
     return SearchResult(query=request.q, total=len(ranked.matched), page=request.page,
                         per_page=request.per_page, took_ms=0.0, hits=hits, facets=facets,
                         suggestion=suggestion, notices=notices, timed_out=ranked.timed_out,
-                        expansions=list(plan.expansions), mode=plan.mode)
+                        expansions=list(plan.expansions), mode=plan.mode,
+                        place=FACETS_BY_NAME["near"].kind.shown(place) if place else None)

@@ -66,6 +66,9 @@ class SearchResult:
     # neoplasms" (abbreviations and condition synonyms the typed words were expanded with).
     expansions: list[str] = field(default_factory=list)
     mode: str = "keyword"  # how it was ranked: keyword, hybrid or semantic (see live.MODES)
+    # With `near`: where distances are measured from, as `NearKind.shown` gives it (the text
+    # as typed, the place it names by label, name, admin1, country and population, lat, lon).
+    place: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the API's `results` are the hits)."""

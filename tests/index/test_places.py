@@ -12,11 +12,15 @@ import pytest
 from indexer import SAMPLE_DATA, build_index, open_index
 from indexer.model import Site, Study
 from indexer.places import (
+    _admin1_names,
+    _regions,
+    _world,
     country_code,
     country_name,
     fold,
     fold_all,
     haversine_km,
+    load_places,
     locate,
     place_sites,
     places_like,
@@ -181,6 +185,16 @@ def test_a_place_is_its_geonames_city_and_its_label_finds_it_again():
     for place in suggest_places("Spring", 20) + suggest_places("Paris", 20):
         found = resolve_place(place.label)
         assert found.label == place.label and found.population >= place.population
+
+
+def test_loading_the_places_first_leaves_nothing_to_read_later():
+    """What a server does before its workers fork: afterwards, places are only looked up."""
+    load_places()
+    built = [reader.cache_info().misses for reader in (_world, _regions, _admin1_names)]
+    resolve_place("Paris, Texas, United States")
+    suggest_places("Toronto, O")
+    places_like("Sprngfield, Illinois")
+    assert [reader.cache_info().misses for reader in (_world, _regions, _admin1_names)] == built
 
 
 @pytest.mark.parametrize("typed", ["Bostn", "Massachusetts", "Toronto, TX", "Paris, Atlantis",

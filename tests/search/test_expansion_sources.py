@@ -159,7 +159,7 @@ def test_api_and_page_show_the_expansions(index_path):
     client = app.test_client()
     data = client.get("/api/search?q=breast+cancer").get_json()
     assert data["expansions"] == ["breast cancer → breast neoplasms"]
-    assert list(data)[-2:] == ["expansions", "mode"]  # new fields come after the old ones
+    assert list(data)[-3:] == ["expansions", "mode", "place"]  # new fields come after the old ones
     page = client.get("/?q=breast+cancer").get_data(as_text=True)
     assert "Also searched: breast cancer → breast neoplasms" in page
 
