@@ -1,4 +1,5 @@
-"""The JSON API under /api: search, study records, similar studies, health, admin reindex.
+"""The JSON API under /api: search, study records, similar studies, places by name (for `near`
+as it is typed), health, admin reindex.
 
 Every endpoint runs the same search core as the page and the CLI; `openapi.py` documents the
 shapes returned here, and a test checks the two agree.
@@ -17,6 +18,7 @@ from indexer.catalog.registry import CTGOV_STUDY_URL, shown
 from indexer.errors import QueryError
 from indexer.index.layout import write_lock
 from indexer.model import Study
+from indexer.places import suggest_places
 from indexer.search import MAX_PER_PAGE, SearchRequest
 from indexer.search.export import WRITERS, matching_studies, rows
 from indexer.search.request import whole_number
@@ -36,13 +38,15 @@ from .keep import (
 )
 from .live_index import get_index
 from .openapi import openapi_spec
-from .params import canonical_nct_id
+from .params import DEFAULT_PLACES, MAX_PLACE_QUERY, MAX_PLACES, canonical_nct_id
 from .security import require_admin_token
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 CACHE_SECONDS = 30  # search and record responses: short, so a rebuild shows within half a minute
 # The library's lock message suggests --wait, which an API caller has no use for.
 INDEX_BUSY = "another build or update is writing the index; try again when it finishes"
+# Place suggestions: the gazetteer changes only with the installed GeoNames data, so a day.
+PLACES_CACHE_SECONDS = 86400
 
 
 def study_links(nct_id: str) -> dict[str, str]:
@@ -52,7 +56,7 @@ def study_links(nct_id: str) -> dict[str, str]:
 
 RESPONSE_ORDER = ("query", "total", "page", "per_page", "took_ms", "results", "facets",
                   "suggestion", "notices", "timed_out", "expansions", "mode", "mode_note",
-                  "suggested_filters", "unknown_nct_ids")
+                  "suggested_filters", "unknown_nct_ids", "place")
 PRIVATE_RECORD_FIELDS = ("source",)  # a path on the server: not the public's business
 
 
@@ -63,9 +67,9 @@ def _with_links(result) -> dict[str, Any]:
     return {key: data[key] for key in RESPONSE_ORDER}
 
 
-def _cacheable(response):
+def _cacheable(response, seconds: int = CACHE_SECONDS):
     response.cache_control.public = True
-    response.cache_control.max_age = CACHE_SECONDS
+    response.cache_control.max_age = seconds
     return response
 
 
@@ -124,6 +128,21 @@ def similar(nct_id: str):
     if result is None:
         return error_response(404, f"no study {canonical} in the index", "nct_id")
     return _cacheable(jsonify(_with_links(result)))
+
+
+@bp.get("/places")
+def places():
+    """Places whose name begins with `q`, for `near` as it is typed (see /api/openapi.json):
+    most populous first, each with the label `near` takes back."""
+    q = request.args.get("q", "")
+    if not q.strip():
+        raise QueryError("q is required: the beginning of a place's name", param="q")
+    if len(q) > MAX_PLACE_QUERY:
+        raise QueryError(f"q is {len(q)} characters long; the limit is {MAX_PLACE_QUERY}",
+                         param="q")
+    limit = whole_number(request.args, "limit", DEFAULT_PLACES, 1, MAX_PLACES)
+    found = [place.to_dict() for place in suggest_places(q, limit)]
+    return _cacheable(jsonify(found), PLACES_CACHE_SECONDS)
 
 
 @bp.get("/health")

@@ -56,14 +56,17 @@ def form_value(request: SearchRequest, name: str) -> str:
     return (request.filters.get(name) or ("",))[0]
 
 
-def active_filters(request: SearchRequest) -> list[dict[str, str]]:
-    """Each filter value `request` applies, as a chip: its label ("Status: Recruiting", "Within
-    50 km") and a link to the search without it."""
+def active_filters(request: SearchRequest, result=None) -> list[dict[str, str]]:
+    """Each filter value `request` applies, as a chip: its label ("Status: Recruiting", "Near:
+    Boston, Massachusetts, US", "Within 50 km") and a link to the search without it."""
+    place = getattr(result, "place", None) or {}
     chips = []
     for name, values in request.filters.items():
         facet = FACETS_BY_NAME[name]
         for value in values:
             shown = value if facet.kind.role != "terms" else facet.kind.label(value)
+            if name == "near":
+                shown = place.get("label") or value
             label = f"Within {value} km" if name == "radius" else f"{facet.label}: {shown}"
             remaining = [v for v in values if v != value]
             dropped = {"sort": None} if name == "near" and request.sort == "distance" else {}

@@ -15,7 +15,7 @@ from indexer.search.request import MAX_FILTER_LENGTH, MAX_FILTER_VALUES, OPERATO
 
 from .config import MAX_REQUEST_BYTES
 from .keep import DOWNLOAD_SETS, DOWNLOAD_TYPES, FEED_ENTRIES, FEED_SETS, FEED_TYPE
-from .params import NCT_ID_PATTERN
+from .params import DEFAULT_PLACES, MAX_PLACE_QUERY, MAX_PLACES, NCT_ID_PATTERN
 
 _STR = {"type": "string"}
 MATCHED_BY = ("words", "meaning", "both")  # a hit's `matched_by` (indexer.search.results.Hit)
@@ -39,6 +39,19 @@ def _optional(name: str, description: str, schema: dict) -> dict:
     """A query parameter whose empty value (`name=`, as a form sends it) means its default."""
     return _param(name, description, schema, allowEmptyValue=True)
 
+
+# A place's fields, as `indexer.places.Place.to_dict` gives them.
+_PLACE_FIELDS = {
+    "label": {"type": "string", "description": "`Boston, Massachusetts, US`: name, first-level "
+              "division and country code; `near` takes it back."},
+    "name": {"type": "string", "description": "The city's name in GeoNames."},
+    "admin1": {"type": "string", "description": "Its state, province or region ('' where "
+               "GeoNames gives none)."},
+    "country": {"type": "string", "pattern": "^[A-Z]{2}$", "description": "ISO 3166 code."},
+    "lat": {"type": "number", "minimum": -90, "maximum": 90},
+    "lon": {"type": "number", "minimum": -180, "maximum": 180},
+    "population": {"type": "integer", "minimum": 0},
+}
 
 SCHEMAS: dict[str, Any] = {
     "Error": {
@@ -96,7 +109,7 @@ SCHEMAS: dict[str, Any] = {
         "type": "object",
         "required": ["query", "total", "page", "per_page", "took_ms", "results", "facets",
                      "suggestion", "notices", "timed_out", "expansions", "mode",
-                     "mode_note", "suggested_filters", "unknown_nct_ids"],
+                     "mode_note", "suggested_filters", "unknown_nct_ids", "place"],
         "properties": {
             "query": _STR,
             "total": {"type": "integer", "minimum": 0,
@@ -149,6 +162,19 @@ SCHEMAS: dict[str, Any] = {
                                     "with syntax, a date sort, or meaning search unavailable "
                                     "(then, when hybrid or semantic was asked for, `notices` "
                                     "says why)."},
+            "place": {
+                "type": ["object", "null"],
+                "description": "With `near`: where distances are measured from. `query` is "
+                               "`near` as given; a place typed by name is the GeoNames city "
+                               "it names (the most populous of that name in the regions "
+                               "given), a point typed as latitude,longitude has null place "
+                               "fields. Null without `near`.",
+                "required": ["query", *_PLACE_FIELDS],
+                "properties": {"query": _STR,
+                               **{name: {**schema, "type": [schema["type"], "null"]}
+                                  for name, schema in _PLACE_FIELDS.items()
+                                  if name not in ("lat", "lon")},
+                               "lat": _PLACE_FIELDS["lat"], "lon": _PLACE_FIELDS["lon"]}},
         },
     },
     "Contact": {
@@ -162,6 +188,9 @@ SCHEMAS: dict[str, Any] = {
             "phone": _STR,
             "phone_ext": {"type": "string", "description": "The extension, as written."},
             "email": _STR},
+    },
+    "Place": {
+        "type": "object", "required": list(_PLACE_FIELDS), "properties": _PLACE_FIELDS,
     },
     "Study": {
         "type": "object", "required": ["nct_id", "title", "status", "url", "ctgov_url"],
@@ -245,15 +274,22 @@ SCHEMAS: dict[str, Any] = {
 }
 
 
+# What the API adds to a filter's description.
+_NOTES = {"near": "The response's `place` says which place was used; `/api/places` suggests "
+                  "places as a name is typed."}
+
+
 def _filter(facet: Facet) -> dict:
     """The search parameter that filters by `facet`, made from its declaration."""
     kind = facet.kind
-    description = kind.describe(facet)
+    description = " ".join(filter(None, [kind.describe(facet), _NOTES.get(facet.name)]))
     if kind.closed:
         description += f" Anything else is a 400 naming `{facet.name}`."
     items = kind.item_schema()
     if not kind.several:
         example = float(facet.example) if items["type"] == "number" else facet.example
+        if items["type"] == "string" and "enum" not in items:
+            items = {**items, "maxLength": MAX_FILTER_LENGTH}
         return _optional(facet.name, description, {**items, "examples": [example]})
     if items["type"] == "string" and "enum" not in items and "pattern" not in items:
         items = {**items, "maxLength": MAX_FILTER_LENGTH}
@@ -403,6 +439,29 @@ def openapi_spec(server_url: str, max_per_page: int = MAX_PER_PAGE) -> dict[str,
                     {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE, "default": 10})],
                 "responses": {"200": _json("SearchResponse", "Similar studies."),
                               **_errors("400", "403", "404", "503")},
+            }},
+            "/api/places": {"get": {
+                "summary": "Places by the beginning of their name, for `near`",
+                "description": "GeoNames cities (5,000 people or more) whose name, or another "
+                               "name of theirs, begins with `q` (accents and case aside), most "
+                               "populous first; the place `q` names in full leads. Text after "
+                               "a comma narrows by country or state (`Paris, T`). Each `label` "
+                               "is a value `near` takes.",
+                "parameters": [
+                    _param("q", "The beginning of a place's name, e.g. `Bos`; blank is a "
+                                "400 naming `q`.",
+                           {"type": "string", "minLength": 1, "maxLength": MAX_PLACE_QUERY,
+                            "examples": ["Bos"]}, required=True),
+                    _optional("limit", "How many.",
+                              {"type": "integer", "minimum": 1, "maximum": MAX_PLACES,
+                               "default": DEFAULT_PLACES}),
+                ],
+                "responses": {"200": {"description": "The places, most populous first; none "
+                                                     "when no name begins so.",
+                                      "content": {"application/json": {"schema": {
+                                          "type": "array", "maxItems": MAX_PLACES,
+                                          "items": {"$ref": "#/components/schemas/Place"}}}}},
+                              **_errors("400", "403")},
             }},
             "/api/health": {"get": {
                 "summary": "What is being served",

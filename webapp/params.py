@@ -27,6 +27,11 @@ FORM_FILTERS = ("near", "radius", "age", "sex")
 # A study ID in a URL: NCT and 8 digits, in any case (nct05871463 is forgiven); the OpenAPI
 # document states it too.
 NCT_ID_PATTERN = "[Nn][Cc][Tt][0-9]{8}"
+# /api/places: how long its `q` may be (longer than any place's name with its regions) and how
+# many places it gives.
+MAX_PLACE_QUERY = 100
+DEFAULT_PLACES = 8
+MAX_PLACES = 20
 
 
 def plain_words(text: str) -> str:

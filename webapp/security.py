@@ -24,7 +24,8 @@ BASE_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 's
 EMBED_ENDPOINT = "widget.embed"
 # "/api/search" also covers the search's feed and downloads (/api/search.atom, .csv, .jsonl).
 MAP_ENDPOINT = "pages.study"  # its map shows tiles from TILE_URL's host
-PUBLIC_API_PREFIXES = ("/api/search", "/api/studies", "/api/health", "/api/openapi.json")
+PUBLIC_API_PREFIXES = ("/api/search", "/api/studies", "/api/places", "/api/health",
+                       "/api/openapi.json")
 
 
 def init_app(app: Flask) -> None:

@@ -123,8 +123,10 @@ class Option:
 
 
 # What the widget adds to a filter's description.
-_NOTES = {"near": "Set by the host page (a hospital's own location, say); the widget never asks "
-                  "visitors for theirs. Results show the nearest site's distance."}
+_NOTES = {"near": "Set by the host page (a hospital's own city or coordinates, say); the widget "
+                  "never asks visitors for theirs. Results show the nearest site's distance; a "
+                  "name the server does not know is shown as its error, with places spelled "
+                  "like it."}
 
 
 def _facet_option(facet: Facet) -> Option:
@@ -246,7 +248,7 @@ def docs():
                     'data-target="#trial-search"\n  data-status="RECRUITING" data-results="8" '
                     'data-theme="dark" data-lang="fr"></script>'),
         "near": (f'<script src="{script_url}" data-trialsearch data-status="RECRUITING"\n'
-                 '  data-near="42.36,-71.06" data-radius="50" data-age="70" data-sex="FEMALE">'
+                 '  data-near="Boston, MA" data-radius="50" data-age="70" data-sex="FEMALE">'
                  '</script>'),
         "mode": f'<script src="{script_url}" data-trialsearch data-mode="keyword"></script>',
         "iframe": (f'<iframe src="{embed_url}"\n  title="Clinical trial search" width="100%" '

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..errors import QueryError
-from ..places import MAX_RADIUS_KM, country_code, country_name, fold
+from ..places import MAX_RADIUS_KM, Place, country_code, country_name, fold, places_like, resolve_place
 from .registry import (
     AGE_GROUP,
     FUNDER_TYPE,
@@ -36,6 +36,12 @@ DEFAULT_RADIUS_KM = 50.0
 # `near`: latitude,longitude in decimal degrees, in range.
 NEAR_PATTERN = (r" *(-?(?:90(?:\.0+)?|[1-8]?[0-9](?:\.[0-9]+)?)) *, *"
                 r"(-?(?:180(?:\.0+)?|(?:1[0-7][0-9]|[1-9]?[0-9])(?:\.[0-9]+)?)) *")
+# `near`: a place's name, which has a letter (of any script: anything not ASCII counts), no
+# control characters and at most 199 characters; a text without a letter is a point written
+# wrong. Python and JavaScript (without the u flag) read these classes alike.
+_LETTER = r"[A-Za-z]|[^\x00-\x7f]"
+PLACE_PATTERN = rf"[^\x00-\x1f\x7f]{{0,99}}(?:{_LETTER})[^\x00-\x1f\x7f]{{0,99}}"
+PLACE_EXAMPLES = "Boston, 'Paris, TX', 'Toronto, ON'"
 _NUMBER = r"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?"
 
 
@@ -220,30 +226,68 @@ class CountryKind(Kind):
         return "ISO codes or English names such as US, DE, Germany"
 
 
+@dataclass(frozen=True)
+class Near:
+    """What `near` asked for: the text as typed, the point distances are measured from, and the
+    place it names when typed by name (None for latitude,longitude)."""
+
+    query: str
+    lat: float
+    lon: float
+    place: Place | None = None
+
+
 class NearKind(Kind):
-    """A point, `latitude,longitude` in decimal degrees; met by a site within the radius."""
+    """A point: `latitude,longitude` in decimal degrees, or a place typed by name (`Boston`,
+    `Paris, TX`, `Toronto, ON`: see `places.resolve_place`), which stands for its GeoNames
+    point; met by a site within the radius."""
 
     role = "sites"
     several = False
-    in_lists = False  # a point is two numbers
-    pattern = NEAR_PATTERN
+    in_lists = False  # a point is two numbers, and a place may name its region after a comma
+    pattern = f"{NEAR_PATTERN}|{PLACE_PATTERN}"
 
     def index_values(self, facet, texts):
-        match = re.fullmatch(NEAR_PATTERN, texts[0])
-        if not match:
-            raise QueryError(f"{facet.name} must be latitude,longitude in decimal degrees "
-                             "(latitude -90 to 90, longitude -180 to 180), e.g. 42.36,-71.06; "
-                             f"got '{shown(texts[0])}'", param=facet.name)
-        return [(float(match.group(1)), float(match.group(2)))]
+        text = texts[0]
+        point = re.fullmatch(NEAR_PATTERN, text)
+        if point:
+            return [Near(text.strip(), float(point.group(1)), float(point.group(2)))]
+        if not re.search(_LETTER, text):
+            raise QueryError(f"{facet.name} must be a place's name ({PLACE_EXAMPLES}) or "
+                             "latitude,longitude in decimal degrees (latitude -90 to 90, "
+                             f"longitude -180 to 180), e.g. 42.36,-71.06; got '{shown(text)}'",
+                             param=facet.name)
+        place = resolve_place(text) if re.fullmatch(PLACE_PATTERN, text) else None
+        if place is None:
+            raise QueryError(_unknown_place(facet, text.strip()), param=facet.name)
+        return [Near(text.strip(), place.lat, place.lon, place)]
+
+    def shown(self, value):
+        """`{query, label, name, admin1, country, lat, lon, population}`: the place's fields
+        null for a point typed as latitude,longitude."""
+        place = value.place.to_dict() if value.place else dict.fromkeys(
+            ("label", "name", "admin1", "country", "population"))
+        return {"query": value.query, **place, "lat": value.lat, "lon": value.lon}
 
     def item_schema(self):
-        return {"type": "string", "pattern": f"^{NEAR_PATTERN}$"}
+        return {"type": "string", "pattern": f"^(?:{self.pattern})$"}
 
     def accepts(self, facet):
-        return "latitude,longitude"
+        return f"a place's name ({PLACE_EXAMPLES}) or latitude,longitude"
 
     def describe(self, facet):
-        return f"Only {facet.description}. Hits then name their nearest site; `sort=distance` orders by it."
+        return (f"Only {facet.description}. Hits then name their nearest site; `sort=distance` "
+                "orders by it.")
+
+
+def _unknown_place(facet: Facet, text: str) -> str:
+    """Why `text` names no place, with the places spelled like it."""
+    alike = [f"{place.name} ({', '.join(filter(None, (place.country, place.admin1)))})"
+             for place in places_like(text)]
+    if alike:
+        return f"{facet.name}: no place called '{shown(text)}'; did you mean {', '.join(alike)}?"
+    return (f"{facet.name}: no place called '{shown(text)}'; give a city's name "
+            f"({PLACE_EXAMPLES}) or latitude,longitude (42.36,-71.06)")
 
 
 @dataclass(frozen=True, eq=False)
@@ -323,9 +367,11 @@ FACETS = (
           counted=False, description="studies with a site in the state or region"),
     Facet("city", "city", "City", "cities", PlaceKind(), "Boston", multi=True, counted=False,
           description="studies with a site in the city"),
-    Facet("near", "sites", "Near", "places", NearKind(), "42.36,-71.06", counted=False,
-          description="studies with a site within `radius` km of this latitude,longitude "
-                      "(decimal degrees); with a status filter, a site in that status"),
+    Facet("near", "sites", "Near", "places", NearKind(), "Boston", counted=False,
+          description="studies with a site within `radius` km of this place: a city's name "
+                      f"({PLACE_EXAMPLES}; the most populous place of that name, in the "
+                      "country or state named after it) or latitude,longitude in decimal "
+                      "degrees (42.36,-71.06); with a status filter, a site in that status"),
     Facet("radius", "sites", "Radius (km)", "distances",
           NumberKind(MAX_RADIUS_KM, "a distance in km", DEFAULT_RADIUS_KM), "50", counted=False,
           description=f"the distance `near` reaches, in km (default {DEFAULT_RADIUS_KM:g}, at "

@@ -35,7 +35,8 @@ def _terminal_snippet(marked_html: str) -> str:
               help="Search only this field (repeatable): title, summary, condition, ...")
 @click.option("--filter", "filters", multiple=True, metavar="NAME=VALUE",
               help="Filter (repeatable), e.g. status=RECRUITING, phase=2, country=US, "
-                   "near=42.36,-71.06, radius=50, age=70, sex=female. See the README.")
+                   "near=Boston (or near='Paris, TX', near=42.36,-71.06), radius=50, age=70, "
+                   "sex=female. See the README.")
 @click.option("--sort", type=click.Choice(list(SORTS)), default=SearchRequest.sort, show_default=True,
               help="distance: nearest site first (needs near=).")
 @click.option("--mode", type=click.Choice(MODES),
@@ -68,7 +69,7 @@ def search(ctx, query, index_path, limit, page, fields, filters, sort, mode, out
 
     \b
     Near me and for me:
-        trialsearch search covid --filter status=recruiting --filter near=42.36,-71.06 \\
+        trialsearch search covid --filter status=recruiting --filter near="Boston, MA" \\
             --filter radius=50 --filter age=70 --filter sex=female --sort distance
 
     \b
@@ -93,6 +94,8 @@ def search(ctx, query, index_path, limit, page, fields, filters, sort, mode, out
         return
     click.echo(f"{plural(result.total, 'study matches', 'studies match')} "
                f"({result.mode}, {result.took_ms:.1f} ms).")
+    if result.place and result.place["label"]:  # a place typed by name: which one it was
+        click.echo(f"Near: {result.place['label']}")
     for notice in result.notices:
         click.echo(f"Note: {notice}", err=True)
     if result.expansions:

@@ -1,7 +1,7 @@
 """The answer to a planned and ranked search: the page of hits (with highlights and, with
-`near`, each hit's nearest site), the total and facet counts, a "did you mean", the filters
-the query's words name, the typed NCT IDs the index does not hold and the notices, as the
-`SearchResult` every front end renders."""
+`near`, each hit's nearest site and the place distances are from), the total and facet counts,
+a "did you mean", the filters the query's words name, the typed NCT IDs the index does not hold
+and the notices, as the `SearchResult` every front end renders."""
 
 from __future__ import annotations
 
@@ -35,6 +35,7 @@ def answer(snap: Snapshot, plan: Plan, ranked: Ranked, matched_by: Callable[[int
     facets = facet_counts(snap, plan, ranked) if request.facets else {}
     suggestion = snap.memo(("suggest", request.q),
                            lambda: suggest(snap.searcher, snap.vocabulary, request.q))
+    place = plan.restriction.place
     notices = list(plan.notices)
     if ranked.timed_out:
         notices.append(f"the search took longer than {time_budget:g} s; "
@@ -47,7 +48,8 @@ def answer(snap: Snapshot, plan: Plan, ranked: Ranked, matched_by: Callable[[int
                         mode_note=f"Matched by words only: {plan.words_only}." if plan.words_only else "",
                         suggested_filters=[asdict(found) for found in suggest_filters(request)],
                         unknown_nct_ids=snap.memo(("unknown ids", request.q),
-                                                  lambda: _unknown_nct_ids(snap, request.q)))
+                                                  lambda: _unknown_nct_ids(snap, request.q)),
+                        place=FACETS_BY_NAME["near"].kind.shown(place) if place else None)
 
 
 def facet_counts(snap: Snapshot, plan: Plan, ranked: Ranked) -> dict[str, list[dict]]:

@@ -1,8 +1,8 @@
-"""Search filters (`status=RECRUITING`, `phase=2`, `country=US`, `near=42.36,-71.06`,
-`age=70` …) checked and turned into a `Restriction`: Whoosh terms over the facet fields, site
-criteria (see `indexer.search.sites`) and an age. Each facet's kind (`indexer.catalog.facets`)
-maps what people write to the values the index holds and refuses bad ones naming the
-parameter; this module only says how a search meets them."""
+"""Search filters (`status=RECRUITING`, `phase=2`, `country=US`, `near=Boston`,
+`near=42.36,-71.06`, `age=70` …) checked and turned into a `Restriction`: Whoosh terms over the
+facet fields, site criteria (see `indexer.search.sites`) and an age. Each facet's kind
+(`indexer.catalog.facets`) maps what people write to the values the index holds and refuses bad
+ones naming the parameter; this module only says how a search meets them."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from whoosh import query
 
-from ..catalog.facets import DEFAULT_RADIUS_KM, FACETS_BY_NAME
+from ..catalog.facets import DEFAULT_RADIUS_KM, FACETS_BY_NAME, Near
 from ..catalog.fields import status_code
 from ..catalog.registry import shown
 from ..errors import QueryError
@@ -22,13 +22,15 @@ from .sites import SiteCriteria
 class Restriction:
     """What every result must match: `terms` (a Whoosh query over facet fields, or None),
     `sites` (criteria on a study's sites, or None), `age` (or None). `fields` are the
-    (filter, index field) pairs it reads; `key` identifies it for caches."""
+    (filter, index field) pairs it reads; `key` identifies it for caches; `place` is what
+    `near` asked for (the text as typed, its point and the place it names), or None."""
 
     terms: query.Query | None
     sites: SiteCriteria | None
     age: float | None
     fields: tuple[tuple[str, str], ...]
     key: tuple
+    place: Near | None = None
 
     @property
     def empty(self) -> bool:
@@ -72,9 +74,10 @@ def parse_filters(filters: dict[str, Any]) -> Restriction:
     clauses = [_terms(name, values) for name, values in given.items()
                if FACETS_BY_NAME[name].kind.role == "terms"]
     fields = tuple((name, field) for name in given for field in FACETS_BY_NAME[name].fields)
-    near = given["near"][0] if "near" in given else None
+    place = given["near"][0] if "near" in given else None
+    near = (place.lat, place.lon) if place else None
     if "radius" in given and near is None:
-        raise QueryError("radius needs near=latitude,longitude", param="radius")
+        raise QueryError("radius needs near (a place, or latitude,longitude)", param="radius")
     countries = tuple(given.get("country", ()))
     # A status filter also says which sites count, for places and for the country facet.
     statuses = tuple(sorted({status_code(value.upper()) for value in given.get("status", ())}))
@@ -85,4 +88,4 @@ def parse_filters(filters: dict[str, Any]) -> Restriction:
     age = given["age"][0] if "age" in given else None
     key = (tuple(sorted((name, tuple(sorted(map(str, v)))) for name, v in given.items()
                         if FACETS_BY_NAME[name].kind.role == "terms")), sites, age)
-    return Restriction(query.And(clauses) if clauses else None, sites, age, fields, key)
+    return Restriction(query.And(clauses) if clauses else None, sites, age, fields, key, place)

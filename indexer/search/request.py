@@ -99,7 +99,8 @@ class SearchRequest:
         if self.mode is not None:
             _check_choice("mode", self.mode, MODES)
         if self.sort == "distance" and "near" not in self.filters:
-            raise QueryError("sort=distance needs near=latitude,longitude", param="sort")
+            raise QueryError("sort=distance needs near (a place, or latitude,longitude)",
+                             param="sort")
         if self.mode == "semantic" and self.by_date:
             raise QueryError("mode=semantic orders by meaning; to sort by date, use mode "
                              "keyword or hybrid", param="mode")

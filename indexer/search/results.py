@@ -78,6 +78,9 @@ class SearchResult:
     # Filters the query's words name, each with the request applying it (see suggestions.py).
     suggested_filters: list[dict[str, str]] = field(default_factory=list)
     unknown_nct_ids: list[str] = field(default_factory=list)  # typed, but not in the index
+    # With `near`: where distances are measured from, as `NearKind.shown` gives it (the text
+    # as typed, the place it names by label, name, admin1, country and population, lat, lon).
+    place: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready form (the API's `results` are the hits)."""

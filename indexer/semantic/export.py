@@ -34,6 +34,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..places import user_cache
 from .deps import (
     EXPORT_MODULES,
     INSTALL_MODEL,
@@ -63,8 +64,7 @@ def cache_dir() -> Path:
     """Where built models are kept: TRIALSEARCH_MODEL_DIR, else the per-user cache."""
     if os.environ.get(MODEL_DIR_ENV):
         return Path(os.environ[MODEL_DIR_ENV]).expanduser()
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "trialsearch" / "models"
+    return user_cache() / "models"
 
 
 def model_filename(source_version: str, int8: bool = False) -> str:

@@ -119,6 +119,26 @@ def test_search_output_shows_snippets_filters_and_suggestions(runner, sample_ind
     assert "Did you mean: exosomes" in suggestion.output
 
 
+def test_search_near_a_place_by_name_says_which_place(runner, sample_index):
+    """`--filter near=Boston` searches from Boston (as its coordinates do) and says which
+    Boston; an unknown place is one line naming `near` with places spelled like it."""
+    index_path, _ = sample_index
+    near = ["search", "--index", index_path, "--sort", "distance", "--filter", "radius=100"]
+    by_name = runner.invoke(main, [*near, "--filter", "near=Boston"])
+    assert by_name.exit_code == 0, by_name.output
+    assert by_name.stdout.splitlines()[1] == "Near: Boston, Massachusetts, US"
+    assert "Nearest site:" in by_name.stdout
+    by_point = runner.invoke(main, [*near, "--filter", "near=42.35843,-71.05977"])
+    assert "Near:" not in by_point.stdout  # typed as a point: nothing to say
+    assert by_point.stdout.splitlines()[1:] == by_name.stdout.splitlines()[2:]
+    as_json = json.loads(runner.invoke(main, [*near, "--filter", "near=Toronto, ON", "--json"]).stdout)
+    assert as_json["place"]["label"] == "Toronto, Ontario, CA"
+    unknown = runner.invoke(main, [*near, "--filter", "near=Bostn"])
+    assert unknown.exit_code == 2
+    assert unknown.output.startswith("Error: near: no place called 'Bostn'; did you mean Boston "
+                                     "(US, Massachusetts)")
+
+
 def test_search_mode_without_vectors_runs_by_words_and_says_why(runner, sample_index):
     index_path, _ = sample_index  # built without vectors (TRIALSEARCH_VECTORS=0 in tests)
     plain = runner.invoke(main, ["search", "exosomes", "--index", index_path, "--limit", "2"])

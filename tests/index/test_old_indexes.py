@@ -12,9 +12,10 @@ import pytest
 from click.testing import CliRunner
 from conftest import INVENTED_DATA, PROJECT_ROOT
 
-from indexer import open_index, update_index
+from indexer import build_index, open_index, update_index
 from indexer.cli import main
 from indexer.errors import IndexNotFoundError, IndexUnreadableError, QueryError
+from indexer.whoosh.codec import TrialCodec
 
 OLD_INDEX = PROJECT_ROOT / "tests" / "fixtures" / "index-2026-11"
 
@@ -65,3 +66,15 @@ def test_a_file_given_as_the_index_says_no_index_there(tmp_path):
     not_a_folder.write_text("{}")
     with pytest.raises(IndexNotFoundError, match="no index at"):
         open_index(not_a_folder)
+
+
+def test_an_index_written_before_the_whoosh_boundary_opens(tmp_path, monkeypatch):
+    # Its table of contents pickled the posting format's codec under its first module's name.
+    path = tmp_path / "index_data"
+    with monkeypatch.context() as then:
+        then.setattr(TrialCodec, "__module__", "indexer.index.codec")
+        build_index([INVENTED_DATA], path, procs=1)
+    assert b"indexer.index.codec" in next(path.glob("gen-*/_MAIN_*.toc")).read_bytes()
+    index = open_index(path)
+    assert index.search("cirrhosis").total > 0
+    assert isinstance(index.searcher().reader().leaf_readers()[0][0].segment().codec(), TrialCodec)

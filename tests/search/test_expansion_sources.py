@@ -161,6 +161,7 @@ def test_api_and_page_show_the_expansions(index_path):
     assert data["expansions"] == ["breast cancer → breast neoplasms"]
     order = list(data)  # new fields come after the old ones
     assert order.index("expansions") < order.index("mode") < order.index("suggested_filters")
+    assert order[-1] == "place"
     page = client.get("/?q=breast+cancer").get_data(as_text=True)
     assert "Also searched: breast cancer → breast neoplasms" in page
 

@@ -102,11 +102,33 @@ def test_country_facet_counts_sites_in_the_asked_status(index):
     assert counted == [{"value": "US", "count": 2, "label": "United States"}]
 
 
+def test_a_place_typed_by_name_is_its_geonames_point(index):
+    """`near=boston ma` searches from GeoNames' point for Boston exactly as that point typed
+    as latitude,longitude does, and the result says which place it used."""
+    by_name = index.search(filters={"near": "boston ma"}, sort="distance")
+    by_point = index.search(filters={"near": "42.35843,-71.05977"}, sort="distance")
+    assert [h.nct_id[-3:] for h in by_name.hits] == [h.nct_id[-3:] for h in by_point.hits] == ["101", "103"]
+    assert [h.nearest_site for h in by_name.hits] == [h.nearest_site for h in by_point.hits]
+    place = by_name.place
+    assert {k: place[k] for k in ("query", "label", "name", "admin1", "country", "lat", "lon")} == {
+        "query": "boston ma", "label": "Boston, Massachusetts, US", "name": "Boston",
+        "admin1": "Massachusetts", "country": "US", "lat": 42.35843, "lon": -71.05977}
+    assert place["population"] > 500_000
+    assert by_point.place == {"query": "42.35843,-71.05977", "label": None, "name": None,
+                              "admin1": None, "country": None, "population": None,
+                              "lat": 42.35843, "lon": -71.05977}
+    assert index.search().place is None
+    assert found(index, near="Worcester, Massachusetts", radius="5") == ["102", "103"]
+    assert found(index, near="Worcester, England", radius="5000") == []  # 5,000 km: not quite
+
+
 BAD = [
     ({"country": "XX"}, "country", "unknown country 'XX'"),
     ({"age": "-3"}, "age", "age must be a person's age in years, from 0 to 150"),
     ({"age": "abc"}, "age", "got 'abc'"),
-    ({"near": "abc"}, "near", "near must be latitude,longitude"),
+    ({"near": "Xyzzyville"}, "near", "near: no place called 'Xyzzyville'"),
+    ({"near": "Bostn"}, "near", "did you mean Boston"),
+    ({"near": "-"}, "near", "near must be a place's name"),
     ({"near": "91,0"}, "near", "latitude -90 to 90"),
     ({"near": "1,2", "radius": "30000"}, "radius", "from 0 to 20,000"),
     ({"radius": "5"}, "radius", "radius needs near"),

@@ -1,7 +1,9 @@
 """Near me and for me, end to end: recruiting COVID-19 studies within 50 km of Paris for a
 70-year-old woman, through the API, the search page and the widget, are exactly the studies a
 direct scan of the shared records finds (tests/scan.py: sites in the recruiting status, the
-haversine formula, the age limits and sex read from each record)."""
+haversine formula, the age limits and sex read from each record). A place typed by name
+(`near=Boston`) finds what a scan from GeoNames' point for it finds, through the API, /embed
+and the widget."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from indexer import open_index
-from indexer.places import place_sites
+from indexer.places import place_sites, resolve_place
 from indexer.readers import read_sources
 from webapp import create_app
 
@@ -32,17 +34,37 @@ def records(shared_data):
 
 
 @pytest.fixture(scope="module")
-def expected(shared_index, records):
-    """The qualifying studies by direct scan, among those the words match (the words' own
-    matching is tested elsewhere; here the place and person filters are)."""
+def worded(shared_index) -> set[str]:
+    """The studies the words match (the words' own matching is tested elsewhere; here the
+    place and person filters are)."""
     index = open_index(shared_index)
-    worded = set()
+    found = set()
     first = index.search(Q, per_page=100)
     for page in range(1, -(-first.total // 100) + 1):
-        worded |= {hit.nct_id for hit in index.search(Q, per_page=100, page=page).hits}
+        found |= {hit.nct_id for hit in index.search(Q, per_page=100, page=page).hits}
+    return found
+
+
+@pytest.fixture(scope="module")
+def expected(worded, records):
+    """The qualifying studies by direct scan, among those the words match."""
     found = {nct_id for nct_id in worded if scan.passes(records[nct_id], FILTERS)}
     recruiting = {nct_id for nct_id in worded if records[nct_id].status == "RECRUITING"}
     assert 20 < len(found) < len(recruiting), "the filters must select, and leave some out"
+    return found
+
+
+BOSTON = {"status": ["RECRUITING"], "near": "Boston", "radius": "50"}
+
+
+@pytest.fixture(scope="module")
+def expected_near_boston(worded, records):
+    """The recruiting studies with a recruiting site within 50 km of GeoNames' Boston, by
+    direct scan from its coordinates."""
+    place = resolve_place("Boston")
+    point = {**BOSTON, "near": f"{place.lat},{place.lon}"}
+    found = {nct_id for nct_id in worded if scan.passes(records[nct_id], point)}
+    assert 20 < len(found) < len(worded)
     return found
 
 
@@ -73,6 +95,29 @@ def test_the_api_returns_exactly_the_qualifying_studies_nearest_first(client, re
         page += 1
     assert set(found) == expected and len(found) == len(expected)
     assert distances == sorted(distances)
+
+
+def test_the_api_takes_a_place_by_name_and_says_which_it_used(client, expected_near_boston):
+    body = client.get("/api/search", query_string={"q": Q, **BOSTON, "per_page": 100}).json
+    assert body["total"] == len(expected_near_boston)
+    assert {hit["nct_id"] for hit in body["results"]} == expected_near_boston
+    assert body["place"]["label"] == "Boston, Massachusetts, US" and body["place"]["query"] == "Boston"
+    # The same place however it is written.
+    for written in ("boston", "BOSTON, MA", "Boston, Massachusetts, United States", "boston ma"):
+        again = client.get("/api/search", query_string={"q": Q, **BOSTON, "near": written}).json
+        assert again["total"] == body["total"] and again["place"]["label"] == body["place"]["label"]
+    unknown = client.get("/api/search", query_string={"q": Q, "near": "Bostn"})
+    assert unknown.status_code == 400 and unknown.json["param"] == "near"
+    assert unknown.json["error"].startswith("near: no place called 'Bostn'; did you mean Boston (US, Massachusetts)")
+
+
+def test_embed_takes_a_place_by_name(client):
+    page = client.get("/embed", query_string={"near": "Boston, MA", "radius": "50"})
+    assert page.status_code == 200
+    assert 'data-near="Boston, MA" data-radius="50"' in page.get_data(as_text=True)
+    for bad in ("91,0", "-", "Bo\x01ston", "x" * 300):
+        refused = client.get("/embed", query_string={"near": bad})
+        assert refused.status_code == 400 and "Option &#39;near&#39; must be" in refused.get_data(as_text=True)
 
 
 def test_closed_sites_do_not_count_for_a_recruiting_search(client, records):
@@ -137,3 +182,32 @@ def test_the_widget_with_host_presets_shows_the_same_studies(shared_index, expec
                 assert float(re.search(r"([\d.]+) km", option.text).group(1)) <= 50
             everything = root.find_element(By.CSS_SELECTOR, "a.all").get_attribute("href")
             assert "near=48.8566%2C2.3522" in everything and "age=70" in everything
+
+
+@pytest.mark.browser
+@pytest.mark.live_server
+def test_the_widget_takes_a_place_by_name(shared_index, expected_near_boston, tmp_path):
+    """`data-near="Boston"` on the tag: the widget takes it (the served configuration's
+    pattern for `near` is the catalog's) and lists the studies a scan from GeoNames' Boston
+    finds, with their distances; its link to all results carries the name."""
+    with gunicorn_server(shared_index) as server_url:
+        snippet = (f'<script src="{server_url}/widget.js" data-trialsearch data-status="RECRUITING" '
+                   'data-near="Boston" data-radius="50" data-results="20"></script>')
+        (tmp_path / "boston.html").write_text(
+            f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Boston</title></head>'
+            f"<body>{snippet}</body></html>")
+        with static_server(tmp_path) as host_url, chrome() as driver:
+            driver.get(f"{host_url}/boston.html")
+            root = WebDriverWait(driver, WAIT).until(lambda d: d.execute_script(
+                "return document.querySelector('.trialsearch-widget')?.shadowRoot"))
+            root.find_element(By.CSS_SELECTOR, "input").send_keys(Q)
+            WebDriverWait(driver, WAIT).until(lambda _: root.find_elements(By.CSS_SELECTOR, "[role=option]"))
+            message = root.find_element(By.CSS_SELECTOR, ".msg").text
+            assert int(re.search(r"[\d,]+", message).group(0).replace(",", "")) == len(expected_near_boston)
+            listed = root.find_elements(By.CSS_SELECTOR, "[role=option]")
+            assert len(listed) == 20
+            for option in listed:
+                assert re.search(r"NCT\d{8}", option.text).group(0) in expected_near_boston
+                assert float(re.search(r"([\d.]+) km", option.text).group(1)) <= 50
+            everything = root.find_element(By.CSS_SELECTOR, "a.all").get_attribute("href")
+            assert "near=Boston&" in everything and "radius=50" in everything

@@ -26,12 +26,13 @@ ADMIN_TOKEN = "schemathesis-admin-token"
 SEED = 20240601
 MAX_EXAMPLES = 300  # per operation and phase: ~1,500 requests, about 30 s on two idle cores
 # Parameters a schema-valid value may still be refused for (400 naming them), as the document
-# says: the query language (`q`), the registry's spellings (`status`, `phase`, `type`,
-# `age_group`, `sex`, `funder_type`) and country names are richer than JSON Schema; `page` is
-# bounded by page × per_page, `radius` needs `near`, `sort=distance` needs `near` and
-# `mode=semantic` plain words in `q` and no date sort: rules across two parameters.
-MAY_REFUSE = {"q", "status", "phase", "type", "age_group", "sex", "funder_type", "country", "page",
-              "radius", "sort", "mode"}
+# says: the query language (`q`, also blank on /api/places), the registry's spellings
+# (`status`, `phase`, `type`, `age_group`, `sex`, `funder_type`), country names and the places
+# `near` knows by name are richer than JSON Schema; `page` is bounded by page × per_page,
+# `radius` needs `near`, `sort=distance` needs `near` and `mode=semantic` plain words in `q`
+# and no date sort: rules across two parameters.
+MAY_REFUSE = {"q", "status", "phase", "type", "age_group", "sex", "funder_type", "country", "near",
+              "page", "radius", "sort", "mode"}
 # gunicorn refuses request lines over 8190 bytes with 414 before the app sees them; long
 # generated values reach that, valid or not, so 414 is a right answer to both kinds.
 CONFIG = """

@@ -326,7 +326,7 @@ def header_urls(app) -> list[str]:
             "/static/style.css", "/widget.js", "/api/search?q=exosomes",
             f"/api/studies/{PAYLOAD_ID}", f"/api/studies/{PAYLOAD_ID}/similar", "/api/health",
             "/api/openapi.json", "/api/search?q=%22unbalanced", "/api/studies/bogus",
-            "/embed?results=9999"]
+            "/api/places?q=Bos", "/api/places?q=", "/embed?results=9999"]
 
 
 def test_security_headers_on_pages_api_and_errors(app, client):

@@ -19,6 +19,7 @@ from indexer.catalog.facets import FACETS
 from indexer.eligibility import parse_criteria
 from indexer.index.layout import write_lock
 from webapp import create_app, live_index
+from webapp.api import PLACES_CACHE_SECONDS
 from webapp.live_index import warm_in_background
 from webapp.openapi import SCHEMAS
 
@@ -244,6 +245,56 @@ def test_study_similar_health_and_error_shapes(client):
     assert spec["openapi"] == "3.1.0" and "/api/search" in spec["paths"]
 
 
+def test_search_with_near_says_which_place_it_used(client):
+    named = api_search(client, q="", near="Toronto, ON", radius="20000", sort="distance")
+    validate(named, "SearchResponse")
+    assert named["place"]["query"] == "Toronto, ON" and named["place"]["label"] == "Toronto, Ontario, CA"
+    point = api_search(client, q="", near=f"{named['place']['lat']},{named['place']['lon']}",
+                       radius="20000", sort="distance")
+    validate(point, "SearchResponse")
+    assert point["place"]["label"] is None and point["place"]["lat"] == named["place"]["lat"]
+    assert [hit["nearest_site"] for hit in point["results"]] == [hit["nearest_site"] for hit in named["results"]]
+    assert api_search(client, q="exosomes")["place"] is None
+
+
+def test_place_suggestions(client, spec):
+    response = client.get("/api/places", query_string={"q": "Bos", "limit": "3"})
+    assert response.status_code == 200 and response.mimetype == "application/json"
+    body = response.get_json()
+    schema = spec["paths"]["/api/places"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    jsonschema.validate(body, {**schema, "components": {"schemas": SCHEMAS}})
+    assert len(body) == 3 and body[0]["label"] == "Boston, Massachusetts, US"
+    assert body[0]["name"] == "Boston" and abs(body[0]["lat"] - 42.36) < 0.01
+    assert [place["population"] for place in body[1:]] == sorted((place["population"] for place in body[1:]),
+                                                                 reverse=True)
+    # Each label is a value `near` takes, and names that place.
+    near = api_search(client, q="", near=body[0]["label"])
+    assert near["place"]["label"] == body[0]["label"]
+    assert len(client.get("/api/places?q=b").get_json()) == 8  # the default limit
+    assert client.get("/api/places?q=Qqqqqq").get_json() == []
+    assert client.get("/api/places?q=b&limit=").status_code == 200
+    # Public and cacheable like the search: the gazetteer changes only with a deploy.
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.cache_control.public and response.cache_control.max_age == PLACES_CACHE_SECONDS
+
+
+def test_place_suggestions_need_no_index(tmp_path):
+    client = create_app(index_path=tmp_path / "never-built").test_client()
+    assert client.get("/api/places?q=Paris").get_json()[0]["label"] == "Paris, Île-de-France, FR"
+
+
+@pytest.mark.parametrize(("query", "param"), [
+    ({}, "q"), ({"q": ""}, "q"), ({"q": "   "}, "q"), ({"q": "b" * 101}, "q"),
+    ({"q": "Bos", "limit": "0"}, "limit"), ({"q": "Bos", "limit": "21"}, "limit"),
+    ({"q": "Bos", "limit": "eight"}, "limit"), ({"q": "Bos", "limit": "²"}, "limit"),
+])
+def test_bad_place_suggestion_parameters_are_400_naming_them(client, query, param):
+    response = client.get("/api/places", query_string=query)
+    assert response.status_code == 400
+    validate(response.get_json(), "Error")
+    assert response.get_json()["param"] == param
+
+
 @pytest.mark.parametrize(("params", "param"), [
     ({"q": "x", "per_page": "101"}, "per_page"),
     ({"q": "x", "per_page": "0"}, "per_page"),
@@ -393,6 +444,10 @@ def test_cors_restricted_origins(built_index):
     refused = client.get("/api/search?q=x", headers={"Origin": "https://evil.example"})
     assert refused.status_code == 403 and "Access-Control-Allow-Origin" not in refused.headers
     assert client.get("/api/search?q=x").status_code == 200  # same-origin and non-browser clients
+    # Place suggestions are public on the same terms.
+    places = client.get("/api/places?q=Bos", headers={"Origin": "https://ok.example"})
+    assert places.headers["Access-Control-Allow-Origin"] == "https://ok.example"
+    assert client.get("/api/places?q=Bos", headers={"Origin": "https://evil.example"}).status_code == 403
 
 
 # -- admin and freshness ---------------------------------------------------------------------
