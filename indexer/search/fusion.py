@@ -37,7 +37,8 @@ class Candidates:
     the query's concepts each holds, 1.0 for all: None when the query has no concepts to
     count, an OR of key terms); `meaning`: the studies nearest in meaning, nearest first;
     `similarity`: the cosine of every candidate of either side (NaN without a vector);
-    `conditions`: the candidates holding a condition the query names."""
+    `conditions`: the candidates holding a condition the query names; `listed`: the search
+    ranks studies the caller listed (`SearchRequest.only`), so no floor leaves any out."""
 
     words: np.ndarray
     scores: np.ndarray
@@ -45,6 +46,7 @@ class Candidates:
     meaning: np.ndarray
     similarity: dict[int, float]
     conditions: frozenset[int] = frozenset()
+    listed: bool = False
 
 
 @dataclass(frozen=True)
@@ -59,6 +61,12 @@ class Scheme:
     alpha: float = 0.5
     veto: float | None = None
     floor: float | None = None  # meaning candidates less alike than this are left out
+    # ... and those more than this below the query's most alike candidate (a floor that follows
+    # the query: a vague one finds nothing very alike, a precise one finds some).
+    drop: float | None = None
+    # ... and all of them when even the most alike is less alike than this: meaning has
+    # nothing to say about nonsense ("asdfgh" is at best 0.32 like any study, "exosomes" 0.59).
+    gate: float | None = None
     label: str = field(default="", compare=False)
 
     def describe(self) -> str:
@@ -69,7 +77,9 @@ class Scheme:
             text = f"{self.kind} {self.norm} α={self.alpha:g}"
             if self.kind == "tiered":
                 text += f" veto={'none' if self.veto is None else f'{self.veto:g}'}"
-        return text + (f" floor={self.floor:g}" if self.floor is not None else "")
+        text += f" floor={self.floor:g}" if self.floor is not None else ""
+        text += f" drop={self.drop:g}" if self.drop is not None else ""
+        return text + (f" gate={self.gate:g}" if self.gate is not None else "")
 
 
 def reciprocal_rank_fusion(rankings: Sequence[Sequence[Hashable]], k: int = RRF_K) -> list:
@@ -122,11 +132,17 @@ def _convex(lexical: np.ndarray, cosine: np.ndarray, scheme: Scheme) -> np.ndarr
 
 
 def kept_meaning(candidates: Candidates, scheme: Scheme) -> np.ndarray:
-    """The meaning side's candidates `scheme` keeps: those at least its floor alike."""
-    if scheme.floor is None:
+    """The meaning side's candidates `scheme` keeps: those at least its floor alike, and no
+    more than its drop below the most alike."""
+    if candidates.listed or not len(candidates.meaning):
         return candidates.meaning
-    keep = [candidates.similarity.get(docnum, -1.0) >= scheme.floor for docnum in candidates.meaning.tolist()]
-    return candidates.meaning[np.array(keep, dtype=bool)] if len(keep) else candidates.meaning
+    alike = np.array([candidates.similarity.get(d, -1.0) for d in candidates.meaning.tolist()])
+    best = float(alike.max())
+    if scheme.gate is not None and best < scheme.gate:
+        return candidates.meaning[:0]
+    threshold = max(scheme.floor if scheme.floor is not None else -1.0,
+                    best - scheme.drop if scheme.drop is not None else -1.0)
+    return candidates.meaning[alike >= threshold]
 
 
 def fuse(candidates: Candidates, scheme: Scheme) -> tuple[np.ndarray, np.ndarray]:
@@ -165,4 +181,4 @@ def _tiers(candidates: Candidates, docs: np.ndarray, cosine: np.ndarray, veto: f
 
 
 # The fusion live hybrid searches use (chosen by cross-validation: docs/evaluation.md).
-HYBRID = Scheme("rrf", k=RRF_K, floor=0.3)
+HYBRID = Scheme("tiered", norm="zscore", alpha=0.2, veto=0.1, drop=0.35, gate=0.35)

@@ -127,7 +127,8 @@ class MeaningSearch:
         coverage = (np.array([ranked.coverage.get(docnum, 0.0) for docnum in words.tolist()])
                     if ranked.coverage is not None else None)
         return Candidates(words, np.array([score for score, _ in top], dtype=np.float64), coverage,
-                          near_ids, dict(zip(union.tolist(), plan.view.similarity(vector, union).tolist())))
+                          near_ids, dict(zip(union.tolist(), plan.view.similarity(vector, union).tolist())),
+                          listed=plan.request.only is not None)
 
     @property
     def vectors(self) -> int:
