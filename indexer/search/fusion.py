@@ -37,7 +37,8 @@ class Candidates:
     the query's concepts each holds, 1.0 for all: None when the query has no concepts to
     count, an OR of key terms); `meaning`: the studies nearest in meaning, nearest first;
     `similarity`: the cosine of every candidate of either side (NaN without a vector);
-    `conditions`: the candidates holding a condition the query names; `listed`: the search
+    `conditions`: the share of the conditions the query names each candidate holds (those
+    holding none left out); `listed`: the search
     ranks studies the caller listed (`SearchRequest.only`), so no floor leaves any out."""
 
     words: np.ndarray
@@ -45,7 +46,7 @@ class Candidates:
     coverage: np.ndarray | None
     meaning: np.ndarray
     similarity: dict[int, float]
-    conditions: frozenset[int] = frozenset()
+    conditions: dict[int, float] = field(default_factory=dict)
     listed: bool = False
 
 
@@ -132,17 +133,18 @@ def _convex(lexical: np.ndarray, cosine: np.ndarray, scheme: Scheme) -> np.ndarr
 
 
 def kept_meaning(candidates: Candidates, scheme: Scheme) -> np.ndarray:
-    """The meaning side's candidates `scheme` keeps: those at least its floor alike, and no
-    more than its drop below the most alike."""
+    """The meaning side's candidates `scheme` keeps: those with a condition the query names,
+    and those at least its floor alike and no more than its drop below the most alike."""
     if candidates.listed or not len(candidates.meaning):
         return candidates.meaning
     alike = np.array([candidates.similarity.get(d, -1.0) for d in candidates.meaning.tolist()])
     best = float(alike.max())
+    named = np.array([d in candidates.conditions for d in candidates.meaning.tolist()], dtype=bool)
     if scheme.gate is not None and best < scheme.gate:
-        return candidates.meaning[:0]
+        return candidates.meaning[named]
     threshold = max(scheme.floor if scheme.floor is not None else -1.0,
                     best - scheme.drop if scheme.drop is not None else -1.0)
-    return candidates.meaning[alike >= threshold]
+    return candidates.meaning[(alike >= threshold) | named]
 
 
 def fuse(candidates: Candidates, scheme: Scheme) -> tuple[np.ndarray, np.ndarray]:
@@ -167,17 +169,17 @@ def fuse(candidates: Candidates, scheme: Scheme) -> tuple[np.ndarray, np.ndarray
 
 
 def _tiers(candidates: Candidates, docs: np.ndarray, cosine: np.ndarray, veto: float | None) -> np.ndarray:
-    """Each document's tier: 2 with a condition the query names, 1 holding every concept, 0
-    otherwise; a study whose similarity is more than `veto` below the best falls to 0."""
+    """Each document's tier: twice the share of the query's named conditions it holds, plus
+    one when it holds every concept of the query's words, unless its similarity is more than
+    `veto` below the best (a match on a common word is not a study about the concept; a study
+    with the named condition is, however its text reads to the model)."""
     tier = np.zeros(len(docs))
     if candidates.coverage is not None:
         full = {d for d, c in zip(candidates.words.tolist(), candidates.coverage.tolist()) if c >= 1.0}
         tier[[d in full for d in docs.tolist()]] = 1
-    if candidates.conditions:
-        tier[[d in candidates.conditions for d in docs.tolist()]] = 2
-    if veto is not None and len(cosine):
-        tier[cosine < float(cosine.max()) - veto] = 0
-    return tier
+        if veto is not None and len(cosine):
+            tier[cosine < float(cosine.max()) - veto] = 0
+    return tier + 2 * np.array([candidates.conditions.get(d, 0.0) for d in docs.tolist()])
 
 
 # The fusion live hybrid searches use (chosen by cross-validation: docs/evaluation.md).

@@ -75,7 +75,7 @@ def test_the_meaning_side_reads_the_long_form(index):
     assert typed[0].nct_id == spelled[0].nct_id == KNEE_PRP
 
 
-MYOCARDIAL_INFARCTION = {"NCT99200001", "NCT99200002", "NCT99200003"}
+MYOCARDIAL_INFARCTION = {"NCT99200001", "NCT99200002", "NCT99200003", "NCT99200009", "NCT99200010"}
 HEART_STUDIES = [
     record("NCT99200001", "Early Invasive Strategy After Acute Myocardial Infarction",
            "Patients admitted with ST-elevation myocardial infarction are randomised to early "
@@ -98,6 +98,11 @@ HEART_STUDIES = [
     record("NCT99200007", "Cognitive Therapy for Panic Attack",
            "Internet-delivered cognitive behavioural therapy for adults with panic attacks.",
            ["Panic Disorder"], ["Panic Disorder"]),
+    # Where the lay name comes from: a record that lists it beside the registry's term.
+    record("NCT99200009", "Heart Attack Survivors Registry", "A registry of people after a heart "
+           "attack.", ["Heart Attack"], ["Myocardial Infarction"]),
+    record("NCT99200010", "Text Messages After a Heart Attack", "Reminders to take medicines after "
+           "hospital discharge.", ["Heart Attack"], ["Myocardial Infarction"]),
     record("NCT99200008", "Heart Rate Variability in Healthy Runners",
            "A cohort study of heart rate variability during marathon training.", ["Healthy"]),
 ]
@@ -118,8 +123,9 @@ def heart_index(tmp_path_factory):
 
 @pytest.mark.parametrize("mode", ["hybrid", "semantic"])
 def test_a_common_word_does_not_outrank_the_concept(heart_index, mode):
-    # No study says "heart attack"; three are about myocardial infarction, the rest share the
-    # word "heart" (or "attack") with the query.
+    # Two records list "Heart Attack" beside the registry's term, Myocardial Infarction, so the
+    # index knows the lay name; three more studies of it never say "heart attack". The rest
+    # share the word "heart" (or "attack") with the query, and the model finds them closer.
     result = heart_index.search("heart attack", mode=mode)
-    top = [hit.nct_id for hit in result.hits[:3]]
+    top = [hit.nct_id for hit in result.hits[:len(MYOCARDIAL_INFARCTION)]]
     assert set(top) == MYOCARDIAL_INFARCTION, [(hit.nct_id, hit.title) for hit in result.hits]
