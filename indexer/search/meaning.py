@@ -155,7 +155,7 @@ class MeaningSearch:
         return Candidates(words, np.array([score for score, _ in top], dtype=np.float64), coverage,
                           near_ids, dict(zip(union.tolist(), plan.view.similarity(vector, union).tolist())),
                           {d: held[d] / len(plan.conditions) for d in union.tolist() if held[d]},
-                          listed=plan.request.only is not None)
+                          plan.whole_condition, plan.request.only is not None)
 
     @property
     def vectors(self) -> int:

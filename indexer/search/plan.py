@@ -59,6 +59,12 @@ class Plan:
     conditions: tuple[Condition, ...] = ()  # the conditions the query names (meaning modes)
 
     @property
+    def whole_condition(self) -> bool:
+        """Whether the query is one condition's name and nothing more (a lone word too)."""
+        text = self.request.meaning or self.request.q
+        return len(self.conditions) == 1 and analyze(self.conditions[0].words) == analyze(text)
+
+    @property
     def limit(self) -> int:
         """How many hits the requested page needs ranked."""
         return self.request.page * self.request.per_page
