@@ -9,12 +9,11 @@ import re
 
 import pytest
 from click.testing import CliRunner
+from test_eval_live import files  # noqa: F401  (the topics, qrels and id2queries fixture)
 
 from indexer.cli import main
 from indexer.evaluation.fusion_study import FOLDS, SEED, TODAY, cross_validate, schemes
 from indexer.search.fusion import HYBRID, Scheme
-
-from test_eval_live import files  # noqa: F401  (the topics, qrels and id2queries fixture)
 
 TOPICS = [f"t{i}" for i in range(10)]
 
