@@ -31,11 +31,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..search import SearchIndex
+from ..search.keyterms import DEFAULT_KEY_TERMS, KeyQuery, fit_query, key_terms
 from .baseline import Fts5Baseline, indexed_studies
 from .coverage import Coverage, coverage
 from .encoders import Encoder
 from .measures import REFERENCE_NDCG10_TREC2021, RELEVANCE_NOTE, mean_scores, require_ir_measures, score_run
-from .queries import DEFAULT_KEY_TERMS, KeyQuery, fit_query, key_terms
 from .rankers import Ranker, bm25f_ranker, check_modes, live_key_terms_ranker, live_ranker
 from .rerankers import feedback_ranker, hybrid_ranker
 from .topics import EvalInputError

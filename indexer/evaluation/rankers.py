@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 from ..errors import QueryError, TrialsearchError
 from ..search import MAX_PER_PAGE, MAX_RESULT_WINDOW, MODES, SearchIndex, SearchRequest
-from .queries import KeyQuery
+from ..search.keyterms import KeyQuery
 
 FULL_DEPTH = 100  # results kept per topic in full-corpus mode (enough for recall@100)
 

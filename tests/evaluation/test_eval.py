@@ -18,12 +18,12 @@ from indexer.cli import main
 from indexer.evaluation.encoders import missing_packages
 from indexer.evaluation.evaluate import HYBRID, evaluate, live_row
 from indexer.evaluation.measures import MEASURES
-from indexer.evaluation.queries import KeyQuery, fit_query, key_terms
 from indexer.evaluation.rankers import live_ranker
 from indexer.evaluation.rerankers import FEEDBACK_TERMS, FEEDBACK_WEIGHT, feedback_query
 from indexer.evaluation.topics import EvalInputError, read_qrels, read_short_queries, read_topics
 from indexer.index.analysis import analyze
 from indexer.search.fusion import reciprocal_rank_fusion
+from indexer.search.keyterms import KeyQuery, fit_query, key_terms
 from indexer.search.query import parse_query
 
 TRIALSEARCH = Path(sys.executable).with_name("trialsearch")

@@ -16,10 +16,10 @@ from indexer.cli import main
 from indexer.errors import TrialsearchError
 from indexer.evaluation.encoders import missing_packages
 from indexer.evaluation.evaluate import ABBREVIATIONS, DEFAULT, FTS5, PLAIN, SHORT_HYBRID, evaluate, live_row
-from indexer.evaluation.queries import fit_query, key_terms
 from indexer.evaluation.rankers import check_modes, live_modes, live_ranker
 from indexer.evaluation.rerankers import stored_vectors
 from indexer.search import MODES
+from indexer.search.keyterms import fit_query, key_terms
 
 # Two invented patients: decompensated cirrhosis (three eligible trials, one excluded) and
 # memory loss in old age, in words no trial uses ("senile forgetfulness"): the typed query
