@@ -23,6 +23,7 @@ from ..model import Study, normalize_nct_id
 from ..whoosh.generation import decode_study
 from .answer import answer, recount_filtered_facets
 from .fusion import Candidates
+from .match import MatchRequest, MatchResult, match_patient
 from .meaning import MeaningSearch
 from .plan import plan_search
 from .postings import SegmentCache
@@ -93,9 +94,9 @@ class SearchIndex:
     def warm(self) -> None:
         """Read now what searches read on first use (`Snapshot.warm_steps`, then the study
         vectors and the query encoder; seconds on a registry-sized index). `trialsearch serve`
-        runs this as each worker starts, so its
-        first visitors do not wait for it. Once warmed, the index warms itself again, in a
-        background thread, whenever a build or update changes it."""
+        runs this as each worker starts, so its first visitors do not wait for it. Once
+        warmed, the index warms itself again, in a background thread, whenever a build or
+        update changes it."""
         with self._lock:
             if self._closed:
                 return
@@ -172,6 +173,10 @@ class SearchIndex:
                 return None
             ranked = rank_words(snap, plan, self.time_budget)
             return self._meaning.candidates(plan, ranked), snap.nct_ids()
+
+    def match(self, request: MatchRequest | str, **options: Any) -> MatchResult:
+        """Studies a patient could join, each with the reasons (`match.match_patient`)."""
+        return match_patient(self, request, **options)
 
     def _run(self, snap: Snapshot, request: SearchRequest, deadline: float):
         """Plan, rank and fuse `request` over `snap`: the plan, the ranking and how each hit

@@ -28,7 +28,8 @@ from indexer.search.query import parse_query
 
 TRIALSEARCH = Path(sys.executable).with_name("trialsearch")
 CONFIGURATIONS = ["BM25F", "BM25F + abbreviations", "BM25F + abbreviations + feedback (default)",
-                  "SQLite FTS5 bm25", "live: keyword"]  # the last: no vectors, no meaning modes
+                  "SQLite FTS5 bm25", "live: keyword",  # no vectors, no meaning modes
+                  "live: patient", "live: patient, no age/sex filter"]
 
 ASTHMA, DIABETES, CIRRHOSIS, ABSENT = "NCT90000001", "NCT90000002", "NCT90000003", "NCT90000009"
 # Three trials in the TREC corpus format. The topic below is mostly about asthma, a little about
