@@ -131,10 +131,12 @@ class ConditionVocabulary:
     def condition(self, key: tuple[str, ...], text: str) -> Condition:
         """The condition `key` (analyzed words the vocabulary holds), written `text`."""
         name = self.names.get(key, text)
-        synonyms = tuple(dict.fromkeys(s for s in [text, *self.synonyms.get(key, ())]
-                                       if s.lower() != name.lower()))
-        forms = tuple(dict.fromkeys([key, *(tuple(analyze(s)) for s in synonyms)]))
-        return Condition(name, text, synonyms, tuple(form for form in forms if form))
+        # Other names: the text as written where it is not the name spelled another way ("HTN",
+        # not "non small cell lung cancer"), and the vocabulary's synonyms.
+        others = {tuple(analyze(s)): s for s in [*self.synonyms.get(key, ()), text]}
+        others.pop(key, None)
+        forms = tuple(form for form in [key, *others] if form)
+        return Condition(name, text, tuple(others.values()), forms)
 
     def find(self, text: str) -> tuple[Condition, ...]:
         """The conditions `text` names as the patient's, in the order it names them, each once:
