@@ -24,8 +24,9 @@ def _study(nct: str, title: str, conditions: list[str], *, sex: str | None = "AL
         "derivedSection": {"conditionBrowseModule": {"meshes": [{"term": m} for m in mesh]}}}
 
 
-LUNG, PROSTATE, ASTHMA_KIDS, HTN_OPEN, DIABETES, COPD, COPD_TOO, HTN_WOMEN = (
-    f"NCT0000030{n}" for n in range(8))
+LUNG, PROSTATE, ASTHMA_KIDS, HTN_OPEN, DIABETES, COPD, COPD_TOO, HTN_WOMEN, XSS = (
+    f"NCT0000030{n}" for n in range(9))
+XSS_LINE = "<img src=x onerror=alert(1)> Uncontrolled hypertension <script>alert(2)</script>"
 STUDIES = [
     _study(LUNG, "Chemotherapy for Non-Small Cell Lung Cancer", ["Non-Small Cell Lung Cancer"],
            low="18 Years", high="80 Years", mesh=["Carcinoma, Non-Small-Cell Lung"],
@@ -49,6 +50,10 @@ STUDIES = [
            summary="Home oxygen in chronic obstructive pulmonary disease (COPD)."),
     _study(HTN_WOMEN, "Hypertension in Pregnancy", ["Hypertension", "Asthma"], sex="FEMALE",
            summary="Hypertension and asthma in pregnant women."),
+    # Markup in the record must come out inert wherever its reasons are shown.
+    _study(XSS, "Salt <b>and</b> hypertension in older women", ["Hypertension"], sex="FEMALE",
+           low="50 Years", summary="Older women with hypertension.",
+           criteria=f"Inclusion Criteria:\n\n* Women over 50\n\nExclusion Criteria:\n\n* {XSS_LINE}"),
 ]
 WOMAN = ("A 58-year-old woman, nonsmoker, with exertional dyspnea and a left lung mass on chest "
          "x-ray. She has non-small cell lung cancer and HTN. No history of asthma.")

@@ -75,7 +75,7 @@ def match(source, index_path, limit, page, age, sex, conditions, age_filter, sex
         filters.setdefault("sex", []).append(_SEX[sex.lower()])
     request = MatchRequest(description=description, filters=filters, age_filter=age_filter,
                            sex_filter=sex_filter, conditions=conditions or None, mode=mode,
-                           page=page, per_page=limit, facets=False)
+                           page=page, per_page=limit)
     result = open_index(index_path).match(request)
     if as_json:
         click.echo(json.dumps(result.to_dict(), indent=2, ensure_ascii=False))

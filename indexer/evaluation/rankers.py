@@ -128,7 +128,7 @@ def patient_ranker(index: SearchIndex, *, eligibility: bool, key_terms: int) -> 
 
     def rank(key_query: KeyQuery, judged: set[str] | None) -> list[str]:
         try:
-            request = MatchRequest(description=key_query.topic, per_page=MAX_PER_PAGE, facets=False,
+            request = MatchRequest(description=key_query.topic, per_page=MAX_PER_PAGE,
                                    highlights=False, reasons=False, age_filter=eligibility,
                                    sex_filter=eligibility, key_terms=key_terms, only=judged)
         except QueryError:  # an empty description finds nothing, as it would for the user

@@ -7,11 +7,12 @@ the reasons (`SearchIndex.match`, which the web app, the CLI and evaluation call
    conditions it names (`patient_conditions.conditions_named`: the index's condition names,
    their MeSH synonyms and its abbreviations). The request may correct each (`age`, `sex`,
    `conditions`) or lift the age and sex filters (`age_filter`, `sex_filter`).
-2. **Rank** through the ordinary search (`SearchIndex.search`, so fusion, filters, paging and
-   facets are the search's own): the description's weighted key terms (`keyterms.key_terms`)
-   OR-ed on the words side, with the conditions it names as phrases of their own (where the
-   index holds their synonyms, the search expands them as it expands any phrase), and the whole
-   description on the meaning side; the age and sex as the catalog's `age` and `sex` filters,
+2. **Rank** through the ordinary search (`SearchIndex.search`: its fusion, filters and
+   paging; no facet counts). The words side is the description's weighted key terms
+   (`keyterms.key_terms`) OR-ed, with the conditions it names as phrases of their own (where
+   the index holds their synonyms, the search expands them as it expands any phrase), over the
+   search's fields and the eligibility criteria; the meaning side reads the description, led
+   by the names of its conditions. The age and sex are the catalog's `age` and `sex` filters,
    which a study that states no limit always passes.
 3. **Explain** each hit from its stored record (`reasons.reasons_for`).
 
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from ..catalog.fields import SEARCH_FIELD_BOOSTS
 from ..errors import QueryError
 from ..index.analysis import analyze
+from .filters import parse_filters
 from .keyterms import DEFAULT_KEY_TERMS, KeyQuery, fit_query, key_terms
 from .patient import FEMALE, MALE, Patient, read_patient
 from .patient_conditions import MAX_WORDS, Condition, ConditionVocabulary, conditions_named
@@ -56,7 +58,7 @@ PATIENT_FIELDS = (*SEARCH_FIELD_BOOSTS, "eligibility")
 REASON_TERM_WEIGHT = 1.0
 # The response's keys, in order (`MatchResult.to_dict`).
 RESPONSE_ORDER = ("patient", "filters", "key_terms", "total", "page", "per_page", "took_ms",
-                  "results", "facets", "notices", "timed_out", "mode", "mode_note", "place")
+                  "results", "notices", "timed_out", "mode", "mode_note", "place")
 
 
 class DescriptionTooLong(QueryError):
@@ -81,7 +83,6 @@ class MatchRequest:
     mode: str | None = None
     page: int = 1
     per_page: int = DEFAULT_PER_PAGE
-    facets: bool = True
     highlights: bool = True
     reasons: bool = True
     key_terms: int = DEFAULT_KEY_TERMS
@@ -94,7 +95,7 @@ class MatchRequest:
         if len(self.description) > MAX_DESCRIPTION:
             raise DescriptionTooLong(f"description is {len(self.description):,} characters long; "
                                      f"the limit is {MAX_DESCRIPTION:,}", param="description")
-        for name in ("age_filter", "sex_filter", "facets", "highlights", "reasons"):
+        for name in ("age_filter", "sex_filter", "highlights", "reasons"):
             if not isinstance(getattr(self, name), bool):
                 raise QueryError(f"{name} must be true or false", param=name)
         if self.conditions is not None:
@@ -104,6 +105,7 @@ class MatchRequest:
         # The search request checks the filters, mode and paging, and normalises the filters.
         search = SearchRequest(filters=self.filters, mode=self.mode, page=self.page,
                                per_page=self.per_page, only=self.only)
+        parse_filters(search.filters)  # across filters too: radius needs near, near a known place
         if search.filters.get("sex", (FEMALE,))[0] not in (FEMALE, MALE):
             raise QueryError("sex is the patient's: FEMALE or MALE (sex_filter false lifts the "
                              "filter)", param="sex")
@@ -119,7 +121,8 @@ class MatchRequest:
 class MatchResult:
     """What patient mode answers: the `patient` as read (and corrected by the request), the
     age and sex the studies were filtered by (`filters`, None where not), the `key_terms` that
-    ranked them, the `search` (hits, total, facets, ...), each hit's `reasons`, and notices
+    ranked them, the `search` (hits, total, mode, ...; no facet counts), each hit's `reasons`,
+    and notices
     (an age or sex the description does not give, a filter lifted, then the search's)."""
 
     patient: Patient
@@ -168,7 +171,7 @@ def match_patient(index: SearchIndex, request: MatchRequest | str, **options: An
                            fields=tuple(name for name in PATIENT_FIELDS if name in schema),
                            meaning=meaning_text(request.description, patient.conditions),
                            filters=filters, mode=request.mode, page=request.page,
-                           per_page=request.per_page, facets=request.facets,
+                           per_page=request.per_page, facets=False,
                            highlights=request.highlights, only=request.only)
     if words.words:
         result = index.search(search)
