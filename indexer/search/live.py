@@ -172,7 +172,7 @@ class SearchIndex:
             if plan.view is None:
                 return None
             ranked = rank_words(snap, plan, self.time_budget)
-            return self._meaning.candidates(plan, ranked), snap.nct_ids()
+            return self._meaning.candidates(snap, plan, ranked), snap.nct_ids()
 
     def match(self, request: MatchRequest | str, **options: Any) -> MatchResult:
         """Studies a patient could join, each with the reasons (`match.match_patient`)."""
