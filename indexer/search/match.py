@@ -33,7 +33,7 @@ from ..errors import QueryError
 from ..index.analysis import analyze
 from .filters import parse_filters
 from .keyterms import DEFAULT_KEY_TERMS, KeyQuery, fit_query, key_terms
-from .patient import FEMALE, MALE, Patient, read_patient
+from .patient import FEMALE, MALE, Patient, other_language, read_patient
 from .patient_conditions import MAX_WORDS, Condition, ConditionVocabulary, conditions_named
 from .reasons import Reasons, reasons_for
 from .request import DEFAULT_PER_PAGE, SearchRequest
@@ -211,6 +211,9 @@ def _patient(index: SearchIndex, request: MatchRequest) -> tuple[Patient, list[s
         changes.update(sex=request.filters["sex"][0], sex_text="as given")
     patient = dataclasses.replace(patient, **changes)
     notices = []
+    if language := other_language(request.description):
+        notices.append(f"the description seems to be in {language}: patient mode reads English, "
+                       "so its age, sex and conditions may be missed; it is searched as written")
     for name, value, lifted, example in (
             ("age", patient.age_years, not request.age_filter, "“58-year-old”, “aged 70”"),
             ("sex", patient.sex, not request.sex_filter, "woman, man, girl, boy, he, she")):

@@ -141,3 +141,36 @@ def _pregnancy(text: str) -> str:
         if not _NOT_HER_PREGNANCY.search(sentence):
             return match.group(0)
     return ""
+
+
+# The commonest short words of the languages other than English a case note is likeliest to be
+# written in (none of them an English word), and English's own: a description with more of
+# another language's than of English's (and at least LANGUAGE_WORDS of them) is read as that
+# language, which the English regular expressions and the index's English analysis read poorly.
+_LANGUAGE_WORDS = {
+    "Spanish": "el la los las del y con una por para que es años paciente mujer hombre varón "
+               "sin desde tiene presenta",
+    "French": "le la les des et avec une du est dans pour qui ans patiente femme homme sans depuis "
+              "présente",
+    "German": "der die das und mit ein eine ist von den im jahre jährige jähriger patientin frau "
+              "mann seit ohne nicht",
+    "Portuguese": "da do com uma os em para que anos paciente mulher homem sem desde não apresenta",
+    "Italian": "il di che con una gli per del della anni paziente donna uomo senza dal presenta",
+}
+_ENGLISH_WORDS = frozenset("the a an and with of in on to for is was has had have he she his her "
+                           "years year old who which at by from no not patient presents "
+                           "history".split())
+_OTHER_WORDS = {language: frozenset(words.split()) - _ENGLISH_WORDS
+                for language, words in _LANGUAGE_WORDS.items()}
+LANGUAGE_WORDS = 3
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def other_language(text: str) -> str | None:
+    """The language other than English `text` seems written in ("Spanish"), or None: more of
+    its words are that language's commonest than English's, and at least LANGUAGE_WORDS."""
+    words = [word.lower() for word in _WORD.findall(text)]
+    english = sum(word in _ENGLISH_WORDS for word in words)
+    counts = {language: sum(word in own for word in words) for language, own in _OTHER_WORDS.items()}
+    language, most = max(counts.items(), key=lambda item: item[1])
+    return language if most >= LANGUAGE_WORDS and most > english else None

@@ -25,7 +25,7 @@ from patients import (
 
 from indexer import QueryError, open_index
 from indexer.search import MAX_DESCRIPTION, DescriptionTooLong, MatchRequest
-from indexer.search.patient import FEMALE, MALE, read_patient
+from indexer.search.patient import FEMALE, MALE, other_language, read_patient
 from indexer.search.patient_conditions import ConditionVocabulary, conditions_named
 
 FIXTURE = Path(__file__).resolve().parent.parent / "fixtures" / "patient_topics.tsv"
@@ -247,6 +247,8 @@ def test_pregnancy_is_read_and_its_criteria_flagged(index):
 def test_another_language_is_searched_as_given(index):
     result = index.match("Mujer de 58 años con disnea de esfuerzo y una masa pulmonar izquierda.")
     assert result.filters == {"age": None, "sex": None} and result.patient.conditions == ()
+    assert result.notices[0].startswith("the description seems to be in Spanish: patient mode "
+                                        "reads English")
     assert result.search.total >= 0  # whatever its words find; no error
     nothing = index.match("Ωμέγα ψψψ")
     assert nothing.hits == [] and "none of the description's words is in the index" in nothing.notices[-1]
@@ -266,3 +268,26 @@ def test_paging_and_only(index):
     assert pages == everything[:6]
     kept = index.match(WOMAN, only=frozenset({HTN_OPEN, COPD}), reasons=False)
     assert {hit.nct_id for hit in kept.hits} <= {HTN_OPEN, COPD} and kept.reasons == []
+
+
+@pytest.mark.parametrize("text, language", [
+    ("Paciente de 58 años con disnea y una masa pulmonar izquierda.", "Spanish"),
+    ("Femme de 58 ans, non fumeuse, avec une dyspnée d'effort et une masse pulmonaire gauche.",
+     "French"),
+    ("58-jährige Patientin mit Belastungsdyspnoe und einer Raumforderung in der linken Lunge.",
+     "German"),
+    ("Donna di 58 anni con dispnea da sforzo e una massa polmonare sinistra.", "Italian"),
+    ("Mulher de 58 anos com dispneia aos esforços e uma massa pulmonar esquerda.", "Portuguese"),
+    ("Chronic obstructive pulmonary disease, dyspnea.", None),
+    ("48 M with a h/o HTN, HLD, bicuspid aortic valve", None),
+    (WOMAN, None),
+])
+def test_another_language_is_named(text, language):
+    assert other_language(text) == language
+
+
+def test_no_trec_topic_reads_as_another_language(shared_data):
+    for name in TOPIC_SETS:
+        for line in (shared_data / "trec_ct" / name / "queries.jsonl").read_text().splitlines():
+            record = json.loads(line)
+            assert other_language(record["text"]) is None, record["_id"]

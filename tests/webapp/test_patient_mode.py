@@ -95,6 +95,7 @@ def test_no_age_or_sex_is_said_and_another_language_is_searched_as_given(client,
     spanish = match(client, description="Mujer de 58 años con disnea y una masa pulmonar.")
     assert spanish.status_code == 200
     validate(spec, spanish.get_json(), "MatchResponse")
+    assert "seems to be in Spanish" in spanish.get_json()["notices"][0]
 
 
 @pytest.mark.parametrize("body, status, param, message", [
@@ -230,6 +231,12 @@ def test_bad_input_on_the_page_is_a_clear_message(client, form, status, message)
     assert code == status
     assert '<div class="alert" role="alert">' in html and message in html
     assert '<textarea id="description"' in html  # the box is still there to fix it
+
+
+def test_another_language_is_said_on_the_page(client):
+    code, html = page(client, description="Mujer de 58 años con disnea y una masa pulmonar.")
+    assert code == 200
+    assert '<p class="notice">The description seems to be in Spanish: patient mode reads English' in html
 
 
 def test_an_oversized_form_is_refused_naming_the_limit(client):
