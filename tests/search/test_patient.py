@@ -24,7 +24,7 @@ from patients import (
 )
 
 from indexer import QueryError, open_index
-from indexer.search import MAX_DESCRIPTION, DescriptionTooLong, MatchRequest
+from indexer.search import MAX_DESCRIPTION, DescriptionTooLong, MatchRequest, patient_conditions
 from indexer.search.patient import FEMALE, MALE, other_language, read_patient
 from indexer.search.patient_conditions import ConditionVocabulary, conditions_named
 
@@ -291,3 +291,14 @@ def test_no_trec_topic_reads_as_another_language(shared_data):
         for line in (shared_data / "trec_ct" / name / "queries.jsonl").read_text().splitlines():
             record = json.loads(line)
             assert other_language(record["text"]) is None, record["_id"]
+
+
+def test_warming_reads_the_condition_names(tmp_path):
+    index = open_index(write_patient_index(tmp_path))
+    try:
+        snap = index.snapshot()
+        assert id(snap) not in patient_conditions._VOCABULARIES
+        index.warm()  # as each server worker does: its first patient search does not wait
+        assert patient_conditions._VOCABULARIES[id(snap)][0] is snap
+    finally:
+        index.close()
