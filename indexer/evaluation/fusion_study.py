@@ -35,7 +35,7 @@ VETOES = (None, 0.1, 0.2, 0.3)
 # The meaning side's floors: none, today's fixed ones, and ones that follow the query's own best
 # similarity (candidates more than `drop` below it are left out, all when it is under `gate`).
 FLOORS = ({}, {"floor": 0.2}, {"floor": 0.3}, {"drop": 0.25, "gate": 0.35}, {"drop": 0.35, "gate": 0.35},
-          {"floor": 0.2, "drop": 0.35, "gate": 0.35})
+          {"floor": 0.2, "drop": 0.35, "gate": 0.3})
 TODAY = Scheme("rrf", k=60, floor=0.3, label="today")  # the fusion live hybrid ran before
 
 

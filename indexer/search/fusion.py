@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .dense import MIN_SIMILARITY
+
 RRF_K = 60  # the paper's k: works across collections
 LEXICAL_SCALE = 10.0  # a BM25F score of a good match here: arctan's knee
 
@@ -67,8 +69,8 @@ class Scheme:
     # ... and those more than this below the query's most alike candidate (a floor that follows
     # the query: a vague one finds nothing very alike, a precise one finds some).
     drop: float | None = None
-    # ... and all of them when even the most alike is less alike than this: meaning has
-    # nothing to say about nonsense ("asdfgh" is at best 0.32 like any study, "exosomes" 0.59).
+    # ... and all of them when even the most alike is less alike than this: a query nothing is
+    # much like gets nothing by meaning ("exosomes" finds studies 0.59 alike).
     gate: float | None = None
     # The weight of the share of the query's named conditions a study holds, added to its fused
     # score (the normalised scores' scale); math.inf puts those studies first whatever else, as
@@ -199,7 +201,10 @@ def _full_coverage(candidates: Candidates, docs: np.ndarray, cosine: np.ndarray,
 # The fusion live hybrid searches use (chosen by cross-validation: docs/evaluation.md). The
 # fixed floor of 0.2 under the query-relative one changes no TREC score; it keeps a query whose
 # best match is weak (0.42 for "mammary carcinoma" over the test corpus) from bringing in
-# studies barely alike at all (0.11). Named
-# conditions carry no weight of their own beyond a query that is one condition's name: a weight
-# of 1 moved short typed queries by +0.002 and cost patient descriptions 0.01 nDCG@10.
-HYBRID = Scheme("tiered", norm="zscore", alpha=0.2, veto=0.1, floor=0.2, drop=0.35, gate=0.35)
+# studies barely alike at all (0.11). The gate is semantic mode's floor (dense.MIN_SIMILARITY),
+# so hybrid's meaning side keeps a study whenever semantic mode would show it ("senile
+# forgetfulness": its memory studies are 0.3 to 0.35 alike); a gate of 0.25 to 0.35 or none
+# changes no TREC score. Named conditions carry no weight of their own beyond a query that is
+# one condition's name: a weight of 1 moved short typed queries by +0.002 and cost patient
+# descriptions 0.01 nDCG@10.
+HYBRID = Scheme("tiered", norm="zscore", alpha=0.2, veto=0.1, floor=0.2, drop=0.35, gate=MIN_SIMILARITY)

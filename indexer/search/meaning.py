@@ -117,13 +117,17 @@ class MeaningSearch:
         condition it names, those holding more of the named conditions first, then the most
         alike."""
         vector = self.query_vector(plan.meaning)
-        near_ids, _ = plan.view.nearest(vector, plan.allowed_mask, None, MIN_SIMILARITY)
+        listed = plan.request.only is not None  # the caller's studies: none left out
+        near_ids, _ = plan.view.nearest(vector, plan.allowed_mask, None, None if listed else MIN_SIMILARITY)
         held = self._held(snap, plan)
         if plan.conditions:
             having = held > 0 if plan.allowed_mask is None else (held > 0) & plan.allowed_mask
             near_ids = np.union1d(near_ids, np.flatnonzero(having & (plan.view.rows >= 0)))
         similarity = np.nan_to_num(plan.view.similarity(vector, near_ids), nan=-1.0)
-        order = np.lexsort((near_ids, -similarity, -held[near_ids]))[:plan.limit]
+        # Holding the named conditions ranks first only where the query is one condition's
+        # name: for a description naming several, that tier cost 0.07 nDCG@10 (docs/evaluation.md).
+        tier = held[near_ids] if plan.whole_condition else np.zeros(near_ids.size)
+        order = np.lexsort((near_ids, -similarity, -tier))[:plan.limit]
         best = list(zip(similarity[order].tolist(), near_ids[order].tolist()))
         return Ranked(Results(snap.searcher, ranked.results.q, best), np.sort(near_ids), False)
 

@@ -219,7 +219,7 @@ def test_eval_only_hybrid_reads_the_stored_vectors(vector_index, files, monkeypa
     stored, hashes = stored_vectors(index, encoder)
     assert len(stored) == len(hashes) == index.searcher().doc_count()
     some = sorted(stored)[:3]
-    fresh = encoder.encode([study_text(index.get(nct_id)) for nct_id in some])
+    fresh = encoder.encode([study_text(index.get(nct_id), index.abbreviations) for nct_id in some])
     for nct_id, vector in zip(some, fresh):
         assert float(np.dot(stored[nct_id], vector)) > 0.9999
     # With the vectors stored, the eval-only hybrid encodes only the queries it reads.
