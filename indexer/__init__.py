@@ -9,6 +9,7 @@ benchmarks and evaluation use::
     from indexer import build_index, update_index, delete_studies, open_index
     report = build_index(["records/"], "index_data")
     results = open_index("index_data").search("exosomes", filters={"status": "RECRUITING"})
+    trials = open_index("index_data").match("A 58-year-old woman with a left lung mass ...")
 """
 
 from pathlib import Path
@@ -24,7 +25,7 @@ from .errors import (
 from .index.layout import DEFAULT_INDEX
 from .index.store import IndexReport, build_index, delete_studies, update_index
 from .model import Problem, Study
-from .search import Hit, SearchIndex, SearchResult, open_index
+from .search import Hit, MatchRequest, MatchResult, SearchIndex, SearchResult, open_index
 
 SAMPLE_DATA = Path(__file__).parent / "sample_data"  # the bundled real studies
 
@@ -36,6 +37,8 @@ __all__ = [
     "IndexNotFoundError",
     "IndexReport",
     "IndexWriteError",
+    "MatchRequest",
+    "MatchResult",
     "NoRecordsError",
     "Problem",
     "QueryError",

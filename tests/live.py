@@ -77,15 +77,15 @@ def stop(process: subprocess.Popen) -> None:
 @contextlib.contextmanager
 def gunicorn_server(index_path: str | os.PathLike, *, env: dict[str, str] | None = None,
                     workers: int = 2, threads: int = 1, build: bool = False,
-                    log: IO[str] | None = None) -> Iterator[str]:
+                    log: IO[str] | None = None, access_log: bool = False) -> Iterator[str]:
     """Run `trialsearch serve` (gunicorn) on a random free port; yield its base URL. With
     `build`, serve builds the sample index first when `index_path` holds none; the server's
-    output goes to `log` when given."""
+    output (with gunicorn's access log when `access_log`) goes to `log` when given."""
     port = free_port()
     trialsearch = Path(sys.executable).with_name("trialsearch")
     command = [str(trialsearch), "serve", "--index", str(index_path), "--host", "127.0.0.1",
                "--port", str(port), "--workers", str(workers), "--threads", str(threads),
-               "--build" if build else "--no-build", "--no-access-log"]
+               "--build" if build else "--no-build", "--access-log" if access_log else "--no-access-log"]
     # The server's output goes to a file: a pipe nobody reads fills up and blocks the workers.
     with contextlib.nullcontext(log) if log else tempfile.TemporaryFile("w+") as log:
         process = subprocess.Popen(command, env={**os.environ, **(env or {})}, text=True,

@@ -59,7 +59,9 @@ def passes(study: Study, filters: dict) -> bool:
         low, high = study.minimum_age_years, study.maximum_age_years
         if (low is not None and age < low) or (high is not None and age > high):
             return False
-    if "sex" in filters and study.sex not in (filters["sex"], "ALL"):
+    # A woman (or a man) may join a study for all, or one that does not say whom it enrols.
+    if "sex" in filters and study.sex not in (filters["sex"], "ALL") and not (
+            study.sex == "" and filters["sex"] != "ALL"):
         return False
     for name, value in (("age_group", study.std_ages), ("funder_type", [study.funder_type]),
                         ("healthy_volunteers", [str(study.healthy_volunteers).lower()]),

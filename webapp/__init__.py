@@ -33,13 +33,14 @@ def create_app(index_path: str | os.PathLike | None = None, **overrides: Any) ->
         hops = app.config["PROXIES"]
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops)
 
-    from . import api, errors, keep, links, live_index, pages, security, widget
+    from . import api, errors, keep, links, live_index, pages, patient_page, security, widget
 
     live_index.init_app(app)
     links.init_app(app)
     security.init_app(app)
     errors.init_app(app)
     app.register_blueprint(pages.bp)
+    app.register_blueprint(patient_page.bp)
     app.register_blueprint(api.bp)
     app.register_blueprint(widget.bp)
     keep.init_app(app)

@@ -1,5 +1,5 @@
-"""The JSON API under /api: search, study records, similar studies, places by name (for `near`
-as it is typed), health, admin reindex.
+"""The JSON API under /api: search, patient mode (`POST /api/match`), study records, similar
+studies, places by name (for `near` as it is typed), health, admin reindex.
 
 Every endpoint runs the same search core as the page and the CLI; `openapi.py` documents the
 shapes returned here, and a test checks the two agree.
@@ -11,7 +11,8 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, current_app, jsonify, request, stream_with_context, url_for
+from flask import Blueprint, Response, abort, current_app, jsonify, request, stream_with_context, url_for
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from indexer import IndexLockedError, NoRecordsError, TrialsearchError, build_index
 from indexer.catalog.registry import CTGOV_STUDY_URL, shown
@@ -37,9 +38,10 @@ from .keep import (
     study_url,
 )
 from .live_index import get_index
+from .match_api import MATCH_MAX_BYTES, match_request
 from .openapi import openapi_spec
 from .params import DEFAULT_PLACES, MAX_PLACE_QUERY, MAX_PLACES, canonical_nct_id
-from .security import require_admin_token
+from .security import limit_body, require_admin_token
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 CACHE_SECONDS = 30  # search and record responses: short, so a rebuild shows within half a minute
@@ -80,6 +82,29 @@ def search():
                                                      max_per_page=current_app.config["MAX_PER_PAGE"])
     result = get_index().search(search_request)
     return _cacheable(jsonify(_with_links(result)))
+
+
+@bp.post("/match")
+def match():
+    """The studies a patient could join, and why, for the description in a JSON body (see
+    `match_api`: POST only, so it never lands in a URL; not cacheable)."""
+    limit_body(MATCH_MAX_BYTES, "a patient search's body")
+    if not request.is_json:
+        return error_response(415, 'send a JSON body (Content-Type: application/json): '
+                                   '{"description": "A 58-year-old woman ..."}', "body")
+    try:
+        body = request.get_json(silent=True)
+    except RequestEntityTooLarge:  # sent without a Content-Length, and over the limit
+        abort(413, description=f"a patient search's body is limited to {MATCH_MAX_BYTES:,} bytes")
+    if body is None:
+        return error_response(400, "the body is not valid JSON", "body")
+    result = get_index().match(match_request(body, current_app.config["MAX_PER_PAGE"]))
+    data = result.to_dict()
+    for hit in data["results"]:
+        hit.update(study_links(hit["nct_id"]))
+    response = jsonify(data)
+    response.cache_control.no_store = True  # a patient's reading and studies: no cache keeps them
+    return response
 
 
 @bp.get("/search.atom")

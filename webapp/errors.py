@@ -6,6 +6,7 @@ from flask import Flask, jsonify, make_response, render_template, request
 from werkzeug.exceptions import HTTPException, InternalServerError
 
 from indexer.errors import IndexNotFoundError, QueryError
+from indexer.search import DescriptionTooLong
 
 
 def wants_json() -> bool:
@@ -29,6 +30,10 @@ def init_app(app: Flask) -> None:
     @app.errorhandler(QueryError)
     def query_error(exc: QueryError):
         return error_response(400, str(exc), exc.param)
+
+    @app.errorhandler(DescriptionTooLong)
+    def too_long(exc: DescriptionTooLong):
+        return error_response(413, str(exc), exc.param)
 
     @app.errorhandler(IndexNotFoundError)
     def no_index(exc: IndexNotFoundError):

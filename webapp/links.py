@@ -10,6 +10,7 @@ from flask import Flask, url_for
 
 from indexer.catalog.facets import FACETS_BY_NAME
 from indexer.search import SORTS, SearchRequest
+from indexer.search.reasons import age_range
 
 from .params import SORT_CHOICES
 
@@ -95,16 +96,6 @@ def study_url(nct_id: str, result) -> str:
     if place:
         return url_for("pages.study", nct_id=nct_id, near=f"{place['lat']:.4f},{place['lon']:.4f}")
     return url_for("pages.study", nct_id=nct_id)
-
-
-def age_range(minimum: str, maximum: str) -> str:
-    """Age limits as written ("18 Years", "64 Years") as words: "18 to 64 years", "18 years
-    and older", "up to 17 years"; "" when neither is given."""
-    low, high = (" ".join(limit.lower().split()) for limit in (minimum, maximum))
-    if low and high:
-        number, _, unit = low.partition(" ")
-        return f"{number} to {high}" if high.endswith(unit) else f"{low} to {high}"
-    return f"{low} and older" if low else f"up to {high}" if high else ""
 
 
 def init_app(app: Flask) -> None:

@@ -11,10 +11,11 @@ from indexer.catalog.registry import AGE_GROUP, FUNDER_TYPE, SEX
 from indexer.search import MAX_PER_PAGE, MAX_RESULT_WINDOW, MODES, SORTS, SearchRequest
 from indexer.search.export import COLUMNS, EXPORT_LIMIT
 from indexer.search.query import MAX_QUERY_LENGTH
-from indexer.search.request import MAX_FILTER_LENGTH, MAX_FILTER_VALUES, OPERATORS
+from indexer.search.request import OPERATORS, filter_schema
 
 from .config import MAX_REQUEST_BYTES
 from .keep import DOWNLOAD_SETS, DOWNLOAD_TYPES, FEED_ENTRIES, FEED_SETS, FEED_TYPE
+from .match_api import MATCH_SCHEMAS, match_operation
 from .params import DEFAULT_PLACES, MAX_PLACE_QUERY, MAX_PLACES, NCT_ID_PATTERN
 
 _STR = {"type": "string"}
@@ -285,18 +286,13 @@ def _filter(facet: Facet) -> dict:
     description = " ".join(filter(None, [kind.describe(facet), _NOTES.get(facet.name)]))
     if kind.closed:
         description += f" Anything else is a 400 naming `{facet.name}`."
-    items = kind.item_schema()
+    schema = filter_schema(facet.name)
     if not kind.several:
-        example = float(facet.example) if items["type"] == "number" else facet.example
-        if items["type"] == "string" and "enum" not in items:
-            items = {**items, "maxLength": MAX_FILTER_LENGTH}
-        return _optional(facet.name, description, {**items, "examples": [example]})
-    if items["type"] == "string" and "enum" not in items and "pattern" not in items:
-        items = {**items, "maxLength": MAX_FILTER_LENGTH}
+        example = float(facet.example) if schema["type"] == "number" else facet.example
+        return _optional(facet.name, description, {**schema, "examples": [example]})
     description += " Repeat for any of several; an empty value filters nothing."
-    return _param(facet.name, description,
-                  {"type": "array", "items": items, "maxItems": MAX_FILTER_VALUES,
-                   "examples": [facet.example.split(",")]}, style="form", explode=True)
+    return _param(facet.name, description, {**schema, "examples": [facet.example.split(",")]},
+                  style="form", explode=True)
 
 
 def _filters() -> list[dict]:
@@ -424,6 +420,7 @@ def openapi_spec(server_url: str, max_per_page: int = MAX_PER_PAGE) -> dict[str,
                     "content": {DOWNLOAD_TYPES[kind]: {"schema": _STR}}},
                     **_errors("400", "403", "503"), **_TOO_LONG},
             }} for kind, name, how in DOWNLOADS},
+            "/api/match": match_operation(max_per_page),
             "/api/studies/{nct_id}": {"get": {
                 "summary": "One study's full record", "parameters": [nct_param],
                 "responses": {"200": _json("Study", "The record."),
@@ -487,6 +484,6 @@ def openapi_spec(server_url: str, max_per_page: int = MAX_PER_PAGE) -> dict[str,
                 },
             }},
         },
-        "components": {"schemas": SCHEMAS,
+        "components": {"schemas": {**SCHEMAS, **MATCH_SCHEMAS},
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
     }

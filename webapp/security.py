@@ -55,6 +55,15 @@ def _refuse_large_bodies():
         abort(413, description=f"request bodies are limited to {limit:,} bytes")
 
 
+def limit_body(limit: int, what: str) -> None:
+    """Refuse a request body over `limit` bytes with a 413 that names the limit (`what`: "a
+    patient search's body"): by its Content-Length before any of it is read, and, for a body
+    sent without one, once reading passes the limit (Flask's per-request cap)."""
+    if request.content_length is not None and request.content_length > limit:
+        abort(413, description=f"{what} is limited to {limit:,} bytes")
+    request.max_content_length = limit
+
+
 def _refuse_foreign_origins():
     if _is_public_api() and not origin_allowed(request.headers.get("Origin")):
         response = jsonify(error="this site is not allowed to use this search service",

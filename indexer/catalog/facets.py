@@ -103,6 +103,9 @@ class EnumKind(Kind):
     enumeration: Enumeration
     # Values that also meet a value: a woman may join a study for women or for everyone.
     also: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    # Values a study that states none also meets, as an age filter reads a missing limit as
+    # none: a record that does not say whom it enrols does not shut a woman out.
+    unstated: tuple[str, ...] = ()
     pattern: ClassVar[str] = "[A-Za-z0-9_]{1,40}"
 
     def index_values(self, facet, texts):
@@ -382,9 +385,10 @@ FACETS = (
                       "(a missing limit is no limit)"),
     Facet("age_group", "age_group", "Age group", "age groups", EnumKind(AGE_GROUP),
           "CHILD,OLDER_ADULT", multi=True),
-    Facet("sex", "sex", "Sex", "sexes", EnumKind(SEX, {"FEMALE": ("ALL",), "MALE": ("ALL",)}),
+    Facet("sex", "sex", "Sex", "sexes",
+          EnumKind(SEX, {"FEMALE": ("ALL",), "MALE": ("ALL",)}, unstated=("FEMALE", "MALE")),
           "FEMALE", description="FEMALE or MALE: studies that enrol that sex (including those "
-                                "open to all); ALL: studies open to all"),
+                                "open to all, and those that do not say); ALL: studies open to all"),
     Facet("healthy_volunteers", "healthy_volunteers", "Healthy volunteers", "answers", FlagKind(),
           "true", description="whether the study accepts healthy volunteers",
           spoken={"healthy volunteers": "true", "healthy volunteer": "true"}),

@@ -13,10 +13,10 @@ from ..evaluation.encoders import Encoder
 from ..evaluation.evaluate import EvalReport, evaluate, live_row
 from ..evaluation.fusion_study import fusion_study as run_fusion_study
 from ..evaluation.measures import MEASURES, REFERENCE_NOTE, RELEVANCE_NOTE, require_ir_measures
-from ..evaluation.queries import DEFAULT_KEY_TERMS
 from ..evaluation.topics import SHORT_CONDITIONS, SHORT_SOURCE, read_qrels, read_short_queries, read_topics
 from ..index.store import build_index
 from ..search import MODES, open_index
+from ..search.keyterms import DEFAULT_KEY_TERMS
 from .main import index_option, json_option
 
 _input_file = click.Path(exists=True, dir_okay=False)

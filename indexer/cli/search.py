@@ -25,6 +25,24 @@ def _terminal_snippet(marked_html: str) -> str:
     return html.unescape(bolded)
 
 
+def _filter_map(ctx, param, items: tuple[str, ...]) -> dict[str, list[str]]:
+    """`--filter NAME=VALUE` options as a search request takes them: name -> values."""
+    filters: dict[str, list[str]] = {}
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep or not value:
+            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--filter")
+        filters.setdefault(name.strip(), []).append(value.strip())
+    return filters
+
+
+# The search filters, for `search` and `match`.
+filter_option = click.option(
+    "--filter", "filters", multiple=True, metavar="NAME=VALUE", callback=_filter_map,
+    help="Filter (repeatable), e.g. status=RECRUITING, phase=2, country=US, near=Boston (or "
+         "near='Paris, TX', near=42.36,-71.06), radius=50, age=70, sex=female. See the README.")
+
+
 @click.command()
 @click.argument("query", default="")
 @index_option
@@ -33,10 +51,7 @@ def _terminal_snippet(marked_html: str) -> str:
 @click.option("--page", default=SearchRequest.page, show_default=True, type=click.IntRange(min=1))
 @click.option("--field", "fields", multiple=True, type=click.Choice(list(FIELD_ALIASES)),
               help="Search only this field (repeatable): title, summary, condition, ...")
-@click.option("--filter", "filters", multiple=True, metavar="NAME=VALUE",
-              help="Filter (repeatable), e.g. status=RECRUITING, phase=2, country=US, "
-                   "near=Boston (or near='Paris, TX', near=42.36,-71.06), radius=50, age=70, "
-                   "sex=female. See the README.")
+@filter_option
 @click.option("--sort", type=click.Choice(list(SORTS)), default=SearchRequest.sort, show_default=True,
               help="distance: nearest site first (needs near=).")
 @click.option("--mode", type=click.Choice(MODES),
@@ -77,13 +92,7 @@ def search(ctx, query, index_path, limit, page, fields, filters, sort, mode, out
         trialsearch search exosomes --format csv > exosomes.csv
     """
     _check_output(ctx, output, as_json, base_url)
-    filter_map: dict[str, list[str]] = {}
-    for item in filters:
-        name, sep, value = item.partition("=")
-        if not sep or not value:
-            raise click.BadParameter(f"expected NAME=VALUE, got {item!r}", param_hint="--filter")
-        filter_map.setdefault(name.strip(), []).append(value.strip())
-    request = SearchRequest(q=query, fields=fields, filters=filter_map, sort=sort, page=page,
+    request = SearchRequest(q=query, fields=fields, filters=filters, sort=sort, page=page,
                             per_page=limit, mode=mode)
     if output != "text":
         _export(open_index(index_path), request, output, base_url)

@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from ..errors import TrialsearchError
 from ..model import Study
 from ..search import SearchIndex
+from ..search.keyterms import KeyQuery
 from ..whoosh.generation import decode_study
 from . import fts5
-from .queries import KeyQuery
 from .rankers import FULL_DEPTH
 
 

@@ -31,12 +31,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ..search import SearchIndex
+from ..search.keyterms import DEFAULT_KEY_TERMS, KeyQuery, fit_query, key_terms
 from .baseline import Fts5Baseline, indexed_studies
 from .coverage import Coverage, coverage
 from .encoders import Encoder
 from .measures import REFERENCE_NDCG10_TREC2021, RELEVANCE_NOTE, mean_scores, require_ir_measures, score_run
-from .queries import DEFAULT_KEY_TERMS, KeyQuery, fit_query, key_terms
-from .rankers import Ranker, bm25f_ranker, check_modes, live_key_terms_ranker, live_ranker
+from .rankers import Ranker, bm25f_ranker, check_modes, live_key_terms_ranker, live_ranker, patient_ranker
 from .rerankers import feedback_ranker, hybrid_ranker
 from .topics import EvalInputError
 
@@ -48,6 +48,8 @@ ABBREVIATIONS = "BM25F + abbreviations"
 DEFAULT = "BM25F + abbreviations + feedback (default)"
 FTS5 = "SQLite FTS5 bm25"
 LIVE_PREFIX = "live: "  # + a search mode (indexer.search.live.MODES): the live search's rows
+PATIENT = "live: patient"  # patient mode on the description (SearchIndex.match), age and sex filtering
+PATIENT_UNFILTERED = "live: patient, no age/sex filter"
 
 
 def live_row(mode: str) -> str:
@@ -135,6 +137,8 @@ def evaluate(index: SearchIndex, topics: dict[str, str], qrels: dict[str, dict[s
             rankers[HYBRID] = hybrid_ranker(index, encoder, with_abbreviations)
         for live_mode in modes:
             rankers[live_row(live_mode)] = live_key_terms_ranker(index, live_mode)
+        rankers[PATIENT] = patient_ranker(index, eligibility=True, key_terms=key_term_limit)
+        rankers[PATIENT_UNFILTERED] = patient_ranker(index, eligibility=False, key_terms=key_term_limit)
         queries = {topic: fit_query(key_terms(topics[topic], index, key_term_limit), index)
                    for topic in cover.topics_evaluated}
         per_topic, zero, seconds = _score_rankers(rankers, queries, qrels, pool=pool)

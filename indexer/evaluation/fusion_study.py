@@ -23,8 +23,8 @@ from dataclasses import dataclass, field
 
 from ..search import SearchIndex, SearchRequest
 from ..search.fusion import HYBRID, Candidates, Scheme, fuse
+from ..search.keyterms import fit_query, key_terms
 from .measures import require_ir_measures
-from .queries import fit_query, key_terms
 from .topics import ELIGIBLE
 
 FOLDS = 5

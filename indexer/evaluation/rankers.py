@@ -1,7 +1,8 @@
 """The rankers of trialsearch's own search: BM25F through `SearchIndex.search` with and without
-abbreviations (the key terms OR-ed, as the BM25F rows run them), and the live search in each of
+abbreviations (the key terms OR-ed, as the BM25F rows run them), the live search in each of
 its modes (keyword, hybrid, semantic), on typed queries or on the key terms with the
-description for the meaning side. Every ranker is a `Ranker`.
+description for the meaning side, and patient mode (`SearchIndex.match`) on the description
+itself, with and without its age and sex filters. Every ranker is a `Ranker`.
 """
 
 from __future__ import annotations
@@ -9,8 +10,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 
 from ..errors import QueryError, TrialsearchError
-from ..search import MAX_PER_PAGE, MAX_RESULT_WINDOW, MODES, SearchIndex, SearchRequest
-from .queries import KeyQuery
+from ..search import (
+    MAX_PER_PAGE,
+    MAX_RESULT_WINDOW,
+    MODES,
+    MatchRequest,
+    SearchIndex,
+    SearchRequest,
+    SearchResult,
+)
+from ..search.keyterms import KeyQuery
 
 FULL_DEPTH = 100  # results kept per topic in full-corpus mode (enough for recall@100)
 
@@ -25,9 +34,14 @@ def ranked_ids(index: SearchIndex, q: str, judged: set[str] | None, **options) -
     those, so a few pages hold them all; else the first FULL_DEPTH of the whole index."""
     request = SearchRequest(q=q, per_page=MAX_PER_PAGE, facets=False, highlights=False,
                             only=judged, **options)
+    return _paged(lambda page: index.search(request.replace(page=page)), judged)
+
+
+def _paged(search: Callable[[int], SearchResult], judged: set[str] | None) -> list[str]:
+    """The NCT IDs of the pages `search(page)` gives, best first, as `ranked_ids` keeps them."""
     ranked: list[str] = []
     for page in range(1, MAX_RESULT_WINDOW // MAX_PER_PAGE + 1):
-        result = index.search(request.replace(page=page))
+        result = search(page)
         ranked += [hit.nct_id for hit in result.hits]
         if judged is None or page * MAX_PER_PAGE >= result.total:
             break
@@ -102,5 +116,23 @@ def live_key_terms_ranker(index: SearchIndex, mode: str) -> Ranker:
         if not key_query.words:
             return []
         return live(key_query.text(), judged, meaning=key_query.topic or None)
+
+    return rank
+
+
+def patient_ranker(index: SearchIndex, *, eligibility: bool, key_terms: int) -> Ranker:
+    """A long query through patient mode, as a clinician pastes it: `SearchIndex.match` on the
+    whole description (its `key_terms` heaviest words and the conditions it names on the words
+    side, the description on the meaning side), filtered by the age and sex it gives when
+    `eligibility` is True."""
+
+    def rank(key_query: KeyQuery, judged: set[str] | None) -> list[str]:
+        try:
+            request = MatchRequest(description=key_query.topic, per_page=MAX_PER_PAGE,
+                                   highlights=False, reasons=False, age_filter=eligibility,
+                                   sex_filter=eligibility, key_terms=key_terms, only=judged)
+        except QueryError:  # an empty description finds nothing, as it would for the user
+            return []
+        return _paged(lambda page: index.match(request.replace(page=page)).search, judged)
 
     return rank

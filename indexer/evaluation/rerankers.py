@@ -11,10 +11,10 @@ from whoosh.classify import Bo1Model, Expander
 from ..index.analysis import analyze
 from ..search import SearchIndex
 from ..search.fusion import reciprocal_rank_fusion
+from ..search.keyterms import DROPPED_STEMS, KeyQuery, fit_query
 from ..semantic.contract import model_id, study_text, text_hash
 from ..semantic.store import VectorStore
 from .encoders import Encoder
-from .queries import DROPPED_STEMS, KeyQuery, fit_query
 from .rankers import Ranker
 
 # Pseudo-relevance feedback, RM3's usual depth (Pyserini's fb_docs=10, fb_terms=10). The

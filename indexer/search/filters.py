@@ -11,7 +11,7 @@ from typing import Any
 
 from whoosh import query
 
-from ..catalog.facets import DEFAULT_RADIUS_KM, FACETS_BY_NAME, Near
+from ..catalog.facets import DEFAULT_RADIUS_KM, FACETS_BY_NAME, EnumKind, Near
 from ..catalog.fields import status_code
 from ..catalog.registry import shown
 from ..errors import QueryError
@@ -52,11 +52,17 @@ def _values(name: str, value: Any) -> list[str]:
 
 
 def _terms(name: str, values: list) -> query.Query:
-    """Any of `values` (as the index holds them) in the facet's field."""
+    """Any of `values` (as the index holds them) in the facet's field; with a value that a
+    study stating none meets (`EnumKind.unstated`), also the studies holding no value."""
     facet = FACETS_BY_NAME[name]
     if facet.kind.numeric:
         return query.Or([query.NumericRange(facet.field, v, v) for v in values])
-    return query.Or([query.Term(facet.field, v) for v in values])
+    terms = [query.Term(facet.field, v) for v in values]
+    kind = facet.kind
+    if isinstance(kind, EnumKind) and {value.lower() for value in kind.unstated} & set(values):
+        stated = query.Or([query.Term(facet.field, value.lower()) for value in kind.enumeration.values])
+        terms.append(query.AndNot(query.Every(), stated))
+    return query.Or(terms)
 
 
 def parse_filters(filters: dict[str, Any]) -> Restriction:

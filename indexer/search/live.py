@@ -23,7 +23,9 @@ from ..model import Study, normalize_nct_id
 from ..whoosh.generation import decode_study
 from .answer import answer, recount_filtered_facets
 from .fusion import Candidates
+from .match import MatchRequest, MatchResult, match_patient
 from .meaning import MeaningSearch
+from .patient_conditions import ConditionVocabulary
 from .plan import plan_search
 from .postings import SegmentCache
 from .ranking import rank_words
@@ -91,9 +93,9 @@ class SearchIndex:
             return self.snapshot().synonyms()
 
     def warm(self) -> None:
-        """Read now what searches read on first use (`Snapshot.warm_steps`, then the study
-        vectors and the query encoder; seconds on a registry-sized index). `trialsearch serve`
-        runs this as each worker starts, so its
+        """Read now what searches read on first use (`Snapshot.warm_steps`, then patient
+        mode's condition names, the study vectors and the query encoder; seconds on a
+        registry-sized index). `trialsearch serve` runs this as each worker starts, so its
         first visitors do not wait for it. Once warmed, the index warms itself again, in a
         background thread, whenever a build or update changes it."""
         with self._lock:
@@ -108,6 +110,9 @@ class SearchIndex:
                 steps_now = self.snapshot().warm_steps()
                 if step < len(steps_now):
                     steps_now[step]()
+        with self._lock:  # patient mode's condition names (a second on a large index)
+            if not self._closed:
+                ConditionVocabulary.of(self.snapshot())
         with self._lock:  # the vectors, their line-up with this generation and the encoder
             if not self._closed:
                 self._meaning.view(self.snapshot())
@@ -172,6 +177,10 @@ class SearchIndex:
                 return None
             ranked = rank_words(snap, plan, self.time_budget)
             return self._meaning.candidates(snap, plan, ranked), snap.nct_ids()
+
+    def match(self, request: MatchRequest | str, **options: Any) -> MatchResult:
+        """Studies a patient could join, each with the reasons (`match.match_patient`)."""
+        return match_patient(self, request, **options)
 
     def _run(self, snap: Snapshot, request: SearchRequest, deadline: float):
         """Plan, rank and fuse `request` over `snap`: the plan, the ranking and how each hit

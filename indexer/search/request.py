@@ -198,6 +198,22 @@ def _filter_values(name: str, value: Any) -> tuple[str, ...]:
     return tuple(facet.kind.canonical(facet, list(values)))
 
 
+def filter_schema(name: str) -> dict[str, Any]:
+    """The JSON Schema of filter `name`'s values as a request takes them: one value, or a list
+    of at most MAX_FILTER_VALUES for a facet that takes several (any of them matches); a free
+    text of at most MAX_FILTER_LENGTH characters; an empty value, which filters nothing. The
+    API documents its parameters with it."""
+    kind = FACETS_BY_NAME[name].kind
+    items = kind.item_schema()
+    if items["type"] == "string" and "enum" not in items and not (kind.several and "pattern" in items):
+        items = {**items, "maxLength": MAX_FILTER_LENGTH}
+    if "enum" in items and "" not in items["enum"]:  # an empty value filters nothing (a form's)
+        items = {**items, "enum": [*items["enum"], ""]}
+    if not kind.several:
+        return items
+    return {"type": "array", "items": items, "maxItems": MAX_FILTER_VALUES}
+
+
 def whole_number(args: QueryString, name: str, default: int, low: int, high: int) -> int:
     """The integer parameter `name` of a query string, between `low` and `high`; `default`
     when it is absent or empty."""

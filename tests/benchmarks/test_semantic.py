@@ -89,3 +89,17 @@ def test_semantic_benchmark_runs_at_a_tiny_scale(shared_data, semantic_ready, tm
     # The suite's cached index is left as it was: the vectors live in a folder of their own.
     assert not list((cache / "index" / "40" / "whoosh").glob("vectors*"))
     assert (cache / "semantic" / "40" / "vectors.sqlite3").is_file()
+
+
+@pytest.mark.timeout(TIMEOUT)
+def test_patient_benchmark_measures_an_index_as_it_is(vector_index, shared_data, tmp_path):
+    from benchmarks.semantic.patient import main
+
+    assert main(["--index", str(vector_index), "--topics", "3", "--rounds", "1",
+                 "--source", str(shared_data), "--out", str(tmp_path)]) == 0
+    [written] = tmp_path.glob("patient-*.json")
+    result = json.loads(written.read_text())
+    assert written.name == f"patient-{result['documents']}.json" and result["build"] is None
+    assert result["mode"] == "hybrid" and result["descriptions"] == 3 and result["rounds"] == 1
+    for kind in ("seen", "new"):
+        assert result[kind]["wall"]["n"] == 3 and result[kind]["wall"]["p95_ms"] > 0, kind

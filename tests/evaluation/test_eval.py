@@ -18,17 +18,18 @@ from indexer.cli import main
 from indexer.evaluation.encoders import missing_packages
 from indexer.evaluation.evaluate import HYBRID, evaluate, live_row
 from indexer.evaluation.measures import MEASURES
-from indexer.evaluation.queries import KeyQuery, fit_query, key_terms
 from indexer.evaluation.rankers import live_ranker
 from indexer.evaluation.rerankers import FEEDBACK_TERMS, FEEDBACK_WEIGHT, feedback_query
 from indexer.evaluation.topics import EvalInputError, read_qrels, read_short_queries, read_topics
 from indexer.index.analysis import analyze
 from indexer.search.fusion import reciprocal_rank_fusion
+from indexer.search.keyterms import KeyQuery, fit_query, key_terms
 from indexer.search.query import parse_query
 
 TRIALSEARCH = Path(sys.executable).with_name("trialsearch")
 CONFIGURATIONS = ["BM25F", "BM25F + abbreviations", "BM25F + abbreviations + feedback (default)",
-                  "SQLite FTS5 bm25", "live: keyword"]  # the last: no vectors, no meaning modes
+                  "SQLite FTS5 bm25", "live: keyword",  # no vectors, no meaning modes
+                  "live: patient", "live: patient, no age/sex filter"]
 
 ASTHMA, DIABETES, CIRRHOSIS, ABSENT = "NCT90000001", "NCT90000002", "NCT90000003", "NCT90000009"
 # Three trials in the TREC corpus format. The topic below is mostly about asthma, a little about

@@ -15,11 +15,21 @@ from indexer import open_index
 from indexer.cli import main
 from indexer.errors import TrialsearchError
 from indexer.evaluation.encoders import missing_packages
-from indexer.evaluation.evaluate import ABBREVIATIONS, DEFAULT, FTS5, PLAIN, SHORT_HYBRID, evaluate, live_row
-from indexer.evaluation.queries import fit_query, key_terms
-from indexer.evaluation.rankers import check_modes, live_modes, live_ranker
+from indexer.evaluation.evaluate import (
+    ABBREVIATIONS,
+    DEFAULT,
+    FTS5,
+    PATIENT,
+    PATIENT_UNFILTERED,
+    PLAIN,
+    SHORT_HYBRID,
+    evaluate,
+    live_row,
+)
+from indexer.evaluation.rankers import check_modes, live_modes, live_ranker, patient_ranker
 from indexer.evaluation.rerankers import stored_vectors
 from indexer.search import MODES
+from indexer.search.keyterms import KeyQuery, fit_query, key_terms
 
 # Two invented patients: decompensated cirrhosis (three eligible trials, one excluded) and
 # memory loss in old age, in words no trial uses ("senile forgetfulness"): the typed query
@@ -40,6 +50,7 @@ QRELS = {
 SHORT = {"cirrhosis": ["Decompensated cirrhosis", "Ascites"], "memory": ["Senile forgetfulness"]}
 LONG_ROWS = [PLAIN, ABBREVIATIONS, DEFAULT, FTS5]
 LIVE_ROWS = [live_row(mode) for mode in MODES]
+PATIENT_ROWS = [PATIENT, PATIENT_UNFILTERED]  # long queries only, whatever the modes
 NO_SEMANTIC = missing_packages()
 needs_semantic = pytest.mark.skipif(bool(NO_SEMANTIC), reason=(
     f"study vectors need {', '.join(NO_SEMANTIC)}: pip install 'trialsearch[semantic]'"))
@@ -99,13 +110,31 @@ def test_without_vectors_only_the_keyword_row_and_a_note_why(built_index, files)
         ["keyword"], "no study vectors yet: run trialsearch vectors")
     for extra in ([], ["--short", files["short"]]):
         report = _eval_json(files, built_index, *extra)
-        assert [row for row in report["means"] if row.startswith("live: ")] == [live_row("keyword")]
+        rows = [row for row in report["means"] if row.startswith("live: ")]
+        assert rows == [live_row("keyword"), *(PATIENT_ROWS if not extra else [])]
         assert report["live_modes"] == ["keyword"]
         assert "no study vectors" in report["live_unavailable"]
         code, out, _ = _cli(files, built_index, *extra)
         assert code == 0
         assert ('No "live: hybrid" and "live: semantic" rows: the index cannot search by meaning '
                 "(no study vectors yet: run trialsearch vectors).") in out
+
+
+def test_patient_rows_rank_as_patient_mode_does(built_index):
+    # The patient rows are SearchIndex.match on the description, with and without the age and
+    # sex it gives; in pool mode kept to the judged trials.
+    index = open_index(built_index)
+    for eligibility in (True, False):
+        rank = patient_ranker(index, eligibility=eligibility, key_terms=30)
+        for text in TOPICS.values():
+            match = index.match(text, per_page=100, age_filter=eligibility, sex_filter=eligibility)
+            assert rank(KeyQuery([], [], text), None) == [hit.nct_id for hit in match.hits]
+            assert match.filters == ({"age": 61.0, "sex": "MALE"} if "61-year-old" in text else
+                                     {"age": 74.0, "sex": "FEMALE"}) if eligibility else \
+                {"age": None, "sex": None}
+        judged = set(QRELS["cirrhosis"])
+        assert set(rank(KeyQuery([], [], TOPICS["cirrhosis"]), judged)) <= judged
+    assert patient_ranker(index, eligibility=True, key_terms=30)(KeyQuery([], [], " "), None) == []
 
 
 @pytest.mark.parametrize("modes, message", [
@@ -134,7 +163,7 @@ def test_long_queries_score_every_live_mode(vector_index, files, tmp_path):
     index = open_index(vector_index)
     assert live_modes(index) == (list(MODES), "")
     report = evaluate(index, TOPICS, QRELS, pool=False, judged_in_index=True, workdir=tmp_path)
-    assert list(report.means) == LONG_ROWS + LIVE_ROWS
+    assert list(report.means) == LONG_ROWS + LIVE_ROWS + PATIENT_ROWS
     assert report.live_modes == list(MODES) and report.live_unavailable == ""
     assert all(not topics for topics in report.zero_results.values())
     # The live keyword row is the key terms OR-ed, unboosted, by the words alone.
@@ -151,7 +180,7 @@ def test_long_queries_score_every_live_mode(vector_index, files, tmp_path):
     assert report.means[live_row("semantic")]["R@100"] > 0.5
     # --modes picks the rows, in MODES' order.
     chosen = _eval_json(files, vector_index, "--modes", "semantic,keyword")
-    assert list(chosen["means"]) == LONG_ROWS + [live_row("keyword"), live_row("semantic")]
+    assert list(chosen["means"]) == LONG_ROWS + [live_row("keyword"), live_row("semantic")] + PATIENT_ROWS
 
 
 @needs_semantic

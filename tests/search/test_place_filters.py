@@ -15,7 +15,7 @@ from webapp import create_app
 
 def _study(nct: str, *, sex="ALL", low=None, high=None, healthy=None, results=False,
            funder="OTHER", sites=()) -> dict:
-    eligibility = {"sex": sex, "healthyVolunteers": healthy}
+    eligibility = {"sex": sex, "healthyVolunteers": healthy}  # sex None: not stated
     if low:
         eligibility["minimumAge"] = low
     if high:
@@ -38,6 +38,7 @@ STUDIES = [
     _study("NCT00000103", low="N/A", high="65 Years", results=True, funder="NIH",
            sites=[WORCESTER, BOSTON]),
     _study("NCT00000104", funder="OTHER_GOV"),  # no ages, no sites
+    _study("NCT00000105", sex=None),  # says nothing of whom it enrols
 ]
 
 
@@ -59,21 +60,23 @@ def found(index, **filters) -> list[str]:
     ("18", ["101", "103", "104"]), ("70", ["101", "104"]), ("150", ["101", "104"]),
 ])
 def test_age_is_inside_the_limits_and_missing_limits_are_none(index, age, expected):
-    assert found(index, age=age) == expected
+    assert found(index, age=age) == [*expected, "105"]  # 105 states no limit either
 
 
-def test_sex_includes_studies_open_to_all(index):
-    assert found(index, sex="women") == ["101", "103", "104"]
-    assert found(index, sex="MALE") == ["102", "103", "104"]
+def test_sex_includes_studies_open_to_all_and_those_that_do_not_say(index):
+    # A record that states no sex shuts no one out, as a missing age limit is no limit.
+    assert found(index, sex="women") == ["101", "103", "104", "105"]
+    assert found(index, sex="MALE") == ["102", "103", "104", "105"]
     assert found(index, sex="ALL") == ["103", "104"]
+    assert found(index, sex=["female", "male"]) == ["101", "102", "103", "104", "105"]
 
 
 def test_flags_funders_and_age_groups(index):
     assert found(index, healthy_volunteers="yes") == ["102"]
     assert found(index, has_results="true") == ["103"]
-    assert found(index, has_results="0") == ["101", "102", "104"]
+    assert found(index, has_results="0") == ["101", "102", "104", "105"]
     assert found(index, funder_type="other U.S. federal") == []
-    assert found(index, funder_type=["NIH", "other"]) == ["101", "102", "103", "104"]
+    assert found(index, funder_type=["NIH", "other"]) == ["101", "102", "103", "104", "105"]
     assert found(index, age_group="child") == ["102", "103"]
 
 

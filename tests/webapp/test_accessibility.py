@@ -77,6 +77,7 @@ PAGES = {
                            "return document.querySelectorAll('.site-marker').length == 12 && "
                            "!!document.querySelector('img.leaflet-tile-loaded')"),
     "study not in the index": (f"/study/{MISSING_ID}", "return !!document.querySelector('.alert')"),
+    "patient page, empty": ("/patient", "return !!document.querySelector('#description')"),
     "widget docs": ("/widget",
                     "return document.querySelectorAll('.trialsearch-widget').length == 2"),
     "embed": ("/embed", f"return !!{WIDGET_JS}?.querySelector('input')"),
@@ -175,6 +176,44 @@ def test_page_has_no_axe_violations(axe_source, driver, server, record_property,
     errors = [entry["message"] for entry in driver.get_log("browser") if entry["level"] == "SEVERE"
               and not entry["message"].startswith(f"{server}{path} - ")]
     assert errors == []
+
+
+# A patient the test corpus has studies for.
+PATIENT_CASE = ("A 61-year-old man with decompensated liver cirrhosis from chronic hepatitis B. "
+                "He has tense ascites that needs paracentesis every two weeks despite diuretics.")
+
+
+def submit_patient(driver, server: str, description: str) -> None:
+    """The patient page with `description` typed in (set by script when it is longer than the
+    box allows) and sent."""
+    open_page(driver, f"{server}/patient", "return !!document.querySelector('#description')")
+    box = driver.find_element(By.ID, "description")
+    if len(description) > 2000:
+        driver.execute_script("arguments[0].value = arguments[1]", box, description)
+    else:
+        box.send_keys(description)
+    driver.find_element(By.CSS_SELECTOR, ".patient-form button[type=submit]").click()
+
+
+@pytest.mark.parametrize("scheme", SCHEMES)
+@pytest.mark.parametrize("state", ["results", "filters lifted and a condition added", "too long"])
+def test_patient_page_states_have_no_axe_violations(axe_source, driver, server, record_property,
+                                                    state, scheme):
+    use_scheme(driver, scheme)
+    submit_patient(driver, server, "x" * 20_001 if state == "too long" else PATIENT_CASE)
+    ready = ".alert" if state == "too long" else ".read-back"
+    WebDriverWait(driver, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, ready))
+    if state.startswith("filters lifted"):
+        for name in ("age_filter", "sex_filter"):
+            driver.find_element(By.NAME, name).click()
+        driver.find_element(By.ID, "condition_add").send_keys("ascites")
+        driver.find_element(By.CSS_SELECTOR, ".patient-form button[type=submit]").click()
+        WebDriverWait(driver, WAIT).until(lambda d: d.find_elements(
+            By.CSS_SELECTOR, "input[name=condition][value=ascites]"))
+        assert not driver.find_element(By.NAME, "age_filter").is_selected()
+    else:
+        assert state == "too long" or driver.find_elements(By.CSS_SELECTOR, ".why")
+    assert_no_violations(driver, axe_source, f"the patient page, {state} ({scheme})", record_property)
 
 
 def widget_search(driver, text: str):

@@ -171,7 +171,10 @@ def test_the_cli_offers_filter_words_as_filters(built_index):
 # -- in a browser: the phone layout, and the widget's chips ------------------------------------
 
 PAGES = ["/", "/help", "/?q=cirrhosis+recruiting&status=open", "/?q=stem+cell&near=42.36,-71.06&radius=500",
-         "/study/NCT99000001", "/widget", "/embed?q=exosomes"]
+         "/study/NCT99000001", "/widget", "/embed?q=exosomes", "/patient"]
+# The patient page with results: what was read back, and each study's reasons with its criteria.
+PATIENT_CASE = ("A 61-year-old man with decompensated liver cirrhosis from chronic hepatitis B and "
+                "tense ascites, on diuretics; hepatocellular carcinoma was ruled out.")
 OVERFLOW_JS = "return [document.documentElement.scrollWidth, window.innerWidth]"
 
 
@@ -191,6 +194,27 @@ def test_no_page_is_wider_than_the_screen(server, width, height):
             WebDriverWait(browser, WAIT).until(lambda d: d.execute_script("return document.readyState") == "complete")
             scroll_width, inner_width = browser.execute_script(OVERFLOW_JS)
             assert scroll_width <= inner_width, f"{path} is {scroll_width} px wide at {inner_width} px"
+
+
+@pytest.mark.browser
+@pytest.mark.live_server
+@pytest.mark.parametrize(("width", "height"), [(390, 844), (1280, 900)], ids=["phone", "desktop"])
+def test_the_patient_page_with_results_fits_the_screen(server, width, height):
+    with chrome(width=width, height=height) as browser:
+        # Headless Chromium's windows are at least 500 px wide: emulate the phone's 390 exactly.
+        browser.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 500})
+        browser.get(f"{server}/patient")
+        assert browser.execute_script("return innerWidth") == width
+        box = WebDriverWait(browser, WAIT).until(lambda d: d.find_element(By.ID, "description"))
+        box.send_keys(PATIENT_CASE)
+        browser.find_element(By.NAME, "status").click()  # every study, not only recruiting ones
+        browser.find_element(By.CSS_SELECTOR, ".patient-form button[type=submit]").click()
+        WebDriverWait(browser, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".why"))
+        assert browser.find_elements(By.CSS_SELECTOR, ".why .criterion")  # long lines are shown
+        scroll_width, inner_width = browser.execute_script(OVERFLOW_JS)
+        assert scroll_width <= inner_width, f"/patient is {scroll_width} px wide at {inner_width} px"
+        assert "cirrhosis" not in browser.current_url  # POST: the description is in no URL
 
 
 @pytest.mark.browser

@@ -1,6 +1,7 @@
-"""A topic's long patient description as a query: its key terms, weighted by frequency in the
-topic and IDF in the index (`key_terms`), trimmed to what the query language accepts
-(`fit_query`), and OR-ed with boosts (`KeyQuery.text`).
+"""A long text (a patient's description, a TREC topic) as a query: its key terms, weighted by
+frequency in the text and IDF in the index (`key_terms`), trimmed to what the query language
+accepts (`fit_query`), and OR-ed with boosts (`KeyQuery.text`). Patient mode (`match.py`) and
+the relevance evaluation (`indexer.evaluation`) both read descriptions this way.
 """
 
 from __future__ import annotations
@@ -8,12 +9,15 @@ from __future__ import annotations
 import math
 from collections import Counter
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..catalog.fields import DEFAULT_FIELD_BOOSTS
 from ..errors import QueryError
 from ..index.analysis import analyze, text_analyzer
-from ..search import SearchIndex
-from ..search.query import parse_query
+from .query import parse_query
+
+if TYPE_CHECKING:  # live.py never imports this module; only the type is needed here
+    from .live import SearchIndex
 
 DEFAULT_KEY_TERMS = 30  # candidates per topic; the query language's bounds may keep fewer
 
