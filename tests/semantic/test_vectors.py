@@ -247,14 +247,33 @@ def test_similar_studies_use_vectors_too(vector_index):
     assert any(hit.matched_by in ("meaning", "both") for hit in similar.hits)
 
 
-def test_a_corrupt_vectors_file_leaves_search_by_words(built_index, tmp_path):
+@needs_encoder
+def test_a_damaged_vectors_file_leaves_search_by_words_and_vectors_writes_it_again(vector_index, tmp_path,
+                                                                                  encoder):
+    from indexer.semantic.matrix import ROWS_FILE, current_set
+
+    path = tmp_path / "index_data"
+    shutil.copytree(vector_index, path)
+    rows = current_set(path) / ROWS_FILE
+    rows.write_bytes(rows.read_bytes()[:1000])  # cut short: the ids name rows it lacks
+    index = open_index(path)
+    result = index.search("exosomes", mode="hybrid")
+    assert result.mode == "keyword" and result.total > 0
+    assert "cannot be read as a vectors file" in result.notices[0]
+    assert f"run `trialsearch vectors --index {path}` to write it again" in result.notices[0]
+    repaired = fill_vectors(path, encoder)  # what the message says to run: nothing re-encoded
+    assert repaired.encoded == 0 and repaired.mirrored == VectorStore(path, readonly=True).count()
+    assert index.search("exosomes", mode="hybrid").mode == "hybrid"  # the same handle
+
+
+def test_a_damaged_filler_record_leaves_search_by_words(built_index, tmp_path):
     path = tmp_path / "index_data"
     shutil.copytree(built_index, path)
     sqlite3.connect(path / VECTORS_FILE).close()  # an empty database: no tables
     index = open_index(path)
     result = index.search("exosomes", mode="hybrid")
     assert result.mode == "keyword" and result.total > 0
-    assert "cannot be read as a vectors file" in result.notices[0]
+    assert "no study vectors yet: run trialsearch vectors" in result.notices[0]
 
 
 # -- the command line and the server -----------------------------------------------------------
