@@ -179,15 +179,17 @@ def _live_studies(root: Path) -> Iterator[Study]:
 
 def watch_vectors(root: str | os.PathLike, encoder, *, stop: threading.Event,
                   interval: float = WATCH_INTERVAL,
-                  report: Callable[[FillReport], None] | None = None) -> None:
+                  report: Callable[[FillReport], None] | None = None,
+                  say: Callable[[str], None] | None = None) -> None:
     """Fill the vectors of the index at `root`, then again whenever the index changes, until
-    `stop` is set. `report` is called after each fill that did something."""
+    `stop` is set. `report` is called after each fill that did something; `say` is told what
+    a long step does or waits for (see `fill_vectors`)."""
     root = Path(root)
     done_for = None
     while not stop.is_set():
         stamp = index_stamp(root)
         if stamp is not None and stamp != done_for:
-            filled = fill_vectors(root, encoder, stop=stop)
+            filled = fill_vectors(root, encoder, stop=stop, say=say)
             if not filled.busy:
                 done_for = stamp
                 if report and filled.encoded:

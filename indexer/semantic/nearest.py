@@ -28,7 +28,7 @@ from .deps import SemanticUnavailable, missing_packages
 NEAREST_FILE = "nearest.faiss"
 ANN_MODULES = {"faiss": "faiss-cpu"}
 MIN_ROWS = 4096  # fewer rows than this: an exact scan is as quick as any index
-PROBES = 32  # lists read for a search no filter narrows (of about 4 per 1,000 rows)
+READ_ROWS = 8192  # rows (of about 80 × the depth) a search no filter narrows reads
 SHORTLIST = 4  # candidates per result re-scored exactly (8-bit codes are a little off)
 TRAIN_PER_LIST = 48  # k-means sample: rows per list (faiss asks for at least 39)
 
@@ -43,15 +43,19 @@ def available() -> str | None:
 
 
 def lists_for(rows: int) -> int:
-    """How many k-means lists an index of `rows` vectors gets: about 4 per sqrt(rows)."""
-    return int(min(4096, max(16, round(4 * math.sqrt(rows)))))
+    """How many k-means lists an index of `rows` vectors gets: 4 × sqrt(rows), at most 2,048
+    (k-means over more takes the filler minutes at 500,000 rows), and at most one per
+    TRAIN_PER_LIST rows (k-means needs that many to place each centroid)."""
+    return int(max(16, min(2048, rows // TRAIN_PER_LIST, round(4 * math.sqrt(rows)))))
 
 
-def probes_for(lists: int, share: float) -> int:
-    """Lists to read when a filter allows `share` of the rows: PROBES for all of them, more as
-    the filter narrows (the 100 nearest allowed rows lie further out), every list for a
-    filter that leaves few."""
-    return int(min(lists, math.ceil(PROBES / max(share, 1e-9) ** 0.75)))
+def probes_for(lists: int, rows: int, share: float) -> int:
+    """Lists to read when a filter allows `share` of the `rows`: enough to read about
+    READ_ROWS rows without a filter (32 of 2,048 lists at 500,000 rows), more as the filter
+    narrows (the 100 nearest allowed rows lie further out), every list for a filter that
+    leaves few, or for a small index."""
+    per_list = max(1.0, rows / lists)
+    return int(min(lists, math.ceil(READ_ROWS / per_list / max(share, 1e-9) ** 0.75)))
 
 
 class NearestIndex:
@@ -128,7 +132,7 @@ class NearestIndex:
         and approximate similarities, nearest first (fewer when fewer are allowed)."""
         import faiss
 
-        params = faiss.SearchParametersIVF(nprobe=probes_for(self.lists, share))
+        params = faiss.SearchParametersIVF(nprobe=probes_for(self.lists, self.rows, share))
         if allowed is not None:
             params.sel = faiss.IDSelectorBitmap(self.rows, faiss.swig_ptr(allowed))
         similarity, rows = self.index.search(np.asarray(vector, np.float32)[None], count,

@@ -54,8 +54,10 @@ class ParallelEncoder:
     chunks at a time each. Carries the encoder's identity (`source`, `precision`,
     `dimensions`, `max_seq_length`), so the vectors are stored under its model."""
 
-    def __init__(self, encoder, executor: Executor, workers: int, where: str) -> None:
+    def __init__(self, encoder, executor: Executor, workers: int, where: str,
+                 close: Callable[[], None]) -> None:
         self.encoder, self.executor, self.workers, self.where = encoder, executor, workers, where
+        self._close = close
         self.spec = EncoderSpec.of(encoder)
         for name in ("source", "precision", "dimensions", "max_seq_length", "model_max_seq"):
             setattr(self, name, getattr(encoder, name))
@@ -72,8 +74,8 @@ class ParallelEncoder:
         return self.encoder.encode(texts)
 
     def close(self) -> None:
-        """Stop the worker processes (a cluster's executor is left to its client)."""
-        self.executor.shutdown(cancel_futures=True)
+        """Stop the worker processes, or disconnect from the cluster."""
+        self._close()
 
 
 def ordered(submit: Callable, items: Iterable, ahead: int) -> Iterator[tuple]:
@@ -95,4 +97,5 @@ def local_encoder(encoder, processes: int | None = None) -> ParallelEncoder:
     processes = processes or os.cpu_count() or 1
     # spawn, not fork: the parent may hold onnxruntime's and tokenizers' threads.
     executor = ProcessPoolExecutor(processes, mp_context=get_context("spawn"))
-    return ParallelEncoder(encoder, executor, processes, f"{processes} processes")
+    return ParallelEncoder(encoder, executor, processes, f"{processes} processes",
+                           lambda: executor.shutdown(cancel_futures=True))
