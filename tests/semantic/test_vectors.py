@@ -348,3 +348,20 @@ def test_a_relative_index_path_searches_by_meaning(vector_index, monkeypatch):
     index = open_index(vector_index.name)
     index.warm()
     assert index.search("hyperglycaemia").mode == "hybrid"
+
+
+@needs_encoder
+def test_a_copied_index_serves_the_same_results(vector_index, tmp_path):
+    # A replica: the generation and the vectors set copied as docs/architecture.md ships them
+    # (everything but the locks, then the two CURRENT pointers), searched by its own handle.
+    replica = tmp_path / "replica"
+    shutil.copytree(vector_index, replica, ignore=shutil.ignore_patterns("*.lock", "CURRENT"))
+    shutil.copy(vector_index / "vectors" / "CURRENT", replica / "vectors" / "CURRENT")
+    shutil.copy(vector_index / "CURRENT", replica / "CURRENT")
+    here, there = open_index(vector_index), open_index(replica)
+    for query, mode in (("hyperglycaemia", "hybrid"), ("stem cell therapy", "semantic"),
+                        ("exosomes", "hybrid"), ("knee", "keyword")):
+        a, b = here.search(query, mode=mode, per_page=50), there.search(query, mode=mode, per_page=50)
+        assert a.mode == b.mode == mode and a.total == b.total
+        assert [(h.nct_id, h.score, h.matched_by) for h in a.hits] == [
+            (h.nct_id, h.score, h.matched_by) for h in b.hits], query
