@@ -42,8 +42,9 @@ def fill_table(result: dict) -> str:
     """The real fills and the 500k extrapolation."""
     if not result["fill"]:
         return "No real fill in this run."
-    lines = ["| vector fill (`fill_vectors`, a one-thread encoder process per core) | studies | wall (s) | CPU (s) | studies/s | "
-             "studies per CPU-s | load avg |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    lines = ["| vector fill (`fill_vectors`, a one-thread encoder process per core) | studies | wall (s) "
+             "| CPU (s) | studies/s | studies per CPU-s | load avg |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for scale, f in result["fill"].items():
         lines.append(f"| {int(scale):,}-study index{' (recorded, reused)' if f.get('reused') else ''} | "
                      f"{f['encoded']:,} | {_f(f['seconds'])} | {_f(f['cpu_seconds'])} | "
