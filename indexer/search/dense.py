@@ -22,7 +22,7 @@ import numpy as np
 
 from ..index.layout import CURRENT_FILE, VECTORS_DIR
 from ..semantic.deps import SemanticUnavailable
-from ..semantic.matrix import DEAD, MatrixSet, current_set, nct_numbers
+from ..semantic.matrix import DEAD, MatrixSet, current_set, nct_numbers, repair_hint
 from ..semantic.nearest import NEAREST_FILE, SHORTLIST, NearestIndex, available
 from ..semantic.store import VectorStore
 
@@ -112,7 +112,10 @@ class VectorCache:
                 self._no_index_said = True
             self.nearest = None
         else:
-            self.nearest = NearestIndex.open(path)
+            try:
+                self.nearest = NearestIndex.open(path)
+            except SemanticUnavailable as exc:
+                raise SemanticUnavailable(f"{exc}; {repair_hint(self.root)}") from exc
         return True
 
     def _drop(self) -> None:

@@ -14,7 +14,8 @@ import pytest
 from indexer.search.dense import DenseView, VectorCache
 from indexer.semantic import nearest
 from indexer.semantic.contract import text_hash
-from indexer.semantic.matrix import IDS_FILE, ROWS_FILE, current_set, nct_id_of
+from indexer.semantic.deps import SemanticUnavailable
+from indexer.semantic.matrix import IDS_FILE, META_FILE, ROWS_FILE, current_set, nct_id_of
 from indexer.semantic.mirror import Mirror
 from indexer.semantic.store import VectorStore
 
@@ -156,6 +157,28 @@ def test_a_set_with_many_replaced_rows_is_written_again_and_readers_switch(fille
     assert cache.size == STUDIES and view.covered == STUDIES
     assert np.allclose(view.vector_of(5), moved[5], atol=1e-3)
     assert view.nearest(moved[5], None, 1, None)[0].tolist() == [5]
+
+
+@pytest.mark.parametrize("damage", ["nearest", "meta"])
+def test_a_damaged_set_says_how_to_write_it_again_and_a_fill_does(filled, damage):
+    root, ids, vectors, mirror = filled
+    folder = current_set(root)
+    mirror.close()
+    if damage == "nearest":  # the index file cut short
+        path = folder / nearest.NEAREST_FILE
+        path.write_bytes(path.read_bytes()[:4096])
+    else:
+        (folder / META_FILE).write_text("{not json", encoding="utf-8")
+    with pytest.raises(SemanticUnavailable, match=rf"{folder.name}.*cannot be read.*"
+                                                  rf"run `trialsearch vectors --index {root}`"):
+        VectorCache(root).refresh()
+    again = Mirror(root, mirror.store)  # what `trialsearch vectors` does first: nothing encoded
+    assert again.open() == (STUDIES if damage == "meta" else 0)
+    again.index(final=True)
+    cache, view = view_of(root, ids)
+    assert cache.nearest is not None and view.covered == STUDIES
+    assert view.nearest(vectors[7], None, 1, None)[0].tolist() == [7]
+    again.close()
 
 
 def test_without_faiss_every_row_is_scanned(filled, monkeypatch):
