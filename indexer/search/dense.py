@@ -33,7 +33,11 @@ from ..semantic.store import VectorStore
 # studies, however unrelated; the floor costs 0.06 nDCG@10 only in the judged pool, where
 # every candidate is on topic (docs/evaluation.md).
 MIN_SIMILARITY = 0.3
-EXACT_BELOW = 2048  # allowed studies scored exactly, row by row, rather than through the index
+# Allowed studies scored exactly, row by row, rather than through the index: at 500,000 rows
+# the exact scan of 12,000 float16 rows costs about what the index costs to read the lists a
+# filter that narrow needs (about 8 ms of CPU); below it the scan is cheaper (3.3 ms against
+# 5.6 ms for 5,800 studies, 1.7 against 23 ms for 2,500), above it the index (docs/benchmarks.md).
+EXACT_BELOW = 12_000
 MARGIN = 0.02  # below the floor, 8-bit similarities still worth scoring exactly
 BLOCK = 16_384  # rows converted from float16 at a time (bounds a scan's memory)
 log = logging.getLogger(__name__)

@@ -70,8 +70,9 @@ def exact(vectors: np.ndarray, query: np.ndarray, allowed: np.ndarray, depth: in
     return set(np.argsort(-scores, kind="stable")[:depth].tolist()) & set(np.flatnonzero(allowed).tolist())
 
 
-def test_the_index_finds_the_exact_scans_nearest_under_filters(filled):
+def test_the_index_finds_the_exact_scans_nearest_under_filters(filled, monkeypatch):
     root, ids, vectors, _ = filled
+    monkeypatch.setattr("indexer.search.dense.EXACT_BELOW", 150)  # every filter through the index
     cache, view = view_of(root, ids)
     assert cache.nearest is not None and cache.nearest.rows == STUDIES  # the index was built
     assert view.covered == STUDIES
