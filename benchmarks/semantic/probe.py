@@ -49,6 +49,11 @@ def reset_peak() -> bool:
         return False
 
 
+def anon_mb() -> float:
+    """This process's anonymous resident memory (MB): none of it a mapped file's pages."""
+    return _status_mb("RssAnon")
+
+
 def uss_mb() -> float:
     """This process's private memory (MB): what it holds that no other process shares."""
     with open("/proc/self/smaps_rollup", encoding="ascii") as rollup:
@@ -99,7 +104,7 @@ def probe(root: Path, rounds: int) -> dict:
         out["open_index"] = {"seconds": round(time.perf_counter() - started, 2),
                              "rss_growth_mb": round(rss_mb() - before, 1)}
     cache = VectorCache(root)
-    before, private = rss_mb(), uss_mb()
+    before, private, anon = rss_mb(), uss_mb(), anon_mb()
     started = time.perf_counter()
     cache.refresh()
     seconds = time.perf_counter() - started
@@ -109,8 +114,8 @@ def probe(root: Path, rounds: int) -> dict:
         "matrix_mb": round(cache.size * dims * 2 / 1024 ** 2, 1),
         "index_lists": cache.nearest.lists if cache.nearest is not None else None,
         "rss_growth_mb": round(rss_mb() - before, 1), "uss_growth_mb": round(uss_mb() - private, 1),
-        "model": cache.model}
-    started = time.perf_counter()
+        "anon_growth_mb": round(anon_mb() - anon, 1), "model": cache.model}
+    started, before_ids, before_ids_anon = time.perf_counter(), uss_mb(), anon_mb()
     if index is not None:
         nct_ids, live = snap.nct_ids(), snap.scorer.live
         masks = filter_masks(snap)
@@ -119,13 +124,18 @@ def probe(root: Path, rounds: int) -> dict:
         nct_ids = [nct_id_of(int(n)) for n in cache.set.ids]  # in row order
         live = np.ones(len(nct_ids), dtype=bool)
         masks = tiled(dict(np.load(masks_file)), len(nct_ids)) if masks_file.exists() else {}
-    ids_seconds = time.perf_counter() - started
+    ids_seconds, ids_uss = time.perf_counter() - started, uss_mb() - before_ids
+    ids_anon = anon_mb() - before_ids_anon
     view = DenseView(cache, nct_ids, live)
     view.sync()
     out["view"] = {"seconds": round(time.perf_counter() - started, 2), "covered": view.covered,
                    "nct_ids_seconds": round(ids_seconds, 2) if index is not None else None,
+                   # the NCT IDs as strings: the index's (a worker holds them anyway), or
+                   # made here from the rows when there is no index
+                   "nct_ids_uss_mb": round(ids_uss, 1), "nct_ids_anon_mb": round(ids_anon, 1),
                    "rss_growth_mb": round(rss_mb() - before, 1),
-                   "uss_growth_mb": round(uss_mb() - private, 1)}
+                   "uss_growth_mb": round(uss_mb() - private, 1),
+                   "anon_growth_mb": round(anon_mb() - anon, 1)}
     started, encoder_rss = time.perf_counter(), rss_mb()
     encoder = SentenceEncoder(threads=1)
     queries = [c.app_text() for c in MIX if plain_words(c)]
@@ -133,39 +143,51 @@ def probe(root: Path, rounds: int) -> dict:
     out["encoder"] = {"seconds": round(time.perf_counter() - started, 2),
                       "rss_growth_mb": round(rss_mb() - encoder_rss, 1)}
     encoder_uss = uss_mb() - private - out["view"]["uss_growth_mb"]
+    encoder_anon = anon_mb() - anon - out["view"]["anon_growth_mb"]
     random_mask = np.random.default_rng(VECTOR_SEED).random(len(nct_ids)) < FILTER_SHARE
     variants = {"hybrid depth, no filter": (None, FUSION_DEPTH),
                 f"hybrid depth, {FILTER_SHARE:.0%} random filter": (random_mask, FUSION_DEPTH),
                 "semantic (every match, sorted)": (None, None),
                 **{f"hybrid depth, {name}": (mask, FUSION_DEPTH) for name, mask in masks.items()}}
     out["scan"] = {"rounds": rounds, "min_similarity": MIN_SIMILARITY, "variants": {}}
-    truth = _Exact(root, view, nct_ids)
+    found_by: dict[str, list[np.ndarray]] = {}
     for name, (allowed, depth) in variants.items():
-        samples, matches, recalls = [], [], []
+        samples, cpu_ms, matches = [], [], []
         for vector in vectors:
             found, _ = view.nearest(vector, allowed, None)
             matches.append(len(found))
             got, _ = view.nearest(vector, allowed, depth, None)  # warm-up, and the recall
-            if depth is not None:
-                recalls.append(truth.recall(vector, allowed, depth, got))
+            found_by.setdefault(name, []).append(got)
             for _ in range(rounds):
-                started = time.perf_counter()
+                started, cpu = time.perf_counter(), time.process_time()
                 view.nearest(vector, allowed, depth)
                 samples.append((time.perf_counter() - started) * 1000)
+                cpu_ms.append((time.process_time() - cpu) * 1000)
         allowed_live = live if allowed is None else allowed & live
         share = np.count_nonzero(allowed_live) / max(1, np.count_nonzero(live))
-        recall = ({"recall_mean": round(float(np.mean(recalls)), 4),
-                   "recall_min": round(float(np.min(recalls)), 4)} if recalls else {})
         out["scan"]["variants"][name] = {**summarize(samples), "depth": depth, "share": round(share, 4),
                                          "matches_p50": percentile(matches, 50),
-                                         "matches_max": max(matches), **recall}
+                                         "matches_max": max(matches),
+                                         "cpu_p50_ms": round(percentile(cpu_ms, 50), 2),
+                                         "cpu_p95_ms": round(percentile(cpu_ms, 95), 2)}
     out["scan"]["queries"] = queries
     out["rss_mb"] = round(rss_mb(), 1)
-    # What the vectors cost this process once searched: shared pages of the mapped rows and
-    # index count in RSS, not in USS; the encoder's own memory left out of both.
+    # What the vectors cost this process once searched, the encoder's own memory left out. The
+    # mapped rows and index count in RSS, and in USS too while no other process maps them;
+    # anonymous memory (RssAnon) is what another worker, sharing the mapped files, adds.
     out["after_scans"] = {"rss_growth_mb": round(rss_mb() - before - out["encoder"]["rss_growth_mb"], 1),
-                          "uss_growth_mb": round(uss_mb() - private - encoder_uss, 1)}
+                          "uss_growth_mb": round(uss_mb() - private - encoder_uss, 1),
+                          "anon_growth_mb": round(anon_mb() - anon - encoder_anon, 1)}
     out["blas_threads"] = blas_threads()
+    # recall@depth against the exact float32 scan, once memory is measured (the scan's matrix
+    # is this process's own, as large as the float32 vectors)
+    truth = _Exact(root, view, nct_ids)
+    for name, (allowed, depth) in variants.items():
+        if depth is not None:
+            recalls = [truth.recall(vector, allowed, depth, got)
+                       for vector, got in zip(vectors, found_by[name])]
+            out["scan"]["variants"][name].update(recall_mean=round(float(np.mean(recalls)), 4),
+                                                 recall_min=round(float(np.min(recalls)), 4))
     truth.close()
     cache.close()
     if index is not None:
