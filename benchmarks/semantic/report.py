@@ -42,8 +42,9 @@ def fill_table(result: dict) -> str:
     """The real fills and the 500k extrapolation."""
     if not result["fill"]:
         return "No real fill in this run."
-    lines = ["| vector fill (`fill_vectors`, all cores) | studies | wall (s) | CPU (s) | studies/s | "
-             "studies per CPU-s | load avg |", "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    lines = ["| vector fill (`fill_vectors`, a one-thread encoder process per core) | studies | wall (s) "
+             "| CPU (s) | studies/s | studies per CPU-s | load avg |",
+             "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
     for scale, f in result["fill"].items():
         lines.append(f"| {int(scale):,}-study index{' (recorded, reused)' if f.get('reused') else ''} | "
                      f"{f['encoded']:,} | {_f(f['seconds'])} | {_f(f['cpu_seconds'])} | "
@@ -93,30 +94,48 @@ def scale_table(scale: str, entry: dict) -> str:
                  else "–" for mode in MODES]
         lines.append(f"| plain words, query encoded each time: {p[:3]} (ms) | " + " | ".join(cells) + " |")
     probe = entry["probe"]
-    load, view, enc = probe["load_vectors"], probe["view"], probe["encoder"]
-    lines += [
-        "", "| fresh process (once per worker) | s | RSS growth (MB) |", "| --- | ---: | ---: |",
-        f"| load {load['vectors']:,} vectors (`VectorCache.refresh`; peak {_f(load['peak_growth_mb'])} MB) | "
-        f"{_f(load['seconds'])} | {_f(load['rss_growth_mb'])} |",
-        f"| line them up with the documents (`DenseView`; reading the NCT IDs "
-        f"{_f(view.get('nct_ids_seconds'))} s of it) | {_f(view['seconds'])} | {_f(view['rss_growth_mb'])} |",
-        f"| load the query encoder (1 thread) | {_f(enc['seconds'])} | {_f(enc['rss_growth_mb'])} |",
-        *([f"| first hybrid search of a warmed worker, all of the above included (`covid`; "
-            f"keyword {_f(probe['first_hybrid']['keyword_ms'])} ms) | "
-            f"{_f(probe['first_hybrid']['ms'] / 1000)} | |"] if probe.get("first_hybrid") else []),
-        "", "| dense scan alone (`DenseView.nearest`) | p50 (ms) | p95 (ms) | matches (median) |",
-        "| --- | ---: | ---: | ---: |"]
+    lines += ["", *memory_rows(probe),
+              *([f"| first hybrid search of a warmed worker, all of the above included (`covid`; "
+                 f"keyword {_f(probe['first_hybrid']['keyword_ms'])} ms) | "
+                 f"{_f(probe['first_hybrid']['ms'] / 1000)} | | |"] if probe.get("first_hybrid") else []),
+              "", *SCAN_HEADER]
     return "\n".join(lines + scan_rows(probe, entry.get("probe_blas_1")))
 
 
+SCAN_HEADER = ("| nearest-neighbour search alone (`DenseView.nearest`) | share allowed | p50 (ms) | "
+               "p95 (ms) | recall@100 mean / min | matches (median) |",
+               "| --- | ---: | ---: | ---: | ---: | ---: |")
+
+
+def memory_rows(probe: dict) -> list[str]:
+    """A fresh process's cost of the vectors: time, RSS and USS (private) growth."""
+    load, view, enc = probe["load_vectors"], probe["view"], probe["encoder"]
+    after = probe.get("after_scans", {})
+    index = f"; index of {load['index_lists']:,} lists" if load.get("index_lists") else "; no index"
+    return ["| fresh process (once per worker) | s | RSS growth (MB) | USS growth (MB) |",
+            "| --- | ---: | ---: | ---: |",
+            f"| map {load['vectors']:,} vectors (`VectorCache.refresh`; {_f(load['matrix_mb'])} MB of "
+            f"float16 rows{index}) | {_f(load['seconds'])} | {_f(load['rss_growth_mb'])} | "
+            f"{_f(load.get('uss_growth_mb'))} |",
+            f"| line them up with the documents (`DenseView`; reading the NCT IDs "
+            f"{_f(view.get('nct_ids_seconds'))} s of it), totals so far | {_f(view['seconds'])} | "
+            f"{_f(view['rss_growth_mb'])} | {_f(view.get('uss_growth_mb'))} |",
+            f"| after every search below, the encoder left out | | {_f(after.get('rss_growth_mb'))} | "
+            f"{_f(after.get('uss_growth_mb'))} |",
+            f"| load the query encoder (1 thread) | {_f(enc['seconds'])} | {_f(enc['rss_growth_mb'])} | |"]
+
+
 def scan_rows(*probes) -> list[str]:
-    """The dense scan's rows of each probe, named by its BLAS threads."""
+    """The search's rows of each probe, named by its BLAS threads."""
     lines = []
     for run in filter(None, probes):
         threads = run.get("blas_threads")
-        lines += [f"| {name}, {threads} BLAS thread{'s' if threads != 1 else ''} | "
-                  f"{_f(v['p50_ms'])} | {_f(v['p95_ms'])} | {_f(v['matches_p50'])} |"
-                  for name, v in run["scan"]["variants"].items()]
+        for name, v in run["scan"]["variants"].items():
+            recall = (f"{v['recall_mean']:.4f} / {v['recall_min']:.2f}"
+                      if v.get("recall_mean") is not None else "–")
+            lines.append(f"| {name}, {threads} BLAS thread{'s' if threads != 1 else ''} | "
+                         f"{_f(v.get('share'))} | {_f(v['p50_ms'])} | {_f(v['p95_ms'])} | {recall} | "
+                         f"{_f(v['matches_p50'])} |")
     return lines
 
 
@@ -147,15 +166,9 @@ def scan_only_table(result: dict) -> str:
     lines = []
     for size, entry in result["scan_only"].items():
         probe = entry["probe"]
-        load = probe["load_vectors"]
         lines += [f"**{int(size):,} vectors, no index** ({entry['vectors']['kind']} vectors from "
-                  f"{entry['vectors']['pool']}): loading took {_f(load['seconds'])} s; RSS grew "
-                  f"{_f(load['rss_growth_mb'])} MB (peak {_f(load['peak_growth_mb'])} MB) for a "
-                  f"{_f(load['matrix_mb'])} MB matrix ({_f(load['allocated_mb'])} MB allocated); "
-                  f"lining up the rows {_f(probe['view']['seconds'])} s, "
-                  f"{_f(probe['view']['rss_growth_mb'])} MB.", "",
-                  "| dense scan alone | p50 (ms) | p95 (ms) | matches (median) |",
-                  "| --- | ---: | ---: | ---: |"]
+                  f"{entry['vectors']['pool']}; the filter cases are the largest index's, repeated):",
+                  "", *memory_rows(probe), "", *SCAN_HEADER]
         lines += [*scan_rows(probe, entry.get("probe_blas_1")), ""]
     for key, x in result.get("extrapolation", {}).items():
         if key == "fill_500k":

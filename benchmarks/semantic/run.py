@@ -12,9 +12,12 @@ semantic.json into --out (default benchmarks/results):
 - the query mix (benchmarks/queries.py) in keyword, hybrid and semantic mode on each scale's
   index, in interleaved rounds as the plain mix is measured (`benchmarks.measure`); the meaning
   modes also with the query encoded every time (a query no one asked before);
-- in a fresh process per scale: loading the vectors (`VectorCache.refresh`), its time and RSS
-  growth; the encoder's load; and the exact dense scan alone (`DenseView.nearest`);
-- the dense scan and the vectors' load at --scan-sizes, where no index is built (500k).
+- in a fresh process per scale: mapping the shared vectors (`VectorCache.refresh`), its time
+  and RSS and USS growth; the encoder's load; and the nearest-neighbour search alone
+  (`DenseView.nearest`), under each filter case of the suite, with its recall@100 against
+  the exact float32 scan;
+- the same at --scan-sizes, where no index is built (500k): synthetic vectors, the largest
+  index scale's filter cases repeated to that size.
 
 The cached indexes are not touched: each scale gets a folder of its own under
 <cache>/semantic/<scale>/ holding a copy of CURRENT, a symlink to the cached generation and
@@ -34,6 +37,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -49,7 +53,7 @@ from ..report import machine_info
 from .encoder import QUERY_ENCODE_REPEATS, encoder_throughput, query_encoding, study_texts, token_stats
 from .extrapolation import extrapolate
 from .latency import MODES, mode_latency
-from .probe import SCAN_ROUNDS, blas_threads, probe, run_probe
+from .probe import MASKS_FILE, SCAN_ROUNDS, blas_threads, probe, run_probe
 from .report import write
 from .vectors import fill_real, fill_synthetic, index_ids, pool_of, view_folder
 
@@ -161,6 +165,8 @@ def run(args: argparse.Namespace) -> dict:
         print(f"[{size:,}] scan only: synthetic vectors from {pool_name}", flush=True)
         ids = [f"NCT{90_000_000 + i}" for i in range(size)]
         vectors = fill_synthetic(root, ids, pool, pool_name, model)
+        if scales:  # the largest index's filter cases, repeated to this size
+            shutil.copy(args.cache / "semantic" / str(max(scales)) / MASKS_FILE, root / MASKS_FILE)
         print(f"[{size:,}] fresh process: load vectors, scan", flush=True)
         entry = {"vectors": vectors, "probe": run_probe(root, args.probe_rounds)}
         print(f"[{size:,}]   {entry['probe']['load_vectors']}", flush=True)

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import os
+import resource
+import shutil
 import time
 from pathlib import Path
 
@@ -40,30 +42,69 @@ def fill_real(root: Path, refill: bool) -> dict:
     left to encode)."""
     from indexer.semantic.encoder import SentenceEncoder
     from indexer.semantic.fill import fill_vectors
+    from indexer.semantic.parallel import local_encoder
 
     record, marker = root / "fill.json", root / "vectors.json"
     if refill:
-        for name in ("vectors.sqlite3", "vectors.sqlite3-wal", "vectors.sqlite3-shm"):
-            (root / name).unlink(missing_ok=True)
+        _remove_vectors(root)
         record.unlink(missing_ok=True)
     if record.exists() and json.loads(marker.read_text() if marker.exists() else "{}").get("kind") == "real":
         topped_up = fill_vectors(root, SentenceEncoder()).encoded  # usually nothing left
         return {**json.loads(record.read_text()), "reused": True, "topped_up": topped_up}
-    for name in ("vectors.sqlite3", "vectors.sqlite3-wal", "vectors.sqlite3-shm", "vectors.json"):
-        (root / name).unlink(missing_ok=True)  # synthetic ones, or a fill that was stopped
-    encoder = SentenceEncoder()  # every core, as `trialsearch vectors` runs
+    _remove_vectors(root)  # synthetic ones, or a fill that was stopped
+    marker.unlink(missing_ok=True)
+    # As `trialsearch vectors` runs: a one-thread encoder process per core.
+    encoder = local_encoder(SentenceEncoder(threads=1))
     load_before = round(os.getloadavg()[0], 2)
-    started, cpu_started = time.perf_counter(), time.process_time()
-    report = fill_vectors(root, encoder)
-    wall, cpu = time.perf_counter() - started, time.process_time() - cpu_started
+    started, cpu_started = time.perf_counter(), _cpu()
+    try:
+        report = fill_vectors(root, encoder)
+    finally:
+        encoder.close()  # its processes' CPU time is counted once they are reaped
+    wall, cpu = time.perf_counter() - started, _cpu() - cpu_started
     cost = {"studies": report.studies, "encoded": report.encoded, "seconds": round(wall, 1),
-            "cpu_seconds": round(cpu, 1), "threads": os.cpu_count(),
+            "cpu_seconds": round(cpu, 1), "processes": os.cpu_count(),
             "studies_per_s": round(report.encoded / wall, 1) if report.encoded else None,
             "studies_per_cpu_s": round(report.encoded / cpu, 1) if report.encoded else None,
             "load_avg": [load_before, round(os.getloadavg()[0], 2)]}
     record.write_text(json.dumps(cost))
     marker.write_text(json.dumps({"kind": "real"}))
     return cost
+
+
+def _cpu() -> float:
+    """CPU seconds of this process and its reaped children (the encoder processes)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def _remove_vectors(root: Path) -> None:
+    """Delete the vectors stored at `root`: the filler's record and the shared matrix."""
+    for name in ("vectors.sqlite3", "vectors.sqlite3-wal", "vectors.sqlite3-shm"):
+        (root / name).unlink(missing_ok=True)
+    shutil.rmtree(root / "vectors", ignore_errors=True)
+
+
+def mirrored(root: Path) -> dict:
+    """Write the shared matrix searches map (and its index) from the vectors stored at
+    `root`, unless it is there; what that took."""
+    from indexer.semantic.matrix import current_set
+    from indexer.semantic.mirror import Mirror
+    from indexer.semantic.store import VectorStore
+
+    if current_set(root) is not None:
+        return {"reused": True}
+    started = time.perf_counter()
+    store = VectorStore(root)
+    mirror = Mirror(root, store, say=lambda message: print(f"  {message}", flush=True))
+    try:
+        rows = mirror.open()
+        mirror.index(final=True)
+        lists = mirror.nearest.lists if mirror.nearest is not None else None
+    finally:
+        mirror.close()
+        store.close()
+    return {"rows": rows, "index_lists": lists, "seconds": round(time.perf_counter() - started, 1)}
 
 
 def pool_of(root: Path) -> np.ndarray:
@@ -100,10 +141,10 @@ def fill_synthetic(root: Path, nct_ids: list[str], pool: np.ndarray, pool_name: 
               "seed": VECTOR_SEED, "count": len(nct_ids), "model": model}
     marker = root / "vectors.json"
     if marker.exists() and json.loads(marker.read_text()) == wanted:
-        return {**wanted, "reused": True}
+        return {**wanted, "reused": True, "shared": mirrored(root)}
     marker.unlink(missing_ok=True)
-    for name in ("vectors.sqlite3", "vectors.sqlite3-wal", "vectors.sqlite3-shm", "fill.json"):
-        (root / name).unlink(missing_ok=True)
+    _remove_vectors(root)
+    (root / "fill.json").unlink(missing_ok=True)
     root.mkdir(parents=True, exist_ok=True)
     rng = np.random.default_rng(VECTOR_SEED)
     started = time.perf_counter()
@@ -116,8 +157,10 @@ def fill_synthetic(root: Path, nct_ids: list[str], pool: np.ndarray, pool_name: 
             store.put(zip(ids, [digest] * len(ids), synthetic(pool, len(ids), rng)))
     finally:
         store.close()
+    seconds = round(time.perf_counter() - started, 1)
+    shared = mirrored(root)
     marker.write_text(json.dumps(wanted))
-    return {**wanted, "seconds": round(time.perf_counter() - started, 1)}
+    return {**wanted, "seconds": seconds, "shared": shared}
 
 
 def index_ids(root: Path) -> list[str]:

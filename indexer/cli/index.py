@@ -34,12 +34,15 @@ from .vectors import fill_after_write, vectors_option
                    "everything in one process).")
 @click.option("--synonyms", type=click.Path(exists=True, dir_okay=False),
               help="Synonym file adding or vetoing abbreviation pairs (see `synonyms --help`).")
+@click.option("--cluster", "address", metavar="ADDRESS",
+              help="Analyze on the workers of the Dask cluster at ADDRESS (tcp://host:8786; the "
+                   "'cluster' extra), and compute the vectors there too.")
 @strict_option
 @wait_option
 @vectors_option
 @quiet_option
 @json_option
-def build(sources, index_path, procs, synonyms, strict, wait, vectors, quiet, as_json):
+def build(sources, index_path, procs, synonyms, address, strict, wait, vectors, quiet, as_json):
     """Rebuild the index from SOURCES (files or folders, any supported format).
 
     The new index is written beside the live one and switched in only when complete; a failed
@@ -53,13 +56,23 @@ def build(sources, index_path, procs, synonyms, strict, wait, vectors, quiet, as
     """
     sources = sources or (str(SAMPLE_DATA),)
     require_existing(sources)
-    with progress_bar(quiet or as_json, "Indexing") as bar:
-        report = build_index(sources, index_path, procs=procs, progress=bar.update, wait=wait,
-                             synonyms=synonyms)
+    cluster = None
+    if address:
+        from ..cluster import Cluster
+
+        cluster = Cluster(address)
     try:
-        print_report(report, "Indexed", as_json, strict)
-    finally:  # under --strict a skipped record exits 1; the live index still gets its vectors
-        fill_after_write(index_path, vectors, quiet or as_json)
+        with progress_bar(quiet or as_json, "Indexing") as bar:
+            report = build_index(sources, index_path, procs=procs, progress=bar.update, wait=wait,
+                                 synonyms=synonyms,
+                                 executor=cluster.executor if cluster is not None else None)
+        try:
+            print_report(report, "Indexed", as_json, strict)
+        finally:  # under --strict a skipped record exits 1; the live index still gets its vectors
+            fill_after_write(index_path, vectors, quiet or as_json, cluster)
+    finally:
+        if cluster is not None:
+            cluster.close()
 
 
 @click.command()

@@ -22,6 +22,7 @@ import multiprocessing
 import re
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass
 from typing import Any
 
@@ -155,6 +156,15 @@ def _prepare_and_analyze(prepare: Callable[[list], tuple[list[dict], Any]], item
     return [{name: doc[name] for name in kept if name in doc} for doc in documents], batch, extra
 
 
+def _analyze_elsewhere(schema, prepare: Callable[[list], tuple[list[dict], Any]], items: list
+                       ) -> tuple[list[dict], Batch, Any]:
+    """`_prepare_and_analyze` in a process that did not start as an analysis process (a Dask
+    worker): the schema comes with each batch, and is set up once per process."""
+    if _schema != schema:
+        _start_worker(schema)
+    return _prepare_and_analyze(prepare, items)
+
+
 def _analyzed(analyzer: WordAnalyzer, field, values: list) -> tuple[FieldPostings | None, np.ndarray]:
     """The fast path: every document's terms as one token stream, grouped into postings by
     one stable sort (documents and positions stay in order within each term)."""
@@ -234,12 +244,15 @@ class BulkWriter:
 
     `add_documents` may be called any number of times; `commit` writes the table of contents,
     `cancel` (or an exception) leaves the index empty. `procs` analysis processes work ahead
-    of the parent (1: everything in this process)."""
+    of the parent (1: everything in this process); or `executor` (a Dask cluster's,
+    `indexer.cluster`), `procs` batches per worker thread at a time."""
 
-    def __init__(self, ix, procs: int = 1, segment_postings: int = SEGMENT_POSTINGS):
+    def __init__(self, ix, procs: int = 1, segment_postings: int = SEGMENT_POSTINGS,
+                 executor: Executor | None = None):
         self.ix = ix
         self.schema = ix.schema
         self.procs = procs
+        self.executor = executor
         self.segment_postings = segment_postings
         self.segments = []
         for name in self.schema.names():
@@ -257,6 +270,9 @@ class BulkWriter:
         two batches per process are in flight, so memory does not grow with the sources.
         Returns how many documents were written."""
         count = 0
+        if self.executor is not None:
+            return self._write_ahead(lambda batch: self.executor.submit(
+                _analyze_elsewhere, self.schema, prepare, batch).result, items, collect)
         if self.procs <= 1:
             _start_worker(self.schema)
             for batch in _batches(items, BATCH_DOCUMENTS):
@@ -266,13 +282,20 @@ class BulkWriter:
             return count
         with multiprocessing.get_context("fork").Pool(
                 self.procs, initializer=_start_worker, initargs=(self.schema,)) as pool:
-            in_flight: deque = deque()
-            for batch in _batches(items, BATCH_DOCUMENTS):
-                in_flight.append(pool.apply_async(_prepare_and_analyze, (prepare, batch)))
-                if len(in_flight) > 2 * self.procs:
-                    count += self._add_prepared(in_flight.popleft().get(), collect)
-            while in_flight:
-                count += self._add_prepared(in_flight.popleft().get(), collect)
+            return self._write_ahead(lambda batch: pool.apply_async(
+                _prepare_and_analyze, (prepare, batch)).get, items, collect)
+
+    def _write_ahead(self, submit: Callable[[list], Callable[[], tuple]], items: Iterable,
+                     collect: Callable[[Any], None]) -> int:
+        """Each batch of `items` sent off (`submit(batch)` gives a call that waits for its
+        result), two per process ahead, and added in order."""
+        count, in_flight = 0, deque()
+        for batch in _batches(items, BATCH_DOCUMENTS):
+            in_flight.append(submit(batch))
+            if len(in_flight) > 2 * self.procs:
+                count += self._add_prepared(in_flight.popleft()(), collect)
+        while in_flight:
+            count += self._add_prepared(in_flight.popleft()(), collect)
         return count
 
     def _add_prepared(self, prepared: tuple[list[dict], Batch, Any], collect) -> int:

@@ -6,7 +6,10 @@ is replaced, and where the live generation is.
       write.lock           flock()ed by whichever build/update/delete is running
       sync.json            where `trialsearch sync` got to
       sync/                the pages a sync downloads, kept until it has updated the index
-      vectors.sqlite3      study vectors for meaning search, kept across generations
+      vectors.sqlite3      study vectors for meaning search, kept across generations: the
+                           filler's record of what was encoded from which text
+      vectors/             the same vectors as the searches read them, memory-mapped and
+                           shared by every server process (indexer/semantic/matrix.py)
       vectors.lock         flock()ed by whichever process is computing vectors
       gen-20261125T101500-3f2a/   a Whoosh index plus meta.json and abbreviations.json
       .tmp-gen-.../        a build in progress (removed by the next build if it was killed)
@@ -35,6 +38,7 @@ SYNC_FILE = "sync.json"
 SYNC_FOLDER = "sync"
 VECTORS_FILE = "vectors.sqlite3"  # study vectors by NCT ID: reused by every generation
 VECTORS_LOCK = "vectors.lock"
+VECTORS_DIR = "vectors"  # the memory-mapped vectors searches read (indexer/semantic/matrix.py)
 META_FILE = "meta.json"  # in a generation: build and update times, sources, counts
 ABBREVIATIONS_FILE = "abbreviations.json"  # in a generation: the pairs it expands
 GENERATION_PREFIX = "gen-"

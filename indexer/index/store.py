@@ -14,6 +14,7 @@ import os
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -117,7 +118,8 @@ def _listed(problems: list[Problem], limit: int = 5) -> str:
 
 def build_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, *,
                 procs: int = 1, progress: Progress | None = None,
-                wait: float = 0.0, synonyms: str | os.PathLike | None = None) -> IndexReport:
+                wait: float = 0.0, synonyms: str | os.PathLike | None = None,
+                executor: Executor | None = None) -> IndexReport:
     """Build a fresh index from `sources` and switch it in atomically.
 
     Abbreviation pairs, and condition synonyms from the registry's MeSH as-found words, are
@@ -127,7 +129,8 @@ def build_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, *
 
     `procs` analysis processes tokenize, stem and sort the postings while this process reads
     the records and writes the stored fields (1: all of it here, as a web server's worker
-    should, since forking it would copy its memory).
+    should, since forking it would copy its memory); or, given `executor` (a Dask cluster's,
+    `indexer.cluster`), its workers do, `procs` batches per worker thread at a time.
 
     Raises NoRecordsError (live index untouched) when no valid record was read, IndexWriteError
     when the disk refuses, IndexLockedError when another writer runs.
@@ -147,7 +150,7 @@ def build_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, *
         try:
             temp.mkdir()
             ix = create_generation(temp, build_schema())
-            writer = BulkWriter(ix, procs=procs)
+            writer = BulkWriter(ix, procs=procs, executor=executor)
             writer.write(_studies(read_sources(sources), report, progress), _documents,
                          abbreviations.merge)
             if report.indexed == 0:

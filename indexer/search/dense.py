@@ -1,17 +1,29 @@
-"""Meaning-level retrieval: the studies whose vectors lie nearest a query's, by an exact scan.
+"""Meaning-level retrieval: the studies whose vectors lie nearest a query's.
 
-`VectorCache` holds the vectors of an index folder in one float32 matrix, read from its
-vectors file (`indexer.semantic.store`) and topped up with only the rows written since, so a
-filler at work in another process is picked up search by search. `DenseView` lines the cache
-up with one snapshot's document numbers (a study's vector is found by its NCT ID), so a scan
-is one matrix-vector product masked by deletions and filters: exact, and no approximate index
-to rebuild (an HNSW graph measured 0.49 recall under a 13% filter; an exact scan stays 1.0).
+`VectorCache` maps the shared matrix of an index folder (`indexer.semantic.matrix`: float16
+rows in one file beside the index, which every server process shares through the page cache)
+and its inverted-file index (`indexer.semantic.nearest`), and maps again what a filler at work
+in another process appended since the last look, search by search. `DenseView` lines the rows
+up with one snapshot's document numbers (a study's vector is its latest row, found by its NCT
+number). A search reads the index's nearest lists for a shortlist, under the filter as a
+bitmap of rows, plus the rows appended since the index was written, and scores the shortlist
+again exactly from the float16 rows: the 8-bit codes only choose which rows are looked at.
+A filter that leaves few studies is scored exactly, row by row.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import sqlite3
+from pathlib import Path
+
 import numpy as np
 
+from ..index.layout import CURRENT_FILE, VECTORS_DIR
+from ..semantic.deps import SemanticUnavailable
+from ..semantic.matrix import DEAD, MatrixSet, current_set, nct_numbers, repair_hint
+from ..semantic.nearest import NEAREST_FILE, SHORTLIST, NearestIndex, available
 from ..semantic.store import VectorStore
 
 # A study is a meaning match when its vector is at least this similar to the query's: semantic
@@ -21,76 +33,104 @@ from ..semantic.store import VectorStore
 # studies, however unrelated; the floor costs 0.06 nDCG@10 only in the judged pool, where
 # every candidate is on topic (docs/evaluation.md).
 MIN_SIMILARITY = 0.3
+# Allowed studies scored exactly, row by row, rather than through the index: at 500,000 rows
+# the exact scan of 12,000 float16 rows costs about what the index costs to read the lists a
+# filter that narrow needs (about 8 ms of CPU); below it the scan is cheaper (3.3 ms against
+# 5.6 ms for 5,800 studies, 1.7 against 23 ms for 2,500), above it the index (docs/benchmarks.md).
+EXACT_BELOW = 12_000
+MARGIN = 0.02  # below the floor, 8-bit similarities still worth scoring exactly
+BLOCK = 16_384  # rows converted from float16 at a time (bounds a scan's memory)
+log = logging.getLogger(__name__)
+
+
+def _stamp(path: Path) -> tuple | None:
+    try:
+        st = os.stat(path)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    return st.st_ino, st.st_mtime_ns, st.st_size
 
 
 class VectorCache:
-    """Every stored vector of the index at `root`, as one matrix; rows are appended (or
-    replaced in place) as the vectors file grows."""
+    """The live set of the shared matrix of the index at `root`, mapped; `epoch` changes
+    when a filler switched to a new set (views then start over)."""
 
     def __init__(self, root) -> None:
-        self.root = root
+        self.root = Path(root)
         self.model: str | None = None
-        self._stamp: tuple | None = None
+        self.set: MatrixSet | None = None
+        self.nearest: NearestIndex | None = None
+        self.epoch = 0
+        self._current: tuple | None = None
+        self._nearest: tuple | None = None
         self._store: VectorStore | None = None
-        self._empty()
+        self._no_index_said = False
 
-    def _empty(self) -> None:
-        self.row_of: dict[str, int] = {}
-        self.matrix = np.zeros((0, 0), dtype=np.float32)
-        self.size = 0
-        self._seq = 0
-        self.changes: list[tuple[str, int]] = []  # (NCT ID, row), in the order they arrived
+    @property
+    def size(self) -> int:
+        """How many rows are mapped (a replaced vector's old row included)."""
+        return self.set.rows if self.set is not None else 0
 
     def filling(self) -> dict | None:
         """How far a filler at work on the vectors file has got ({"done", "total"}), or None."""
-        return self._store.filling() if self._store is not None else None
+        try:
+            if self._store is None and VectorStore.exists(self.root):
+                self._store = VectorStore(self.root, readonly=True)
+            return self._store.filling() if self._store is not None else None
+        except (SemanticUnavailable, sqlite3.Error):  # the filler's record, damaged: the
+            return None  # filler says so when it runs; searches read the shared matrix
 
     def refresh(self) -> bool:
-        """Read the vectors written since the last call; whether any were."""
-        if self._store is None:
-            if not VectorStore.exists(self.root):
-                return False
-            self._store = VectorStore(self.root, readonly=True)
-        stamp = self._store.stamp()
-        if stamp == self._stamp:
-            return False
-        self._stamp = stamp
-        model = self._store.model
-        changed = model != self.model
-        if changed:  # refilled with another model: start over (views see a new list)
-            self.model = model
-            self._empty()
-        if self.size == 0:  # the first read takes everything: size the matrix once
-            self._reserve(self._store.count(), self._store.dimensions)
-        for seq, nct_ids, vectors in self._store.rows_since(self._seq):
-            self._seq = seq
-            self._add(nct_ids, vectors)
-            changed = True
+        """Map the rows (or the new set, or the new index) written since the last call;
+        whether there were any. Raises SemanticUnavailable, saying how to repair it, when the
+        set cannot be read."""
+        changed = False
+        stamp = _stamp(self.root / VECTORS_DIR / CURRENT_FILE)
+        if stamp != self._current:
+            self._drop()
+            folder = current_set(self.root)
+            if folder is not None:
+                self.set = MatrixSet(folder, self.root)
+                self.model = self.set.model
+            self._current, changed = stamp, True
+        if self.set is None:
+            return changed
+        try:
+            changed |= self.set.grow() > 0
+            changed |= self._map_nearest()
+        except Exception:
+            self._current = None  # opened again, and the damage said again, on the next call
+            raise
         return changed
 
-    def _reserve(self, rows: int, dimensions: int) -> None:
-        if self.matrix.shape[1] != dimensions:
-            self.matrix = np.zeros((0, dimensions), dtype=np.float32)
-        if rows > len(self.matrix):
-            grown = np.zeros((rows, dimensions), np.float32)
-            grown[:self.size] = self.matrix[:self.size]
-            self.matrix = grown
+    def _map_nearest(self) -> bool:
+        path = self.set.folder / NEAREST_FILE
+        stamp = _stamp(path)
+        if stamp == self._nearest:
+            return False
+        self._nearest = stamp
+        why_not = available()
+        if stamp is None or why_not is not None:
+            if why_not is not None and not self._no_index_said:
+                log.warning("meaning search: %s", why_not)
+                self._no_index_said = True
+            self.nearest = None
+        else:
+            try:
+                self.nearest = NearestIndex.open(path)
+            except SemanticUnavailable as exc:
+                raise SemanticUnavailable(f"{exc}; {repair_hint(self.root)}") from exc
+        return True
 
-    def _add(self, nct_ids: list[str], vectors: np.ndarray) -> None:
-        need = self.size + len(nct_ids)
-        if need > len(self.matrix) or self.matrix.shape[1] != vectors.shape[1]:
-            # Grow by half again, so the appends of a filler at work stay amortized.
-            self._reserve(max(need, len(self.matrix) * 3 // 2), vectors.shape[1])
-        for nct_id, vector in zip(nct_ids, vectors):
-            row = self.row_of.get(nct_id)
-            if row is None:
-                row = self.row_of[nct_id] = self.size
-                self.size += 1
-            self.matrix[row] = vector
-            self.changes.append((nct_id, row))
+    def _drop(self) -> None:
+        if self.set is not None:
+            self.set.close()
+        self.set, self.nearest, self.model, self._nearest = None, None, None, None
+        self.epoch += 1
 
     def close(self) -> None:
-        """Close the vectors file."""
+        """Let go of the mapped files."""
+        self._drop()
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -102,23 +142,43 @@ class DenseView:
     def __init__(self, cache: VectorCache, nct_ids: list[str | None], live: np.ndarray) -> None:
         self.cache = cache
         self.live = live
-        self.docnum_of = {nct_id: docnum for docnum, nct_id in enumerate(nct_ids)
-                          if nct_id is not None and live[docnum]}
-        self.rows = np.full(len(nct_ids), -1, dtype=np.int64)
-        self._changes: list = []
-        self._seen = 0  # how many of cache.changes are applied
+        numbers = nct_numbers(nct_ids)
+        numbers[~live[:len(numbers)]] = 0  # a deleted document has no vector
+        self._order = np.argsort(numbers, kind="stable").astype(np.int32)
+        self._numbers = numbers[self._order]
+        self.rows = np.full(len(nct_ids), -1, dtype=np.int32)  # document -> row
+        self._row_doc = np.zeros(0, np.int32)  # row -> document (-1: none of this snapshot's)
+        self._epoch: int | None = None
+        self._seen = 0  # rows of the cache applied
+        self._every: np.ndarray | None = None  # the index's bitmap of rows with a document
 
     def sync(self) -> None:
         """Apply the rows the cache gained since the last call."""
-        changes = self.cache.changes
-        if changes is not self._changes:  # the cache started over
-            self._changes, self._seen = changes, 0
+        cache = self.cache
+        if cache.epoch != self._epoch:  # a new set: start over
+            self._epoch, self._seen = cache.epoch, 0
             self.rows[:] = -1
-        for nct_id, row in changes[self._seen:]:
-            docnum = self.docnum_of.get(nct_id)
-            if docnum is not None:
-                self.rows[docnum] = row
-        self._seen = len(changes)
+            self._row_doc = np.zeros(0, np.int32)
+        if cache.size == self._seen:
+            return
+        ids = cache.set.ids[self._seen:cache.size]
+        numbers = ids & ~DEAD
+        at = np.minimum(np.searchsorted(self._numbers, numbers), len(self._numbers) - 1)
+        found = (self._numbers[at] == numbers) & (numbers != 0)
+        docnums = np.where(found, self._order[at], -1)
+        new_rows = np.arange(self._seen, cache.size, dtype=np.int32)
+        self._row_doc = np.concatenate([self._row_doc, np.full(len(ids), -1, np.int32)])
+        mine = docnums >= 0
+        docnums, new_rows, dead = docnums[mine], new_rows[mine], (ids[mine] & DEAD) != 0
+        # A study's latest row wins: the last of its rows in this stretch.
+        last = len(docnums) - 1 - np.unique(docnums[::-1], return_index=True)[1]
+        docnums, new_rows, dead = docnums[last], new_rows[last], dead[last]
+        old = self.rows[docnums]
+        self._row_doc[old[old >= 0]] = -1
+        self.rows[docnums] = np.where(dead, -1, new_rows)
+        self._row_doc[new_rows[~dead]] = docnums[~dead]
+        self._seen = cache.size
+        self._every = None
 
     @property
     def covered(self) -> int:
@@ -128,7 +188,7 @@ class DenseView:
     def vector_of(self, docnum: int) -> np.ndarray | None:
         """A document's vector, or None when it has none yet."""
         row = self.rows[docnum]
-        return self.cache.matrix[row] if row >= 0 else None
+        return self.cache.set.codes[row].astype(np.float32) if row >= 0 else None
 
     def similarity(self, vector: np.ndarray, docnums: np.ndarray) -> np.ndarray:
         """The cosine similarity of each of `docnums` to `vector` (NaN for a study without a
@@ -136,7 +196,7 @@ class DenseView:
         rows = self.rows[docnums]
         out = np.full(len(docnums), np.nan, dtype=np.float32)
         have = rows >= 0
-        out[have] = self.cache.matrix[rows[have]] @ vector
+        out[have] = self._exact(rows[have], vector)
         return out
 
     def nearest(self, vector: np.ndarray, allowed_mask: np.ndarray | None, depth: int | None,
@@ -147,11 +207,16 @@ class DenseView:
         have = self.rows >= 0
         if allowed_mask is not None:
             have &= allowed_mask
-        docnums = np.flatnonzero(have)
-        if not len(docnums):
-            return docnums, np.zeros(0, dtype=np.float32)
-        # One product over the whole matrix, then a gather: cheaper than gathering the rows.
-        similarity = (self.cache.matrix[:self.cache.size] @ vector)[self.rows[docnums]]
+        count = int(np.count_nonzero(have))
+        index = self.cache.nearest
+        if index is None or count <= max(EXACT_BELOW, depth or 0) or (
+                depth is None and min_similarity is None):
+            rows = self.rows[np.flatnonzero(have)]
+        else:
+            rows = self._shortlist(index, vector, have, count, depth, min_similarity,
+                                   allowed_mask is None)
+        similarity = self._exact(rows, vector)
+        docnums = self._row_doc[rows]
         if min_similarity is not None:
             keep = similarity >= min_similarity
             docnums, similarity = docnums[keep], similarity[keep]
@@ -159,4 +224,34 @@ class DenseView:
             part = np.argpartition(-similarity, depth - 1)[:depth]
             docnums, similarity = docnums[part], similarity[part]
         order = np.lexsort((docnums, -similarity))
-        return docnums[order], similarity[order]
+        return docnums[order].astype(np.int64), similarity[order]
+
+    def _shortlist(self, index: NearestIndex, vector: np.ndarray, have: np.ndarray, count: int,
+                   depth: int | None, min_similarity: float | None, unfiltered: bool) -> np.ndarray:
+        """The rows worth scoring exactly: the index's shortlist (SHORTLIST × depth by 8-bit
+        similarity; or, for every match, all within MARGIN of the floor) among the allowed
+        rows, and the allowed rows appended since the index was written."""
+        indexed = index.rows
+        if unfiltered:
+            if self._every is None:
+                self._every = np.packbits(self._row_doc[:indexed] >= 0, bitorder="little")
+            bits = self._every
+        else:
+            allowed_rows = np.append(have, False)[self._row_doc[:indexed]]  # -1: the False
+            bits = np.packbits(allowed_rows, bitorder="little")
+        if depth is None:
+            rows, _ = index.within(vector, min_similarity - MARGIN, bits)
+        else:
+            rows, _ = index.search(vector, SHORTLIST * depth, bits, count / max(1, self.covered))
+        tail = self._row_doc[indexed:]
+        tail_rows = np.flatnonzero((tail >= 0) & np.append(have, False)[tail]) + indexed
+        return np.concatenate([rows.astype(np.int64), tail_rows])
+
+    def _exact(self, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
+        """Each row's cosine similarity to `vector`, from its float16 codes (a block at a time)."""
+        codes = self.cache.set.codes
+        vector = np.asarray(vector, np.float32)
+        if len(rows) <= BLOCK:
+            return codes[rows].astype(np.float32) @ vector
+        return np.concatenate([codes[rows[i:i + BLOCK]].astype(np.float32) @ vector
+                               for i in range(0, len(rows), BLOCK)])

@@ -16,7 +16,7 @@ from collections.abc import Callable
 import numpy as np
 from whoosh.searching import Results
 
-from ..semantic.contract import model_id
+from ..semantic.contract import encoder_options, model_id
 from ..semantic.deps import RUNTIME_MODULES, SemanticUnavailable, require
 from ..semantic.store import filling_progress
 from .caches import LRUCache, remembered
@@ -70,8 +70,9 @@ class MeaningSearch:
             try:
                 from ..semantic.encoder import SentenceEncoder
 
-                # One thread: each server worker encodes its own queries on its own core.
-                self._encoder = SentenceEncoder(threads=1)
+                # One thread: each server worker encodes its own queries on its own core. The
+                # stored vectors' model says which encoder (fp32 or int8, the window) matches.
+                self._encoder = SentenceEncoder(threads=1, **encoder_options(self._vectors.model))
             except SemanticUnavailable as exc:
                 self._encoder_error = str(exc)
                 log.warning("meaning search is off: %s", exc)

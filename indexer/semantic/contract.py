@@ -29,8 +29,19 @@ _SHORT_FORM = re.compile(r"\b[A-Z][A-Z0-9-]*[A-Z0-9]s?\b")
 
 
 def model_id(encoder) -> str:
-    """The name vectors are stored under: the model package, its version and the precision."""
-    return f"{encoder.source} {encoder.precision}"
+    """The name vectors are stored under: the model package, its version and the precision,
+    and the word pieces read when fewer than the model's ("… int8 w128")."""
+    window = getattr(encoder, "max_seq_length", None)
+    cut = f" w{window}" if window and window != getattr(encoder, "model_max_seq", window) else ""
+    return f"{encoder.source} {encoder.precision}{cut}"
+
+
+def encoder_options(model: str) -> dict:
+    """The `SentenceEncoder` options that encode queries for vectors stored under `model`
+    (see `model_id`): {"int8": ..., "window": ...}."""
+    words = model.split()
+    window = next((int(w[1:]) for w in words[2:] if w[:1] == "w" and w[1:].isdigit()), None)
+    return {"int8": "int8" in words[2:], "window": window}
 
 
 def study_text(study: Study, abbreviations: Mapping[str, Sequence[str]] | None = None) -> str:

@@ -34,11 +34,13 @@ class SentenceEncoder:
     `model_path`: an ONNX file built by export.py; default: the cached one for the installed
     model package, built now (a few seconds) if missing. `int8`: the quantized model (faster,
     about 4x smaller, vectors a little off). `threads`: onnxruntime's intra-op threads (default:
-    all cores). Raises SemanticUnavailable when a package is missing or no model can be had.
+    all cores). `window`: the word pieces read of each text (default, and at most, the model's
+    256; fewer is faster on long texts, and a different vector). Raises SemanticUnavailable
+    when a package is missing or no model can be had.
     """
 
     def __init__(self, model_path: str | os.PathLike | None = None, *, int8: bool = False,
-                 threads: int | None = None) -> None:
+                 threads: int | None = None, window: int | None = None) -> None:
         require(RUNTIME_MODULES, "sentence encoding")
         import onnxruntime
         from tokenizers import Tokenizer
@@ -63,7 +65,8 @@ class SentenceEncoder:
         if META_TOKENIZER not in meta:
             raise SemanticUnavailable(f"{self.model_path}: not built by indexer.semantic.export "
                                       "(it carries no tokenizer)")
-        self.max_seq_length = int(meta[META_MAX_SEQ])
+        self.model_max_seq = int(meta[META_MAX_SEQ])
+        self.max_seq_length = min(window or self.model_max_seq, self.model_max_seq)
         self.dimensions = int(meta[META_DIMENSIONS])
         self.precision = meta.get(META_PRECISION, "fp32")
         self.source = meta.get(META_SOURCE, "")

@@ -15,14 +15,15 @@ holds.
 
 from __future__ import annotations
 
-import contextlib
 import json
+import logging
 import os
 import socket
 import sqlite3
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -30,6 +31,12 @@ from ..errors import IndexWriteError
 from ..index.layout import VECTORS_FILE
 from .deps import SemanticUnavailable
 
+T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+# A write waits this long for another writer before it says so, and gives up after BUSY_WAIT.
+BUSY_STEP = 5.0
+BUSY_WAIT = 120.0
 # A filler says how far it has got after every batch (seconds apart); one silent this long has
 # stopped without saying so (killed, say).
 FILLING_SILENCE = 600.0
@@ -73,13 +80,16 @@ class VectorStore:
     creates it); otherwise it is created on first use. Raises SemanticUnavailable when the
     file cannot be read."""
 
-    def __init__(self, root: str | os.PathLike, *, readonly: bool = False):
+    def __init__(self, root: str | os.PathLike, *, readonly: bool = False,
+                 waiting: Callable[[str], None] | None = None):
         self.path = Path(root) / VECTORS_FILE
+        # Told, every BUSY_STEP seconds, what a write is waiting for (default: the log).
+        self.waiting = waiting or log.warning
         try:
             if readonly:  # never created here; read-only where the folder is
                 self._db = _connect_existing(self.path)
             else:
-                self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=30)
+                self._db = sqlite3.connect(self.path, check_same_thread=False, timeout=BUSY_STEP)
                 self._db.execute("PRAGMA journal_mode=WAL")  # a filler writes while servers read
                 self._db.executescript(_SCHEMA)
             self._db.execute("SELECT 1 FROM vectors LIMIT 1")
@@ -104,12 +114,14 @@ class VectorStore:
         not comparable); returns whether any were."""
         if self.model == model:
             return False
-        with self._write() as db:
+        def replace(db: sqlite3.Connection) -> int:
             dropped = db.execute("SELECT count(*) FROM vectors").fetchone()[0]
             db.execute("DELETE FROM vectors")
             db.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)",
                            [("model", model), ("dimensions", str(dimensions))])
-        return dropped > 0
+            return dropped
+
+        return self._transaction(replace) > 0
 
     @property
     def dimensions(self) -> int:
@@ -122,13 +134,12 @@ class VectorStore:
         """Say that a filler (this process) has checked `done` of the index's `total` studies."""
         record = json.dumps({"done": done, "total": total, "pid": os.getpid(),
                              "host": socket.gethostname(), "updated": time.time()})
-        with self._write() as db:
-            db.execute("INSERT OR REPLACE INTO meta VALUES ('filling', ?)", (record,))
+        self._transaction(lambda db: db.execute("INSERT OR REPLACE INTO meta VALUES ('filling', ?)",
+                                                (record,)))
 
     def clear_filling(self) -> None:
         """Say that no filler is at work."""
-        with self._write() as db:
-            db.execute("DELETE FROM meta WHERE key = 'filling'")
+        self._transaction(lambda db: db.execute("DELETE FROM meta WHERE key = 'filling'"))
 
     def filling(self) -> dict | None:
         """How far a filler at work has got ({"done", "total"}), or None when none is: none
@@ -155,6 +166,11 @@ class VectorStore:
     def rows_since(self, seq: int, batch: int = 50_000) -> Iterator[tuple[int, list[str], np.ndarray]]:
         """The vectors written after `seq`, oldest first, in batches: (last seq, NCT IDs,
         (n, dimensions) float32 array)."""
+        for seqs, nct_ids, vectors in self.rows_after(seq, batch):
+            yield int(seqs[-1]), nct_ids, vectors
+
+    def rows_after(self, seq: int, batch: int = 50_000) -> Iterator[tuple[np.ndarray, list[str], np.ndarray]]:
+        """As `rows_since`, with each row's own seq: (seqs, NCT IDs, vectors) per batch."""
         while True:
             rows = self._db.execute("SELECT seq, nct_id, vector FROM vectors WHERE seq > ? "
                                     "ORDER BY seq LIMIT ?", (seq, batch)).fetchall()
@@ -162,27 +178,39 @@ class VectorStore:
                 return
             seq = rows[-1][0]
             vectors = np.frombuffer(b"".join(row[2] for row in rows), dtype="<f4")
-            yield seq, [row[1] for row in rows], vectors.reshape(len(rows), -1)
+            yield (np.array([row[0] for row in rows], dtype=np.int64), [row[1] for row in rows],
+                   vectors.reshape(len(rows), -1))
             if len(rows) < batch:
                 return
 
+    def seqs(self) -> dict[str, int]:
+        """NCT ID -> the seq of its stored vector (what the shared matrix must hold)."""
+        return dict(self._db.execute("SELECT nct_id, seq FROM vectors"))
+
     # -- writing -------------------------------------------------------------------------
-    def put(self, rows: Iterable[tuple[str, bytes, np.ndarray]]) -> int:
+    def put(self, rows: Iterable[tuple[str, bytes, np.ndarray]]) -> list[int]:
         """Store (NCT ID, text hash, vector) rows in one transaction, replacing a study's
-        earlier vector; returns how many."""
+        earlier vector; returns the seq each row was given, in order."""
         data = [(nct_id, digest, np.asarray(vector, dtype="<f4").tobytes())
                 for nct_id, digest, vector in rows]
-        with self._write() as db:
-            # REPLACE deletes and inserts, so a changed study gets a new seq that readers see.
+        if not data:
+            return []
+
+        def insert(db: sqlite3.Connection) -> dict[str, int]:
+            # REPLACE deletes and inserts, so a changed study gets a new seq.
             db.executemany("INSERT OR REPLACE INTO vectors (nct_id, text_hash, vector) "
                            "VALUES (?, ?, ?)", data)
-        return len(data)
+            return dict(db.execute(f"SELECT nct_id, seq FROM vectors WHERE nct_id IN "
+                                   f"({','.join('?' * len(data))})", [row[0] for row in data]))
+
+        seqs = self._transaction(insert)
+        return [seqs[row[0]] for row in data]
 
     def delete(self, nct_ids: Iterable[str]) -> None:
         """Delete these studies' vectors (a reader that already holds them keeps them until
         its index changes; searches only look up the studies their index holds)."""
-        with self._write() as db:
-            db.executemany("DELETE FROM vectors WHERE nct_id = ?", [(n,) for n in nct_ids])
+        gone = [(n,) for n in nct_ids]
+        self._transaction(lambda db: db.executemany("DELETE FROM vectors WHERE nct_id = ?", gone))
 
     def prune(self, keep: set[str]) -> int:
         """Delete the vectors of studies not in `keep`; returns how many."""
@@ -190,14 +218,27 @@ class VectorStore:
         self.delete(gone)
         return len(gone)
 
-    @contextlib.contextmanager
-    def _write(self) -> Iterator[sqlite3.Connection]:
-        try:
-            with self._db:  # one transaction: committed whole or rolled back
-                yield self._db
-        except sqlite3.Error as exc:
-            raise IndexWriteError(f"could not write {self.path}: {exc}; the vectors stored "
-                                  "before are unchanged") from exc
+    def _transaction(self, work: Callable[[sqlite3.Connection], T]) -> T:
+        """`work(db)` in one transaction, committed whole or rolled back. While another
+        process holds the file's write lock it is tried again, saying so every BUSY_STEP
+        seconds (`waiting`), for up to BUSY_WAIT seconds."""
+        waited = 0.0
+        while True:
+            try:
+                with self._db:
+                    return work(self._db)
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or waited >= BUSY_WAIT:
+                    raise self._write_error(exc) from exc
+                waited += BUSY_STEP
+                self.waiting(f"waiting for {self.path}: another process is writing to it "
+                             f"({waited:.0f} s so far, giving up after {BUSY_WAIT:.0f} s)")
+            except sqlite3.Error as exc:
+                raise self._write_error(exc) from exc
+
+    def _write_error(self, exc: sqlite3.Error) -> IndexWriteError:
+        return IndexWriteError(f"could not write {self.path}: {exc}; the vectors stored "
+                               "before are unchanged")
 
     def stamp(self) -> tuple:
         """Changes whenever a write commits (the file's and its write-ahead log's sizes and

@@ -85,6 +85,11 @@ def test_semantic_benchmark_runs_at_a_tiny_scale(shared_data, semantic_ready, tm
     assert "probe_blas_1" not in entry
     scan = result["scan_only"]["1000"]["probe"]
     assert scan["load_vectors"]["vectors"] == 1000 and scan["scan"]["variants"]
+    # Every filter case of the suite, repeated from the 40-study index, with its recall.
+    variants = scan["scan"]["variants"]
+    assert any("near=" in name for name in variants) and any("age=8" in name for name in variants)
+    assert all(v["recall_mean"] >= 0.98 for v in variants.values() if v["depth"])
+    assert scan["after_scans"]["uss_growth_mb"] is not None
     assert result["scan_only"]["1000"]["vectors"]["pool"] == "the 40-study real fill"
     # The suite's cached index is left as it was: the vectors live in a folder of their own.
     assert not list((cache / "index" / "40" / "whoosh").glob("vectors*"))

@@ -15,15 +15,18 @@ responses per generation; kill points by phase); `pytest -rP` shows them.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import random
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections import Counter
+from pathlib import Path
 
 import pytest
 import requests
@@ -261,3 +264,140 @@ def test_sigkill_during_build_and_update_leaves_a_working_index(corpora, tmp_pat
     assert any(not p["completed_before_kill"] for p in kill_points)
 
 
+
+
+# -- the same in hybrid mode, with the vector filler, a sync and rebuilds at once -------------
+
+SYNC_BASE, SYNC_WORD, SYNCED = 40_000_000, "syncprobe", 20
+
+
+def sync_studies() -> list[dict]:
+    """What the fake registry serves a sync: studies of their own range and word."""
+    return [{"protocolSection": {
+        "identificationModule": {"nctId": f"NCT{SYNC_BASE + n:08d}",
+                                 "briefTitle": f"{SYNC_WORD} kidney dialysis transplant study {n}"},
+        "statusModule": {"overallStatus": "RECRUITING",
+                         "lastUpdatePostDateStruct": {"date": f"2024-01-{n % 28 + 1:02d}"}},
+        "descriptionModule": {"briefSummary": f"{SYNC_WORD} dialysis in kidney failure, arm {n}"}}}
+        for n in range(SYNCED)]
+
+
+def hybrid_loop(url: str, done: threading.Event, report: LoadReport, seed: int) -> None:
+    """Alternate a keyword probe (one generation, whole: `classify`) and a hybrid search,
+    whose studies found by words or meaning must all come from one build (its corpus and
+    what syncs added to it)."""
+    rng = random.Random(seed)
+    session = requests.Session()
+    while not done.is_set():
+        hybrid = rng.random() < 0.5
+        params = ({"q": f"{PROBE_WORD} stem cell therapy", "per_page": 100, "mode": "hybrid"} if hybrid
+                  else {"q": PROBE_WORD, "per_page": 100, "mode": "keyword"})
+        started = time.monotonic()
+        try:
+            response = session.get(f"{url}/api/search", params=params, timeout=15)
+            if response.status_code != 200:
+                report.fail(f"HTTP {response.status_code} for {params}: {response.text[:200]}")
+                continue
+            body = response.json()
+            if hybrid:
+                ranges = {int(hit["nct_id"][3:]) // 10_000_000 for hit in body["results"]} - {SYNC_BASE // 10_000_000}
+                assert len(ranges) <= 1, f"mixed generations in a hybrid search: {sorted(ranges)}"
+                kind = f"hybrid:{body['mode']}"
+            else:
+                kind = classify(body)
+        except AssertionError as exc:
+            report.fail(f"{params}: {exc}")
+            continue
+        except (requests.RequestException, ValueError) as exc:
+            report.fail(f"{params}: {type(exc).__name__}: {exc}")
+            continue
+        with report.lock:
+            report.served += 1
+            report.generations[kind] += 1
+            report.latencies.append(time.monotonic() - started)
+
+
+@pytest.mark.live_server
+@pytest.mark.timeout(600)  # a first build with vectors, 6 or more writes, then the filler's catching up
+def test_filler_rebuilds_and_syncs_under_hybrid_load_lose_nothing(corpora, tmp_path, record_property):
+    pytest.importorskip("onnxruntime", reason="meaning search needs the 'semantic' extra")
+    ctgov_server = sys.modules.get("ctgov_server")  # the fake registry of tests/registry/
+    if ctgov_server is None:  # not imported yet by tests/registry/test_ctgov.py
+        spec = importlib.util.spec_from_file_location(
+            "ctgov_server", Path(__file__).parents[1] / "registry" / "ctgov_server.py")
+        ctgov_server = importlib.util.module_from_spec(spec)
+        sys.modules["ctgov_server"] = ctgov_server  # its dataclasses look their module up there
+        spec.loader.exec_module(ctgov_server)
+    from indexer.search.dense import DenseView, VectorCache
+    from indexer.semantic.store import VectorStore
+
+    root = tmp_path / "index"
+    first = run_cli("build", str(corpora["A"]), "--index", str(root), "--quiet", "--vectors",
+                    timeout=300)
+    assert first.returncode == 0, first.stderr
+    api, registry = ctgov_server.start(sync_studies())
+    report = LoadReport()
+    writes: list[tuple[str, float, int]] = []
+    try:
+        # The server's own filler (`vectors --watch`) computes the vectors of every new build.
+        with gunicorn_server(root, env={"TRIALSEARCH_VECTORS": "1"}) as url:
+            done = threading.Event()
+            clients = [threading.Thread(target=hybrid_loop, args=(url, done, report, n), daemon=True)
+                       for n in range(CLIENTS)]
+            started = time.monotonic()
+            for thread in clients:
+                thread.start()
+            try:
+                live = "A"
+                while time.monotonic() - started < LOAD_SECONDS or len(writes) < 6:
+                    assert time.monotonic() - started < 240, f"writes took far too long: {writes}"
+                    target = "B" if live == "A" else "A"
+                    for command in (["build", str(corpora[target])],
+                                    ["sync", "--api-url", api.url, "--since", "2020-01-01",
+                                     "--rate", "600000"]):
+                        t0 = time.monotonic()
+                        result = run_cli(*command, "--index", str(root), "--quiet", "--wait", "60")
+                        writes.append((command[0], time.monotonic() - t0, result.returncode))
+                        assert result.returncode == 0, result.stderr[-2000:]
+                    live = target
+                done.set()  # the clients stop: what is left is the filler's catching up
+                for thread in clients:
+                    thread.join(timeout=30)
+                # Lose nothing: the filler catches up with the last build and sync.
+                caught_up = time.monotonic()
+                deadline = caught_up + 240
+                while True:
+                    health = requests.get(f"{url}/api/health", timeout=15).json()
+                    vectors = health["vectors"]
+                    if vectors["filling"] is None and vectors["studies"] == health["documents"]:
+                        break
+                    assert time.monotonic() < deadline, health
+                    time.sleep(1)
+                caught_up = time.monotonic() - caught_up
+                found = requests.get(f"{url}/api/search", params={"q": "dialysis for failing kidneys",
+                                                                  "mode": "semantic", "per_page": 100},
+                                     timeout=30).json()
+            finally:
+                done.set()
+                for thread in clients:
+                    thread.join(timeout=30)
+    finally:
+        registry.shutdown()
+    index = open_index(root)
+    snap = index.snapshot()
+    store = VectorStore(root, readonly=True)
+    live_ids = {n for n, alive in zip(snap.nct_ids(), snap.scorer.live) if n and alive}
+    assert live_ids <= set(store.hashes()), live_ids - set(store.hashes())
+    cache = VectorCache(root)
+    cache.refresh()
+    view = DenseView(cache, snap.nct_ids(), snap.scorer.live)
+    view.sync()
+    assert view.covered == len(live_ids) == 340 + SYNCED  # the last build's corpus and the sync
+    assert {hit["nct_id"] for hit in found["results"]} >= {f"NCT{SYNC_BASE + n:08d}" for n in range(SYNCED)}
+    summary = {"requests_served": report.served, "failures": len(report.failures),
+               "writes": len(writes), "responses": dict(report.generations),
+               "filler_caught_up_s": round(caught_up, 1)}
+    record_property("hybrid_under_load", json.dumps(summary))
+    print(f"\nSUMMARY hybrid under load: {json.dumps(summary)}")
+    assert not report.failures, f"{len(report.failures)} failed: {report.failures[:10]}"
+    assert report.generations["hybrid:hybrid"] > 0 and {"A", "B"} <= set(report.generations), summary

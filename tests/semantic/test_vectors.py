@@ -250,14 +250,33 @@ def test_similar_studies_use_vectors_too(vector_index):
     assert any(hit.matched_by in ("meaning", "both") for hit in similar.hits)
 
 
-def test_a_corrupt_vectors_file_leaves_search_by_words(built_index, tmp_path):
+@needs_encoder
+def test_a_damaged_vectors_file_leaves_search_by_words_and_vectors_writes_it_again(vector_index, tmp_path,
+                                                                                  encoder):
+    from indexer.semantic.matrix import ROWS_FILE, current_set
+
+    path = tmp_path / "index_data"
+    shutil.copytree(vector_index, path)
+    rows = current_set(path) / ROWS_FILE
+    rows.write_bytes(rows.read_bytes()[:1000])  # cut short: the ids name rows it lacks
+    index = open_index(path)
+    result = index.search("exosomes", mode="hybrid")
+    assert result.mode == "keyword" and result.total > 0
+    assert "cannot be read as a vectors file" in result.notices[0]
+    assert f"run `trialsearch vectors --index {path}` to write it again" in result.notices[0]
+    repaired = fill_vectors(path, encoder)  # what the message says to run: nothing re-encoded
+    assert repaired.encoded == 0 and repaired.mirrored == VectorStore(path, readonly=True).count()
+    assert index.search("exosomes", mode="hybrid").mode == "hybrid"  # the same handle
+
+
+def test_a_damaged_filler_record_leaves_search_by_words(built_index, tmp_path):
     path = tmp_path / "index_data"
     shutil.copytree(built_index, path)
     sqlite3.connect(path / VECTORS_FILE).close()  # an empty database: no tables
     index = open_index(path)
     result = index.search("exosomes", mode="hybrid")
     assert result.mode == "keyword" and result.total > 0
-    assert "cannot be read as a vectors file" in result.notices[0]
+    assert "no study vectors yet: run trialsearch vectors" in result.notices[0]
 
 
 # -- the command line and the server -----------------------------------------------------------
@@ -332,3 +351,20 @@ def test_a_relative_index_path_searches_by_meaning(vector_index, monkeypatch):
     index = open_index(vector_index.name)
     index.warm()
     assert index.search("hyperglycaemia").mode == "hybrid"
+
+
+@needs_encoder
+def test_a_copied_index_serves_the_same_results(vector_index, tmp_path):
+    # A replica: the generation and the vectors set copied as docs/architecture.md ships them
+    # (everything but the locks, then the two CURRENT pointers), searched by its own handle.
+    replica = tmp_path / "replica"
+    shutil.copytree(vector_index, replica, ignore=shutil.ignore_patterns("*.lock", "CURRENT"))
+    shutil.copy(vector_index / "vectors" / "CURRENT", replica / "vectors" / "CURRENT")
+    shutil.copy(vector_index / "CURRENT", replica / "CURRENT")
+    here, there = open_index(vector_index), open_index(replica)
+    for query, mode in (("hyperglycaemia", "hybrid"), ("stem cell therapy", "semantic"),
+                        ("exosomes", "hybrid"), ("knee", "keyword")):
+        a, b = here.search(query, mode=mode, per_page=50), there.search(query, mode=mode, per_page=50)
+        assert a.mode == b.mode == mode and a.total == b.total
+        assert [(h.nct_id, h.score, h.matched_by) for h in a.hits] == [
+            (h.nct_id, h.score, h.matched_by) for h in b.hits], query
