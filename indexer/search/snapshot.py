@@ -88,13 +88,11 @@ class Snapshot:
         return stamp == self.stamp and self.searcher.up_to_date()
 
     def warm_steps(self) -> list[Callable[[], Any]]:
-        """What searches read on first use, as separate steps: the facet columns, the sites
-        and age limits, the countries a page's facet counts, every
-        scored field's lengths, the words of the spelling and default fields."""
+        """What searches read on first use, as separate steps: the facet columns and their
+        totals, the sites and age limits, the words of the spelling and default fields. (The
+        segments' tables are mapped: a segment written before them has them computed here.)"""
         schema = self.searcher.schema
-        steps: list[Callable[[], Any]] = [lambda: self.docsets.columns, lambda: self.docsets.sites,
-                                          lambda: self.docsets.country_pairs(())]
-        steps += [lambda name=name: self.scorer.lengths(name) for name in schema.scorable_names()]
+        steps: list[Callable[[], Any]] = [lambda: self.docsets.columns, lambda: self.docsets.sites]
         # The words that "did you mean" and the default fields' fuzzy and prefix words read.
         steps += [lambda name=name: self.vocabulary.segment_words(name)
                   for name in ["vocab", *SEARCH_FIELD_BOOSTS] if name in schema]
