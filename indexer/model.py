@@ -139,7 +139,7 @@ class Site:
     missing; `status` is the site's recruitment status in API v2 enum style (RECRUITING,
     NOT_YET_RECRUITING, ...); `lat`/`lon` are decimal degrees, None where the record has no
     coordinates. Only API v2 records carry coordinates; indexing places the other sites by
-    their city (`indexer.places.locate`) and marks those `geocoded`."""
+    their city (`indexer.gazetteer.locate`) and marks those `geocoded`."""
 
     facility: str = ""
     city: str = ""
