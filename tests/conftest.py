@@ -32,6 +32,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 # registry data that may be refreshed, so tests of search behaviour use these instead.
 INVENTED_DATA = PROJECT_ROOT / "tests" / "fixtures" / "invented"
 SHARED_DATA = PROJECT_ROOT.parent / "shared" / "data"
+EVAL_CORPUS = PROJECT_ROOT.parent / "shared" / "eval_corpus"
 SEED_RECORD = SHARED_DATA / "seed_format" / "NCT05871463.txt"
 # More studies than a search serves (MAX_RESULT_WINDOW), for the downloads' cap: NCT90000000
 # onwards, the n-th first posted n days after WINDOW_FIRST_DAY.
@@ -156,6 +157,29 @@ def shared_index(shared_data, tmp_path_factory) -> Path:
             if generation_path(path) is None:
                 report = build_index([shared_data], path)
                 assert report.indexed > 3000
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+    return path
+
+
+@pytest.fixture(scope="session")
+def shared_eval_index(shared_data, tmp_path_factory) -> Path:
+    """A read-only index of ../shared/data with ../shared/eval_corpus (11,985 studies, 6,786 of
+    them legacy XML with MeSH terms), built once per test run and shared by pytest-xdist's
+    workers like `shared_index`; its build takes about two minutes of the two cores, so tests
+    using it are `slow`. Skips where the evaluation corpus is absent."""
+    if not EVAL_CORPUS.is_dir():
+        pytest.skip("../shared/eval_corpus is not beside the project")
+    base = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        base = base.parent
+    path = base / "shared-eval-index"
+    with open(base / "shared-eval-index.lock", "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            if generation_path(path) is None:
+                report = build_index([shared_data, EVAL_CORPUS], path, procs=2)
+                assert report.indexed > 11000
         finally:
             fcntl.flock(lock, fcntl.LOCK_UN)
     return path

@@ -2,7 +2,8 @@
 
 Tests compare the search core's array filters and facet counts with this scan. It shares no
 code with the core's filters: distances are the haversine formula written out, countries are
-compared as pycountry names, statuses and ages read from the `Study` itself.
+compared as pycountry names, statuses and ages read from the `Study` itself; a study's
+conditions are its own condition strings and MeSH terms, analyzed one study at a time.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections import Counter
 
 import pycountry
 
+from indexer.index.analysis import analyze
 from indexer.model import Study
 
 EARTH_KM = 6371.0088
@@ -88,3 +90,16 @@ def facet_counts(studies: list[Study], statuses: list[str]) -> dict[str, Counter
             counts[name].update([] if value is None else [str(value).lower()])
         counts["funder_type"].update([study.funder_type] if study.funder_type else [])
     return counts
+
+
+def _holds(words: list[str], phrase: tuple[str, ...]) -> bool:
+    return any(tuple(words[i:i + len(phrase)]) == phrase for i in range(len(words) - len(phrase) + 1))
+
+
+def holds_condition(study: Study, phrases) -> bool:
+    """Whether the study's condition strings, or its MeSH terms, written one after another
+    (as the record lists them: one list of words each), hold one of `phrases` (analyzed
+    words) in a row."""
+    conditions = analyze(" ; ".join(study.conditions))
+    terms = analyze(" ; ".join(dict.fromkeys([*study.condition_mesh, *study.intervention_mesh])))
+    return any(_holds(conditions, tuple(phrase)) or _holds(terms, tuple(phrase)) for phrase in phrases)

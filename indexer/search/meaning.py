@@ -20,6 +20,7 @@ from ..semantic.contract import model_id
 from ..semantic.deps import RUNTIME_MODULES, SemanticUnavailable, require
 from ..semantic.store import filling_progress
 from .caches import LRUCache, remembered
+from .conditions import condition_documents
 from .dense import MIN_SIMILARITY, DenseView, VectorCache
 from .fusion import HYBRID, Candidates, Scheme, fuse, kept_meaning
 from .plan import Plan
@@ -108,26 +109,53 @@ class MeaningSearch:
             plan.notices.append(f"meaning matches cover {plan.view.covered:,} of {studies:,} "
                                 "studies so far; the rest are still being encoded")
         if plan.mode == "semantic":
-            near_ids, similarity = plan.view.nearest(self.query_vector(plan.meaning), plan.allowed_mask,
-                                                     None, MIN_SIMILARITY)
-            best = list(zip(similarity[:plan.limit].tolist(), near_ids[:plan.limit].tolist()))
-            results = Results(snap.searcher, ranked.results.q, best)
-            return Ranked(results, np.sort(near_ids), False), by_meaning
-        return with_meaning(snap, ranked, self.candidates(plan, ranked), HYBRID, plan.limit)
+            return self._by_meaning(snap, plan, ranked), by_meaning
+        return with_meaning(snap, ranked, self.candidates(snap, plan, ranked), HYBRID, plan.limit)
 
-    def candidates(self, plan: Plan, ranked: Ranked) -> Candidates:
+    def _by_meaning(self, snap: Snapshot, plan: Plan, ranked: Ranked) -> Ranked:
+        """Meaning alone: the studies at least MIN_SIMILARITY like the query and those with a
+        condition it names, those holding more of the named conditions first, then the most
+        alike."""
+        vector = self.query_vector(plan.meaning)
+        near_ids, _ = plan.view.nearest(vector, plan.allowed_mask, None, MIN_SIMILARITY)
+        held = self._held(snap, plan)
+        if plan.conditions:
+            having = held > 0 if plan.allowed_mask is None else (held > 0) & plan.allowed_mask
+            near_ids = np.union1d(near_ids, np.flatnonzero(having & (plan.view.rows >= 0)))
+        similarity = np.nan_to_num(plan.view.similarity(vector, near_ids), nan=-1.0)
+        order = np.lexsort((near_ids, -similarity, -held[near_ids]))[:plan.limit]
+        best = list(zip(similarity[order].tolist(), near_ids[order].tolist()))
+        return Ranked(Results(snap.searcher, ranked.results.q, best), np.sort(near_ids), False)
+
+    @staticmethod
+    def _held(snap: Snapshot, plan: Plan) -> np.ndarray:
+        """How many of the conditions the query names each document holds."""
+        held = np.zeros(snap.scorer.size)
+        for condition in plan.conditions:
+            held += condition_documents(snap, condition)
+        return held
+
+    def candidates(self, snap: Snapshot, plan: Plan, ranked: Ranked) -> Candidates:
         """Both sides of `plan`'s hybrid search before they are fused: `ranked`'s top hits by
-        words, the `plan.depth` studies nearest in meaning (no floor: the fusion sets its
-        own), and every candidate's similarity."""
+        words, the `plan.depth` studies nearest in meaning (no floor: the fusion sets its own)
+        and the nearest of those with a condition the query names, every candidate's
+        similarity, and the share of the named conditions each holds."""
         vector = self.query_vector(plan.meaning)
         near_ids, _ = plan.view.nearest(vector, plan.allowed_mask, plan.depth, None)
+        held = self._held(snap, plan)
+        if plan.conditions:
+            having = held > 0 if plan.allowed_mask is None else (held > 0) & plan.allowed_mask
+            near_ids = np.concatenate([near_ids, plan.view.nearest(vector, having, plan.depth, None)[0]])
+            near_ids = near_ids[np.sort(np.unique(near_ids, return_index=True)[1])]
         top = ranked.results.top_n
         words = np.array([docnum for _, docnum in top], dtype=np.int64)
         union = np.union1d(words, near_ids)
         coverage = (np.array([ranked.coverage.get(docnum, 0.0) for docnum in words.tolist()])
                     if ranked.coverage is not None else None)
         return Candidates(words, np.array([score for score, _ in top], dtype=np.float64), coverage,
-                          near_ids, dict(zip(union.tolist(), plan.view.similarity(vector, union).tolist())))
+                          near_ids, dict(zip(union.tolist(), plan.view.similarity(vector, union).tolist())),
+                          {d: held[d] / len(plan.conditions) for d in union.tolist() if held[d]},
+                          plan.whole_condition, plan.request.only is not None)
 
     @property
     def vectors(self) -> int:

@@ -19,6 +19,7 @@ from whoosh import query
 
 from ..index.analysis import analyze
 from ..semantic.store import filling_progress
+from .conditions import Condition
 from .dense import DenseView
 from .expansion import bare_compound, bare_word, expand_abbreviations, expand_multiterms
 from .filters import Restriction, parse_filters
@@ -55,6 +56,13 @@ class Plan:
     deadline: float  # time.monotonic() by which ranking must stop
     notices: list[str] = field(default_factory=list)
     words_only: str = ""  # why a search that could use meaning ranks by words alone
+    conditions: tuple[Condition, ...] = ()  # the conditions the query names (meaning modes)
+
+    @property
+    def whole_condition(self) -> bool:
+        """Whether the query is one condition's name and nothing more (a lone word too)."""
+        text = self.request.meaning or self.request.q
+        return len(self.conditions) == 1 and analyze(self.conditions[0].words) == analyze(text)
 
     @property
     def limit(self) -> int:
@@ -97,8 +105,29 @@ def plan_search(snap: Snapshot, request: SearchRequest, meaning: MeaningSearch,
         ("query", request.q, request.fields, request.operator, request.expand_abbreviations),
         lambda: _prepare(snap, request))
     allowed, allowed_mask = (None, None) if restriction.empty else snap.docsets.filter(restriction)
+    conditions = named_conditions(snap, request) if view is not None else ()
     return Plan(request, q, loosens, expansions, restriction, allowed, allowed_mask, mode, view,
-                _with_expansions(text, expansions), deadline, [*parse_notices, *notices], words_only)
+                _with_expansions(text, expansions), deadline, [*parse_notices, *notices], words_only,
+                conditions)
+
+
+def named_conditions(snap: Snapshot, request: SearchRequest) -> tuple[Condition, ...]:
+    """The conditions the request's words name (its `meaning` text's, where it has one: a
+    patient's description), but for one word a word before it qualifies ("hay fever" is not
+    fever, "knee osteoarthritis" not every osteoarthritis): the records know no name for the
+    pair, so the one word would put the wrong studies first."""
+    text = request.meaning or request.q
+    named = snap.memo(("conditions", text), lambda: tuple(snap.conditions.named_conditions(text)))
+    words = [word.lower() for word in re.findall(r"[^\W_]+", text)]
+    kept = []
+    for condition in named:
+        own = [word.lower() for word in re.findall(r"[^\W_]+", condition.words)]
+        at = next((i for i in range(len(words)) if words[i:i + len(own)] == own), None)
+        before = words[at - 1] if at else None
+        if len(own) == 1 and before is not None and analyze(before):
+            continue
+        kept.append(condition)
+    return tuple(kept)
 
 
 def _with_expansions(text: str | None, expansions: tuple[tuple[str, str], ...]) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +23,7 @@ from ..index.analysis import analyze
 from ..index.layout import read_meta
 from ..whoosh.generation import open_searcher
 from .caches import LRUCache, remembered
+from .conditions import ConditionVocabulary
 from .expansion import COMMON_WORD_SHARE, ExpansionMap
 from .facets import DocSets
 from .postings import SegmentCache
@@ -78,6 +80,12 @@ class Snapshot:
                    meta=read_meta(folder), abbreviations=abbreviations, pairs=pairs,
                    expansions=expansions)
 
+    @cached_property
+    def conditions(self) -> ConditionVocabulary:
+        """The condition names this generation's records carry (`conditions.py`), analyzed on
+        first use."""
+        return ConditionVocabulary(self.pairs.conditions, self.pairs.concepts)
+
     @property
     def generation(self) -> str:
         """The generation folder's name (`gen-20261125T055756-3134af`)."""
@@ -89,13 +97,15 @@ class Snapshot:
 
     def warm_steps(self) -> list[Callable[[], Any]]:
         """What searches read on first use, as separate steps: the facet columns and their
-        totals, the sites and age limits, the words of the spelling and default fields. (The
-        segments' tables are mapped: a segment written before them has them computed here.)"""
+        totals, the sites and age limits, the words of the spelling and default fields, the
+        condition names. (The segments' tables are mapped: a segment written before them has
+        them computed here.)"""
         schema = self.searcher.schema
         steps: list[Callable[[], Any]] = [lambda: self.docsets.columns, lambda: self.docsets.sites]
         # The words that "did you mean" and the default fields' fuzzy and prefix words read.
         steps += [lambda name=name: self.vocabulary.segment_words(name)
                   for name in ["vocab", *SEARCH_FIELD_BOOSTS] if name in schema]
+        steps.append(lambda: self.conditions)
         return steps
 
     def nct_ids(self) -> list[str | None]:
