@@ -31,6 +31,7 @@ from .scoring import ArrayScorer
 from .vocabulary import Vocabulary
 
 MEMO_SIZE = 2048  # prepared queries, expansions and spelling suggestions kept per generation
+CONDITION_CACHE_BYTES = 8 * 2**20  # the studies of each condition a query names, by their size
 
 
 class Memo:
@@ -60,6 +61,10 @@ class Snapshot:
     pairs: Abbreviations  # the mined pairs and their counts, as stored beside the index
     expansions: ExpansionMap  # abbreviations and condition synonyms, analyzed
     memo: Memo = field(default_factory=Memo)
+    # The document numbers of the conditions queries named (`conditions.condition_documents`):
+    # bounded by bytes, as a common condition's studies are a large array at registry scale.
+    condition_ids: LRUCache = field(default_factory=lambda: LRUCache(
+        CONDITION_CACHE_BYTES, getsizeof=lambda ids: ids.nbytes))
 
     @classmethod
     def open(cls, folder: Path, stamp: tuple | None, segments: SegmentCache) -> Snapshot:
