@@ -6,7 +6,7 @@ field, so phrases such as "stem cells" keep occurring), the real values of the l
 (conditions, interventions, sponsors with their funder class) and the enum mix (status, type,
 phase). Sites and eligibility are real too: each study gets as many sites as a real study has
 (drawn from the real counts), each one a real site (facility, city, state, zip, country and
-coordinates, placed by city with `indexer.places.place_sites` where the record gives none),
+coordinates, placed by city with `indexer.gazetteer.place_sites` where the record gives none),
 mostly in the country of its first site as real multi-site studies are, with a site status
 drawn from what real sites say in studies of the same overall status (a recruiting study's
 sites mostly RECRUITING, a completed study's without a status); the eligibility limits (sex,
@@ -34,8 +34,8 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from pathlib import Path
 
+from indexer.gazetteer import place_sites
 from indexer.model import Study
-from indexer.places import place_sites
 from indexer.readers import read_sources
 
 SHARD_SIZE = 10_000

@@ -6,7 +6,9 @@ Readers never raise on bad data; they yield `Problem`s (file, line/record, reaso
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -139,7 +141,7 @@ class Site:
     missing; `status` is the site's recruitment status in API v2 enum style (RECRUITING,
     NOT_YET_RECRUITING, ...); `lat`/`lon` are decimal degrees, None where the record has no
     coordinates. Only API v2 records carry coordinates; indexing places the other sites by
-    their city (`indexer.places.locate`) and marks those `geocoded`."""
+    their city (`indexer.gazetteer.locate`) and marks those `geocoded`."""
 
     facility: str = ""
     city: str = ""
@@ -246,7 +248,7 @@ class Study:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict (dates as ISO strings)."""
-        data = dataclasses.asdict(self)
+        data = {name: _plain(getattr(self, name)) for name in _field_names(Study)}
         for name, value in data.items():
             if isinstance(value, date):
                 data[name] = value.isoformat()
@@ -300,3 +302,29 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.source}: {self.location}" if self.location else self.source
         return f"{where}: {self.reason}"
+
+
+@functools.cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+_IMMUTABLE = (str, int, float, date, type(None))  # bool is an int; datetime a date
+
+
+def _plain(value: Any) -> Any:
+    """What `dataclasses.asdict` makes of a value, without its deep copy of every string,
+    number and date (immutable: the same objects will do). asdict recursed into the ~170
+    values of a study with sites one call at a time and was the larger part of writing a
+    study's stored record (an update's and a build's)."""
+    if isinstance(value, _IMMUTABLE):
+        return value
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {name: _plain(getattr(value, name)) for name in _field_names(type(value))}
+    if isinstance(value, list):
+        return [_plain(item) for item in value]
+    if type(value) is tuple:
+        return tuple(_plain(item) for item in value)
+    if type(value) is dict:
+        return {_plain(key): _plain(item) for key, item in value.items()}
+    return copy.deepcopy(value)  # no other kind in a Study today

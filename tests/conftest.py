@@ -190,8 +190,8 @@ def write_with_whoosh(sources, folder: Path) -> Path:
     every index was before trialsearch's posting format), in `folder`."""
     from whoosh import index as whoosh_index
 
+    from indexer.gazetteer import place_sites
     from indexer.index.schema import build_schema, study_to_document
-    from indexer.places import place_sites
 
     ix = whoosh_index.create_in(str(folder), build_schema())
     with ix.writer(compound=False) as writer:

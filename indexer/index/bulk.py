@@ -33,6 +33,7 @@ from whoosh.support.charset import accent_map
 from ..whoosh.codec import EXISTENCE, POSITIONS, run_indices, value_kind
 from ..whoosh.segments import NewSegment, commit_segments
 from .analysis import WORD_PATTERN, BiomedicalTokenizer, FoldStopStemFilter, split_compound, stem
+from .tables import write_tables
 
 BATCH_DOCUMENTS = 1000  # documents per analysis task
 SEGMENT_POSTINGS = 40_000_000  # postings per segment: bounds a build's memory (see close)
@@ -383,7 +384,8 @@ class OpenSegment:
             self.lengths.setdefault(name, []).append(lengths)
 
     def close(self, schema):
-        """Sort each field's postings by term and write them; the finished segment."""
+        """Sort each field's postings by term and write them, then the segment's tables
+        (`tables.py`); the finished segment."""
         writer = self.files.postings_writer()
         for name in sorted(self.fields):
             lengths = (np.concatenate(self.lengths[name]) if name in self.lengths
@@ -391,7 +393,9 @@ class OpenSegment:
             _write_field(writer, name, schema[name], self.terms.pop(name), self.fields.pop(name),
                          lengths)
         writer.close()
-        return self.files.finish()
+        segment = self.files.finish()
+        write_tables(self.files.storage, schema, segment)
+        return segment
 
 
 def _write_field(writer, name: str, field, numbers: dict[bytes, int],

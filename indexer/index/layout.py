@@ -11,7 +11,10 @@ is replaced, and where the live generation is.
       vectors/             the same vectors as the searches read them, memory-mapped and
                            shared by every server process (indexer/semantic/matrix.py)
       vectors.lock         flock()ed by whichever process is computing vectors
-      gen-20261125T101500-3f2a/   a Whoosh index plus meta.json and abbreviations.json
+      gen-20261125T101500-3f2a/   a Whoosh index plus meta.json and abbreviations.json;
+                           beside each segment's files, its tables (`<segment>.tbl`: every
+                           document's facet values, sites, age limits and field lengths as
+                           arrays, see `indexer.index.tables`)
       .tmp-gen-.../        a build in progress (removed by the next build if it was killed)
 """
 
@@ -41,6 +44,7 @@ VECTORS_LOCK = "vectors.lock"
 VECTORS_DIR = "vectors"  # the memory-mapped vectors searches read (indexer/semantic/matrix.py)
 META_FILE = "meta.json"  # in a generation: build and update times, sources, counts
 ABBREVIATIONS_FILE = "abbreviations.json"  # in a generation: the pairs it expands
+SEGMENT_TABLES_EXT = ".tbl"  # beside a segment's files: its tables (indexer.index.tables)
 GENERATION_PREFIX = "gen-"
 TEMP_PREFIX = ".tmp-"
 

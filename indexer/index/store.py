@@ -20,8 +20,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from ..errors import NoRecordsError
+from ..gazetteer import place_sites
 from ..model import Problem, Study, normalize_nct_id
-from ..places import place_sites
 from ..readers import read_sources
 from ..whoosh.generation import create_generation, open_generation
 from ..whoosh.segments import open_writer

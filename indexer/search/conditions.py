@@ -26,6 +26,7 @@ from whoosh import query
 from ..index.analysis import text_analyzer
 from ..index.concepts import ConceptPairs, uninverted
 from ..index.condition_names import MIN_STUDIES, ConditionCounts
+from .caches import remembered
 from .query import meaning_text
 
 if TYPE_CHECKING:
@@ -144,9 +145,10 @@ class ConditionVocabulary:
 
 def condition_documents(snapshot: Snapshot, condition: Condition) -> np.ndarray:
     """A bool mask over the snapshot's document numbers: the live studies whose conditions
-    or MeSH terms hold one of `condition.phrases` as a phrase (remembered per generation)."""
-    ids = snapshot.memo(("condition documents", condition.phrases),
-                        lambda: _holding(snapshot, condition.phrases))
+    or MeSH terms hold one of `condition.phrases` as a phrase (remembered per generation in a
+    cache bounded by bytes, `Snapshot.condition_ids`)."""
+    ids = remembered(snapshot.condition_ids, condition.phrases,
+                     lambda: _holding(snapshot, condition.phrases))
     mask = np.zeros(snapshot.scorer.size, dtype=bool)
     mask[ids] = True
     return mask

@@ -9,19 +9,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from whoosh import highlight
-
 from ..catalog.facets import FACETS_BY_NAME
 from ..whoosh.generation import stored_record
+from .highlights import SNIPPET, TITLE, PageHighlighter
 
-_TITLE_HIGHLIGHTER = highlight.Highlighter(
-    fragmenter=highlight.WholeFragmenter(),
-    formatter=highlight.HtmlFormatter(tagname="mark", between=" … "),
-)
-_SNIPPET_HIGHLIGHTER = highlight.Highlighter(
-    fragmenter=highlight.ContextFragmenter(maxchars=240, surround=80),
-    formatter=highlight.HtmlFormatter(tagname="mark", between=" … "),
-)
 SNIPPET_FALLBACK_CHARS = 240
 
 
@@ -104,12 +95,13 @@ def page_of_hits(results, page: int, per_page: int, highlights: bool,
     """Page `page` of Whoosh `results` (ranked at least that deep) as hits; `nearest` gives
     a document's nearest site (its place in the record's sites, km) when a search has `near`,
     `matched_by` how a document matched (default: by its words)."""
-    # Whoosh's highlighter asks the query for its terms again for every hit and field,
-    # a walk over every leaf (thousands for an OR of fuzzy words); ask once per field.
+    # Whoosh asks the query for its terms again for every hit and field, a walk over every
+    # leaf (thousands for an OR of fuzzy words); ask once per field.
     results.query_terms = functools.lru_cache(maxsize=None)(results.query_terms)
     first = (page - 1) * per_page
-    hits = [make_hit(results, i, highlights, nearest)
-            for i in range(first, min(first + per_page, results.scored_length()))]
+    ranks = range(first, min(first + per_page, results.scored_length()))
+    highlighter = PageHighlighter(results, map(results.docnum, ranks)) if highlights else None
+    hits = [make_hit(results, i, highlighter, nearest) for i in ranks]
     if matched_by is not None:
         for i, hit in enumerate(hits, start=first):
             hit.matched_by = matched_by(results.docnum(i))
@@ -125,17 +117,19 @@ def _nearest_site(study: dict[str, Any], found: tuple[int, float] | None) -> dic
             "distance_km": round(km, 1), "geocoded": bool(site.get("geocoded"))}
 
 
-def make_hit(results, rank: int, with_highlights: bool,
+def make_hit(results, rank: int, highlighter: PageHighlighter | None,
              nearest: Callable[[int], tuple[int, float] | None] | None = None) -> Hit:
-    """The `rank`-th hit of Whoosh `results`, with title and summary highlights when asked
-    and its nearest site when `nearest` is given."""
+    """The `rank`-th hit of Whoosh `results`, with title and summary highlights when given a
+    highlighter of its page and its nearest site when `nearest` is given."""
     hit = results[rank]
     study = stored_record(hit)
     sites = study.get("sites", ())  # records stored before sites existed have none
     marks = {}
-    if with_highlights:
-        title = _TITLE_HIGHLIGHTER.highlight_hit(hit, "title", text=study["title"], top=1)
-        summary = _SNIPPET_HIGHLIGHTER.highlight_hit(hit, "summary", text=study["brief_summary"], top=2)
+    if highlighter is not None:
+        # A study with neither title is shown by its NCT ID, which the title field lacks.
+        title = highlighter.html(hit, "title", study["title"], TITLE,
+                                 indexed=study["title"] != study["nct_id"])
+        summary = highlighter.html(hit, "summary", study["brief_summary"], SNIPPET)
         marks["title"] = title or html.escape(study["title"])
         marks["summary"] = summary or html.escape(_clip(study["brief_summary"]))
     return Hit(

@@ -27,7 +27,7 @@ from ..whoosh.storage import field_b, term_positions
 from .caches import LRUCache, remembered
 from .postings import SegmentCache, live_mask
 
-CACHE_BYTES = 128 * 2**20  # scored leaves kept per reader (per server process)
+CACHE_BYTES = 16 * 2**20  # scored leaves kept per reader (per server process)
 _DEADLINE_EVERY = 4096  # matches read between time-budget checks in the matcher loop
 # Whoosh keeps each document's field length as one byte; this decodes all 256 at once.
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
@@ -57,7 +57,6 @@ class ArrayScorer:
         reader = searcher.reader()
         self._leaf_readers = reader.leaf_readers()
         self.live = live_mask(reader)
-        self._length_bytes: dict[str, np.ndarray] = {}
         self._leaves: LRUCache = LRUCache(cache_bytes, getsizeof=_scored_bytes)
 
     def supports(self, q: query.Query) -> bool:
@@ -129,25 +128,36 @@ class ArrayScorer:
 
     def _term(self, fieldname: str, text: Any) -> Scored:
         """One term's BM25F scores: Whoosh's `bm25()` over arrays of weights and lengths (or,
-        in a field that is not scorable, such as a status, the weights as Whoosh does)."""
+        in a field that is not scorable, such as a status, the weights as Whoosh does), a
+        segment at a time over its postings and its tables' length bytes (mapped, shared)."""
         field = self.searcher.schema[fieldname]
         try:
             btext = field.to_bytes(text)
         except ValueError:
             return _EMPTY
-        ids, weights = self._postings(fieldname, btext)
-        if not len(ids):
+        if field.scorable:
+            B = field_b(self.weighting, fieldname)
+            K1 = self.weighting.K1
+            idf = self.searcher.idf(fieldname, btext)
+            avgfl = self.searcher.avg_field_length(fieldname) or 1
+            # The length part of bm25()'s denominator for each of the 256 length bytes.
+            norm = K1 * ((1 - B) + B * _LENGTH_OF_BYTE / avgfl)
+        id_parts, score_parts = [], []
+        for leaf, offset in self._leaf_readers:
+            ids, weights = self.segments.postings(leaf, fieldname, btext)
+            if not len(ids):
+                continue
+            keep = self.live[offset:offset + leaf.doc_count_all()][ids]
+            ids, weights = ids[keep], weights[keep].astype(np.float64)
+            if field.scorable:
+                lengths = self.segments.tables(leaf).lengths(fieldname)[ids]
+                weights = idf * ((weights * (K1 + 1)) / (weights + norm[lengths]))
+            # Index-wide numbers as int32 (half the memory of every cached score's ids).
+            id_parts.append(ids.astype(np.int32) + np.int32(offset))
+            score_parts.append(weights)
+        if not id_parts:
             return _EMPTY
-        keep = self.live[ids]
-        ids, weights = ids[keep], weights[keep]
-        if not field.scorable:
-            return ids, weights
-        lengths = _LENGTH_OF_BYTE[self.lengths(fieldname)[ids]]
-        B = field_b(self.weighting, fieldname)
-        K1 = self.weighting.K1
-        idf = self.searcher.idf(fieldname, btext)
-        avgfl = self.searcher.avg_field_length(fieldname) or 1
-        return ids, idf * ((weights * (K1 + 1)) / (weights + K1 * ((1 - B) + B * lengths / avgfl)))
+        return np.concatenate(id_parts), np.concatenate(score_parts)
 
     def _is_plain_phrase(self, q: query.Query) -> bool:
         schema = self.searcher.schema
@@ -176,24 +186,6 @@ class ArrayScorer:
         ids, scores = ids[keep], scores[keep]
         return ids, scores * q.boost if q.boost != 1.0 else scores
 
-    def _postings(self, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
-        """A term's postings in every segment, numbered index-wide; deleted ones included."""
-        id_parts, weight_parts = [], []
-        for leaf, offset in self._leaf_readers:
-            ids, weights = self.segments.postings(leaf, fieldname, btext)
-            if len(ids):
-                id_parts.append(ids.astype(np.int64) + offset)
-                weight_parts.append(weights)
-        if not id_parts:
-            return _EMPTY
-        return np.concatenate(id_parts), np.concatenate(weight_parts)
-
-    def lengths(self, fieldname: str) -> np.ndarray:
-        """Every document's stored length byte for `fieldname` (index-wide numbering)."""
-        if fieldname not in self._length_bytes:
-            self._length_bytes[fieldname] = np.concatenate(
-                [self.segments.lengths(leaf, fieldname) for leaf, _ in self._leaf_readers])
-        return self._length_bytes[fieldname]
 
 def _whoosh_scores(searcher, q: query.Query, deadline: float | None) -> Scored:
     """Any other leaf (a sloppy phrase, a range, ...), scored by Whoosh's own matcher."""

@@ -1,7 +1,9 @@
 """Where studies run and whom they enrol, as arrays: every site of every document (its
 coordinates, status and country) and every document's age limits, for one index reader.
 
-Filters on them are numpy masks, like the facet columns: a country or status is an `isin`, a
+The arrays are each segment's tables (`indexer.index.tables`: mapped from the file written
+with the segment, so every server worker shares them), read a segment at a time. Filters on
+them are numpy masks, like the facet columns: a country or status is a table lookup per site, a
 radius a latitude band and a haversine over the sites in it, an age two comparisons. A study
 matches a place when one of its sites does, and a site counts only in the statuses a search
 asks for (a recruiting study may have closed sites).
@@ -14,9 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..catalog.fields import SITE_DTYPE
+from ..index.tables import Tables, in_runs
 from ..places import EARTH_RADIUS_KM, haversine_km
-from .postings import SegmentCache
 
 _KM_PER_DEGREE_LATITUDE = math.pi * EARTH_RADIUS_KM / 180
 
@@ -40,115 +41,143 @@ class SiteCriteria:
 
 @dataclass
 class SiteMatch:
-    """The sites meeting some criteria (ascending positions in the table) and, with `near`,
-    their distances in km."""
+    """The sites meeting some criteria, per segment (in the reader's order): each segment's
+    matching sites (positions in its site arrays) and, with `near`, their distances in km."""
 
-    sites: np.ndarray
-    km: np.ndarray | None
+    sites: list[np.ndarray]
+    km: list[np.ndarray] | None
+
+    @property
+    def nbytes(self) -> int:
+        """The memory it holds (filter caches are bounded by it)."""
+        return sum(a.nbytes for a in self.sites) + sum(a.nbytes for a in self.km or [])
 
 
 class SiteTable:
-    """Every site of one reader's documents, in document order, and each document's ages."""
+    """Every site of one reader's documents and each document's ages, a segment at a time
+    (`segments`: each one's first document number and its tables). Sites of deleted documents
+    stay in the tables: the masks made here are taken with the reader's live documents."""
 
-    def __init__(self, reader, segments: SegmentCache, live: np.ndarray):
-        self.size = reader.doc_count_all()
-        parts, owners, min_ages, max_ages = [], [], [], []
-        for leaf, offset in reader.leaf_readers():
-            if "sites" in leaf.schema:
-                records, owner = segments.records(leaf, "sites", SITE_DTYPE)
-                parts.append(records)
-                owners.append(owner + offset)
-            nan = np.full(leaf.doc_count_all(), np.nan, dtype=np.float32)
-            min_ages.append(segments.floats(leaf, "min_age") if "min_age" in leaf.schema else nan)
-            max_ages.append(segments.floats(leaf, "max_age") if "max_age" in leaf.schema else nan)
-        records = np.concatenate(parts) if parts else np.zeros(0, dtype=SITE_DTYPE)
-        doc = np.concatenate(owners) if owners else np.zeros(0, dtype=np.int32)
-        keep = live[doc] if len(doc) else np.zeros(0, dtype=bool)
-        records, self.doc = records[keep], doc[keep]
-        # float32 (as stored: a metre's precision) keeps 3.4M sites of a 500k index in 60 MB.
-        self.lat, self.lon = records["lat"].copy(), records["lon"].copy()
-        self.status, self.index = records["status"], records["index"]
-        # Countries as ordinals into `countries` ('' first: unknown), so a filter is a lookup.
-        codes, ordinals = np.unique(np.concatenate([[b""], records["country"]]), return_inverse=True)
+    def __init__(self, size: int, segments: list[tuple[int, Tables]]):
+        self.size = size
+        self._segments = segments
+        # Countries as one ordinal space across segments ('' first: unknown), each segment's
+        # ordinals mapped onto it: a filter or facet is then a lookup per site.
+        codes = sorted(set().union(*(t.values("country") for _, t in segments if t.has_sites)) | {b""})
         self.countries = [code.decode("ascii") for code in codes]
-        self.country = ordinals.ravel()[1:].astype(np.uint16)
-        # Sites by latitude, so a radius reads only the band it can reach.
-        self._by_lat = np.argsort(self.lat, kind="stable").astype(np.int32)  # NaN (no coordinates) last
-        self._sorted_lat = self.lat[self._by_lat]
-        self.min_age = np.concatenate(min_ages) if min_ages else np.zeros(0, dtype=np.float32)
-        self.max_age = np.concatenate(max_ages) if max_ages else np.zeros(0, dtype=np.float32)
+        number = {code: i for i, code in enumerate(codes)}
+        # (first document number, tables, the segment's country ordinals in `countries`), for
+        # the segments with sites
+        self.parts = [(offset, tables, np.array([number[c] for c in tables.values("country")],
+                                                dtype=np.int64))
+                      for offset, tables in segments if tables.has_sites]
 
     def match(self, criteria: SiteCriteria) -> SiteMatch:
-        """The sites meeting `criteria` (positions in the table, in no particular order)."""
-        km = None
-        if criteria.near is not None:
-            lat, lon = criteria.near
-            band = criteria.radius_km / _KM_PER_DEGREE_LATITUDE + 1e-4  # float32 latitudes
-            lo = np.searchsorted(self._sorted_lat, lat - band, side="left")
-            hi = np.searchsorted(self._sorted_lat, lat + band, side="right")
-            sites = self._by_lat[lo:hi]
-            distances = haversine_km(lat, lon, self.lat[sites].astype(np.float64),
-                                     self.lon[sites].astype(np.float64))
-            within = distances <= criteria.radius_km
-            sites, km = sites[within], distances[within]
-        else:
-            sites = None  # every site, until a country or status narrows them
-        if criteria.countries:
-            wanted = [self.countries.index(c) for c in criteria.countries if c in self.countries]
-            sites, km = _narrow(sites, km, self.country, len(self.countries), wanted)
-        if criteria.statuses:
-            sites, km = _narrow(sites, km, self.status, 256, list(criteria.statuses))
-        if sites is None:
-            sites = np.arange(len(self.doc))
-        return SiteMatch(sites, km)
+        """The sites meeting `criteria`."""
+        wanted = [self.countries.index(c) for c in criteria.countries if c in self.countries]
+        sites, distances = [], [] if criteria.near is not None else None
+        for _, tables, countries in self.parts:
+            found, km = _match(tables.arrays, countries, len(self.countries), wanted, criteria)
+            sites.append(found)
+            if distances is not None:
+                distances.append(km)
+        return SiteMatch(sites, distances)
+
+    def country_counts(self, selected: list[np.ndarray], statuses: tuple[int, ...]) -> np.ndarray:
+        """How many of the `selected` documents (per segment of the reader, segment-local)
+        have a site in each of `countries` (in `statuses`, when given)."""
+        counts = np.zeros(len(self.countries), dtype=np.int64)
+        allowed = np.zeros(256, dtype=bool)
+        allowed[list(statuses)] = True
+        chosen = dict(zip((offset for offset, _ in self._segments), selected))
+        for offset, tables, countries in self.parts:
+            local = chosen[offset]
+            if not len(local):
+                continue
+            arrays = tables.arrays
+            at = in_runs(arrays["country:starts"], local, tables.documents)
+            doc, country = arrays["country:doc"][at], arrays["country:ordinal"][at]
+            if statuses:
+                keep = allowed[arrays["country:status"][at]]
+                doc, country = doc[keep], country[keep]
+            # A document's (country, status) pairs are sorted: its repeats of a country are
+            # neighbours, and each study counts once per country.
+            first = np.ones(len(doc), dtype=bool)
+            first[1:] = (doc[1:] != doc[:-1]) | (country[1:] != country[:-1])
+            counts += np.bincount(countries[country[first]], minlength=len(counts))
+        return counts
 
     def documents(self, matched: SiteMatch) -> np.ndarray:
         """A boolean mask over documents: those with a matching site."""
         mask = np.zeros(self.size, dtype=bool)
-        mask[self.doc[matched.sites]] = True
+        for (offset, tables, _), sites in zip(self.parts, matched.sites):
+            mask[offset + tables.arrays["site:doc"][sites]] = True
         return mask
 
     def nearest_km(self, matched: SiteMatch) -> np.ndarray:
         """Each document's distance to its nearest matching site (inf when none)."""
         km = np.full(self.size, np.inf)
-        if matched.km is not None:
-            np.minimum.at(km, self.doc[matched.sites], matched.km)
+        for (offset, tables, _), sites, found in zip(self.parts, matched.sites, matched.km or []):
+            np.minimum.at(km, offset + tables.arrays["site:doc"][sites], found)
         return km
 
     def nearest_site(self, matched: SiteMatch, docnum: int) -> tuple[int, float] | None:
         """(place in the study's `sites`, km) of document `docnum`'s nearest matching site."""
         if matched.km is None:
             return None
-        mine = np.flatnonzero(self.doc[matched.sites] == docnum)
-        if not len(mine):
-            return None
-        best = mine[np.argmin(matched.km[mine])]
-        return int(self.index[matched.sites[best]]), float(matched.km[best])
-
-    def country_pairs(self, statuses: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray, list[str]]:
-        """(document, country ordinal) once per document and country of its sites (in
-        `statuses`, when given), and the countries the ordinals stand for."""
-        keep = self.country > 0
-        if statuses:
-            allowed = np.zeros(256, dtype=bool)
-            allowed[list(statuses)] = True
-            keep &= allowed[self.status]
-        size = len(self.countries)
-        pairs = np.unique(self.doc[keep].astype(np.int64) * size + self.country[keep])
-        return pairs // size, pairs % size, self.countries
+        for (offset, tables, _), sites, km in zip(self.parts, matched.sites, matched.km):
+            if offset <= docnum < offset + tables.documents:
+                mine = np.flatnonzero(tables.arrays["site:doc"][sites] == docnum - offset)
+                if not len(mine):
+                    return None
+                best = mine[np.argmin(km[mine])]
+                return int(tables.arrays["site:index"][sites[best]]), float(km[best])
+        return None
 
     def ages_include(self, age: float) -> np.ndarray:
         """A boolean mask over documents: those whose age limits include `age` (a missing
         limit is no limit)."""
-        return ~(self.min_age > age) & ~(self.max_age < age)
+        mask = np.ones(self.size, dtype=bool)
+        for offset, tables in self._segments:
+            inside = ~(tables.ages("min_age") > age) & ~(tables.ages("max_age") < age)
+            mask[offset:offset + tables.documents] = inside
+        return mask
 
 
-def _narrow(sites: np.ndarray | None, km: np.ndarray | None, values: np.ndarray, size: int,
-            wanted: list[int]) -> tuple[np.ndarray, np.ndarray | None]:
-    """The `sites` (None: all) whose value (an ordinal below `size`) is `wanted`, and their
+def _match(arrays: dict[str, np.ndarray], countries: np.ndarray, known: int, wanted: list[int],
+           criteria: SiteCriteria) -> tuple[np.ndarray, np.ndarray | None]:
+    """One segment's sites meeting `criteria` (`countries`: its country ordinals in the
+    reader's, `wanted`: the reader's ordinals of the countries asked for)."""
+    km = None
+    if criteria.near is not None:
+        lat, lon = criteria.near
+        band = criteria.radius_km / _KM_PER_DEGREE_LATITUDE + 1e-4  # float32 latitudes
+        lo = np.searchsorted(arrays["site:sorted_lat"], lat - band, side="left")
+        hi = np.searchsorted(arrays["site:sorted_lat"], lat + band, side="right")
+        sites = arrays["site:by_lat"][lo:hi]
+        distances = haversine_km(lat, lon, arrays["site:lat"][sites].astype(np.float64),
+                                 arrays["site:lon"][sites].astype(np.float64))
+        within = distances <= criteria.radius_km
+        sites, km = sites[within], distances[within]
+    else:
+        sites = None  # every site, until a country or status narrows them
+    if criteria.countries:
+        allowed = np.zeros(known, dtype=bool)
+        allowed[wanted] = True
+        sites, km = _narrow(sites, km, allowed[countries], arrays["site:country"])
+    if criteria.statuses:
+        allowed = np.zeros(256, dtype=bool)
+        allowed[list(criteria.statuses)] = True
+        sites, km = _narrow(sites, km, allowed, arrays["site:status"])
+    if sites is None:
+        sites = np.arange(len(arrays["site:doc"]))
+    return sites, km
+
+
+def _narrow(sites: np.ndarray | None, km: np.ndarray | None, allowed: np.ndarray,
+            values: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """The `sites` (None: all) whose value (an index into `allowed`) is allowed, and their
     distances. A lookup table, not np.isin: one gather per site."""
-    allowed = np.zeros(size, dtype=bool)
-    allowed[wanted] = True
     if sites is None:
         return np.flatnonzero(allowed[values]), None
     keep = allowed[values[sites]]

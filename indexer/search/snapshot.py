@@ -31,6 +31,7 @@ from .scoring import ArrayScorer
 from .vocabulary import Vocabulary
 
 MEMO_SIZE = 2048  # prepared queries, expansions and spelling suggestions kept per generation
+CONDITION_CACHE_BYTES = 8 * 2**20  # the studies of each condition a query names, by their size
 
 
 class Memo:
@@ -60,6 +61,10 @@ class Snapshot:
     pairs: Abbreviations  # the mined pairs and their counts, as stored beside the index
     expansions: ExpansionMap  # abbreviations and condition synonyms, analyzed
     memo: Memo = field(default_factory=Memo)
+    # The document numbers of the conditions queries named (`conditions.condition_documents`):
+    # bounded by bytes, as a common condition's studies are a large array at registry scale.
+    condition_ids: LRUCache = field(default_factory=lambda: LRUCache(
+        CONDITION_CACHE_BYTES, getsizeof=lambda ids: ids.nbytes))
 
     @classmethod
     def open(cls, folder: Path, stamp: tuple | None, segments: SegmentCache) -> Snapshot:
@@ -96,14 +101,12 @@ class Snapshot:
         return stamp == self.stamp and self.searcher.up_to_date()
 
     def warm_steps(self) -> list[Callable[[], Any]]:
-        """What searches read on first use, as separate steps: the facet columns, the sites
-        and age limits, the countries a page's facet counts, every
-        scored field's lengths, the words of the spelling and default fields, the condition
-        names."""
+        """What searches read on first use, as separate steps: the facet columns and their
+        totals, the sites and age limits, the words of the spelling and default fields, the
+        condition names. (The segments' tables are mapped: a segment written before them has
+        them computed here.)"""
         schema = self.searcher.schema
-        steps: list[Callable[[], Any]] = [lambda: self.docsets.columns, lambda: self.docsets.sites,
-                                          lambda: self.docsets.country_pairs(())]
-        steps += [lambda name=name: self.scorer.lengths(name) for name in schema.scorable_names()]
+        steps: list[Callable[[], Any]] = [lambda: self.docsets.columns, lambda: self.docsets.sites]
         # The words that "did you mean" and the default fields' fuzzy and prefix words read.
         steps += [lambda name=name: self.vocabulary.segment_words(name)
                   for name in ["vocab", *SEARCH_FIELD_BOOSTS] if name in schema]

@@ -5,15 +5,15 @@ Whoosh answers these with a pure-Python edit distance against every word that sh
 prefix on a multi-segment index (about 90 ms a word and field on a 4,000-study index, six
 fields per bare word, more as the vocabulary grows), and with a Levenshtein automaton on a
 single segment, which misses words its own definition admits (`stm`~1 does not find `sti`).
-Here each field's words are read once per reader into a sorted list, the prefix is found by
-bisection, and Whoosh's distance (optimal string alignment: Damerau-Levenshtein without
+Here each segment's words of a field are its lexicon, mapped (`postings.LexiconWords`), the
+prefix is found by bisection, and Whoosh's distance (optimal string alignment: Damerau-Levenshtein without
 repeated edits of a substring) is computed by rapidfuzz in C.
 """
 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
@@ -26,14 +26,14 @@ from .query import split_nct_ids
 
 class Vocabulary:
     """The sorted words of each field of one reader. Each segment's words come from
-    `segments` (read once, kept across updates); lookups bisect each segment's list and merge
-    what they find, so an update does not re-sort a registry's vocabulary."""
+    `segments` (kept across updates); lookups bisect each segment's words and merge what they
+    find, so an update does not re-sort a registry's vocabulary."""
 
     def __init__(self, reader, segments: SegmentCache | None = None):
         self.reader = reader
         self.segments = segments if segments is not None else SegmentCache()
 
-    def segment_words(self, fieldname: str) -> list[list[str]]:
+    def segment_words(self, fieldname: str) -> list[Sequence[str]]:
         """Each segment's words of `fieldname`, sorted."""
         return [self.segments.words(leaf, fieldname) for leaf, _ in self.reader.leaf_readers()]
 

@@ -351,18 +351,14 @@ class ArrayTermsReader(W3TermsReader):
         counts = np.asarray(counts, dtype=np.int64)
         return terms, counts, self._postfile.run(first[0], int(counts.sum()), first[1], fmt)
 
-    def words(self, fieldname: str) -> list[str] | None:
-        """The field's terms in order, decoded as UTF-8 text in one step; None when the
-        segment holds no lexicon of the field or its terms are not text (numbers, dates)."""
+    def lexicon(self, fieldname: str) -> np.ndarray | None:
+        """The field's terms in order, NUL-separated, as a view of the mapped lexicon (nothing
+        is read or copied); None when the segment holds no lexicon of the field."""
         where = self._tindex.extras.get("lexicons", {}).get(fieldname)
         if where is None:
             return None
         start, length = where[:2]
-        try:
-            text = self._postfile.arrays[LEXICON_EXT][start:start + length].tobytes().decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-        return text.split("\0")
+        return self._postfile.arrays[LEXICON_EXT][start:start + length]
 
     def close(self):
         self._tindex.close()

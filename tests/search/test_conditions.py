@@ -22,6 +22,7 @@ from indexer.search.conditions import (
     ConditionVocabulary,
     condition_documents,
 )
+from indexer.search.snapshot import CONDITION_CACHE_BYTES
 
 
 def record(nct: int, title: str, conditions=(), mesh=(), found=()) -> dict:
@@ -155,9 +156,11 @@ def test_warming_builds_the_vocabulary_and_documents_are_remembered(index):
     [condition] = snapshot.conditions.named_conditions("blood cancer")
     mask = condition_documents(snapshot, condition)
     assert mask.dtype == bool and mask.shape == (snapshot.scorer.size,)
-    remembered = snapshot.memo(("condition documents", condition.phrases),
-                               lambda: pytest.fail("not remembered"))
+    remembered = snapshot.condition_ids[condition.phrases]
     assert sorted(remembered) == sorted(mask.nonzero()[0])
+    # Kept by their size: a common condition's studies are a large array at registry scale.
+    assert snapshot.condition_ids.maxsize == CONDITION_CACHE_BYTES
+    assert remembered.nbytes <= snapshot.condition_ids.currsize <= CONDITION_CACHE_BYTES
 
 
 def test_an_update_is_a_new_vocabulary_and_deleted_documents_are_out(tmp_path):

@@ -82,7 +82,10 @@ def test_length_bytes_equal_whooshs_per_document_lengths(shared_index):
     scorer = ArrayScorer(searcher)
     reader = searcher.reader()
     for fieldname in ("title", "summary", "eligibility", "sponsor"):
-        length_bytes = scorer.lengths(fieldname)
+        # The segments' tables, mapped from the files written with them.
+        assert all(scorer.segments.tables(leaf).mapped for leaf, _ in reader.leaf_readers())
+        length_bytes = np.concatenate([scorer.segments.tables(leaf).lengths(fieldname)
+                                       for leaf, _ in reader.leaf_readers()])
         decoded = np.where(length_bytes > 0, _LENGTH_OF_BYTE[length_bytes], 0).astype(int)
         assert decoded.tolist() == [reader.doc_field_length(d, fieldname, 0) or 0
                                     for d in range(reader.doc_count_all())]

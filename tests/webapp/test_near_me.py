@@ -16,7 +16,8 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from indexer import open_index
-from indexer.places import place_sites, resolve_place
+from indexer.gazetteer import place_sites
+from indexer.places import resolve_place
 from indexer.readers import read_sources
 from webapp import create_app
 

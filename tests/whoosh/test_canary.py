@@ -33,6 +33,7 @@ READ_ON = {
     "_terms": ["whoosh.reading:SegmentReader"],  # a segment's term table
     "_codec": ["whoosh.reading:SegmentReader"],
     "_perdoc": ["whoosh.reading:SegmentReader"],  # its per-document files
+    "_storage": ["whoosh.reading:SegmentReader"],  # where its files are (its tables beside them)
     "_cached_reader": ["whoosh.codec.whoosh3:W3PerDocReader"],  # the field lengths column
     "_postfile": ["whoosh.codec.whoosh3:W3TermsReader"],  # the postings file of a term table
     "_maxid": ["whoosh.codec.whoosh3:W3LeafMatcher"],  # a block header's last document
@@ -56,7 +57,7 @@ READ_ON = {
 SHARED = {"ArrayMatcher": {"_i"}, "Corrector": {"_suggestions"}}
 # Public methods a subclass adds: Whoosh's class must not have them (the subclass would
 # override them unawares).
-ADDED = {"ArrayMatcher": {"value_at"}, "ArrayTermsReader": {"field_postings", "words"},
+ADDED = {"ArrayMatcher": {"value_at"}, "ArrayTermsReader": {"field_postings", "lexicon"},
          "ArrayFieldWriter": {"write_field"}, "Corrector": {"candidates"}}
 
 

@@ -16,12 +16,12 @@ from whoosh.qparser import MultifieldParser
 from indexer import build_index, delete_studies, open_index, update_index
 from indexer.catalog.fields import DEFAULT_FIELD_BOOSTS
 from indexer.errors import IndexUnreadableError
+from indexer.gazetteer import place_sites
 from indexer.index.analysis import text_analyzer, vocabulary_analyzer
 from indexer.index.bulk import WordAnalyzer
 from indexer.index.layout import generation_path
 from indexer.index.merge import merge_segments
 from indexer.index.schema import study_to_document
-from indexer.places import place_sites
 from indexer.whoosh.codec import ArrayMatcher, TrialCodec
 from indexer.whoosh.segments import open_writer
 
