@@ -24,6 +24,7 @@ LAYERS: list[tuple[str, ...]] = [
     ("indexer.model",),
     ("indexer.eligibility",),  # a study's criteria text as inclusion and exclusion lists
     ("indexer.places",),
+    ("indexer.place_names",),  # places typed by name
     ("indexer.gazetteer",),  # sites placed by their city's name
     # The catalog: fields, facets and the registry's values, below everything that reads,
     # indexes, searches or shows them (a field's value comes from a Study; places fold names).

@@ -19,7 +19,7 @@ from indexer.catalog.registry import CTGOV_STUDY_URL, shown
 from indexer.errors import QueryError
 from indexer.index.layout import write_lock
 from indexer.model import Study
-from indexer.places import suggest_places
+from indexer.place_names import suggest_places
 from indexer.search import MAX_PER_PAGE, SearchRequest
 from indexer.search.export import WRITERS, matching_studies, rows
 from indexer.search.request import whole_number

@@ -41,7 +41,7 @@ def _optional(name: str, description: str, schema: dict) -> dict:
     return _param(name, description, schema, allowEmptyValue=True)
 
 
-# A place's fields, as `indexer.places.Place.to_dict` gives them.
+# A place's fields, as `indexer.place_names.Place.to_dict` gives them.
 _PLACE_FIELDS = {
     "label": {"type": "string", "description": "`Boston, Massachusetts, US`: name, first-level "
               "division and country code; `near` takes it back."},

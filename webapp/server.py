@@ -6,7 +6,7 @@ import os
 
 from gunicorn.app.base import BaseApplication
 
-from indexer.places import load_places
+from indexer.place_names import load_places
 
 from . import create_app
 from .live_index import warm_in_background

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from ..errors import QueryError
-from ..places import MAX_RADIUS_KM, Place, country_code, country_name, fold, places_like, resolve_place
+from ..place_names import Place, places_like, resolve_place
+from ..places import MAX_RADIUS_KM, country_code, country_name, fold
 from .registry import (
     AGE_GROUP,
     FUNDER_TYPE,
@@ -242,7 +243,7 @@ class Near:
 
 class NearKind(Kind):
     """A point: `latitude,longitude` in decimal degrees, or a place typed by name (`Boston`,
-    `Paris, TX`, `Toronto, ON`: see `places.resolve_place`), which stands for its GeoNames
+    `Paris, TX`, `Toronto, ON`: see `place_names.resolve_place`), which stands for its GeoNames
     point; met by a site within the radius."""
 
     role = "sites"

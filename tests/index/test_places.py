@@ -13,20 +13,16 @@ import pytest
 from indexer import SAMPLE_DATA, build_index, open_index
 from indexer.gazetteer import _gazetteers, gazetteer, locate, place_sites
 from indexer.model import Site, Study
-from indexer.places import (
+from indexer.place_names import (
     _admin1_names,
     _regions,
     _world,
-    country_code,
-    country_name,
-    fold,
-    fold_all,
-    haversine_km,
     load_places,
     places_like,
     resolve_place,
     suggest_places,
 )
+from indexer.places import country_code, country_name, fold, fold_all, haversine_km
 from indexer.readers import read_sources
 from indexer.readers.records import site_from_label
 

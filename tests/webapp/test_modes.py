@@ -19,9 +19,9 @@ import pytest
 import requests
 from live import chrome, gunicorn_server, static_server
 from selenium.webdriver.support.ui import WebDriverWait
-from test_webapp import api_search, parse, validate
 from test_widget import Markup, embed_script
 from test_widget_browser import options, search
+from webapp_helpers import api_search, parse, validate
 
 from indexer.search import MODES
 from webapp import create_app

@@ -17,7 +17,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from indexer import open_index
 from indexer.gazetteer import place_sites
-from indexer.places import resolve_place
+from indexer.place_names import resolve_place
 from indexer.readers import read_sources
 from webapp import create_app
 
