@@ -138,11 +138,12 @@ def fill_disk(folder: Path, leave_bytes: int) -> Path:
     """Fill the filesystem holding `folder`, then free about `leave_bytes`."""
     filler = folder / "filler.bin"
     chunk = b"\0" * (64 * 1024)
-    with open(filler, "wb") as handle:
+    # Unbuffered: a buffered file would keep the chunk that did not fit and raise ENOSPC again
+    # when closed, outside the loop that expects it.
+    with open(filler, "wb", buffering=0) as handle:
         try:
             while True:
                 handle.write(chunk)
-                handle.flush()
         except OSError as exc:
             assert exc.errno == errno.ENOSPC, exc
     size = filler.stat().st_size
