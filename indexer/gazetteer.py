@@ -13,9 +13,7 @@ populous first.
 
 from __future__ import annotations
 
-import contextlib
 import functools
-import zipfile
 from bisect import bisect_left
 from dataclasses import replace
 from importlib import metadata
@@ -31,7 +29,7 @@ from .places import (
     geonames_file,
     no_collection,
     read_cities,
-    save_arrays,
+    saved_arrays,
     us_state_codes,
     user_cache,
 )
@@ -116,14 +114,7 @@ def _gazetteers() -> dict[str, np.ndarray]:
     """Every country's folded city names and their places, read on first use: from the copy
     saved in the user's cache, else built from the GeoNames file (seconds: reading and
     folding every name) and saved there for the next process."""
-    path = _gazetteers_file()
-    try:
-        with np.load(path) as saved:
-            arrays = {name: saved[name] for name in _ARRAYS}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # none, or damaged
-        arrays = _build_gazetteers()
-        with contextlib.suppress(OSError):  # a read-only home: build again next time
-            save_arrays(path, arrays, "gazetteer")
+    arrays = saved_arrays(_gazetteers_file(), _ARRAYS, _build_gazetteers, "gazetteer")
     # Where each name's text ends in `names` (past its newline).
     arrays["name_ends"] = np.flatnonzero(arrays["names"] == ord("\n")) + 1
     return arrays

