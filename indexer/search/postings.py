@@ -34,6 +34,11 @@ class SegmentCache:
 
     def __init__(self, max_bytes: int = SEGMENT_CACHE_BYTES):
         self._entries: LRUCache = LRUCache(max_bytes, getsizeof=_nbytes)
+        # Tables are kept whole per segment, outside the bounded cache: mapped ones cost
+        # nothing to keep, and computed ones (a segment written before the tables file) cost
+        # seconds to compute again (at 100k, evicted by the next query's postings, a patient
+        # search computed them each time: 5 s).
+        self._tables: dict[Any, Tables] = {}
         self.decoded = 0  # how many reads went to disk (tests check what an update re-reads)
 
     def postings(self, leaf, fieldname: str, btext: bytes) -> tuple[np.ndarray, np.ndarray]:
@@ -46,7 +51,12 @@ class SegmentCache:
     def tables(self, leaf) -> Tables:
         """Segment `leaf`'s tables: facet values, sites, ages and field lengths per document
         (`indexer.index.tables`)."""
-        return self._get(leaf, ("tables",), lambda: load_tables(leaf))
+        segment = _segment_key(leaf)
+        if segment is None:  # not a stored segment (an in-memory reader): nothing to key on
+            return load_tables(leaf)
+        if segment not in self._tables:
+            self._tables[segment] = self._decode(lambda: load_tables(leaf))
+        return self._tables[segment]
 
     def field_postings(self, leaf, fieldname: str) -> tuple[list[bytes], np.ndarray, np.ndarray]:
         """A facet field's values in segment `leaf` (its sortable terms), how many documents
@@ -72,6 +82,8 @@ class SegmentCache:
         kept = {_segment_key(leaf) for leaf in leaves}
         for key in [k for k in self._entries if k[0] not in kept]:
             del self._entries[key]
+        for segment in [s for s in self._tables if s not in kept]:
+            del self._tables[segment]
 
     def _get(self, leaf, what: tuple, read: Callable[[], Any]) -> Any:
         segment = _segment_key(leaf)
