@@ -87,8 +87,7 @@ class SearchIndex:
         return self.snapshot().abbreviations
 
     def synonyms(self) -> dict[str, list[dict[str, Any]]]:
-        """Every pair the live generation expands, with where it came from (see
-        `Snapshot.synonyms`)."""
+        """Every pair the live generation expands, with its source (`Snapshot.synonyms`)."""
         with self._lock:
             return self.snapshot().synonyms()
 
@@ -183,8 +182,7 @@ class SearchIndex:
         return match_patient(self, request, **options)
 
     def _run(self, snap: Snapshot, request: SearchRequest, deadline: float):
-        """Plan, rank and fuse `request` over `snap`: the plan, the ranking and how each hit
-        matched."""
+        """Plan, rank and fuse `request` over `snap`: the plan, ranking and how each matched."""
         plan = plan_search(snap, request, self._meaning, deadline)
         ranked = rank_words(snap, plan, self.time_budget)
         return (plan, *self._meaning.fuse(snap, plan, ranked))
@@ -238,8 +236,7 @@ class SearchIndex:
 
     @property
     def meaning(self) -> MeaningSearch:
-        """The meaning side of this handle: the study vectors it holds in memory (`vectors`)
-        and the query vectors it remembers (`forget_query_vectors`)."""
+        """The meaning side: its study vectors (`vectors`) and remembered query vectors."""
         return self._meaning
 
 
