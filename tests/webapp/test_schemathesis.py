@@ -64,7 +64,8 @@ def server(corpus_dir, tmp_path_factory):
     drives the reindex too (with the token, and without it to see it refused)."""
     index = tmp_path_factory.mktemp("schemathesis") / "index_data"
     build_index([corpus_dir], index)
-    env = {"TRIALSEARCH_ADMIN_TOKEN": ADMIN_TOKEN, "TRIALSEARCH_SOURCES": str(corpus_dir)}
+    env = {"TRIALSEARCH_ADMIN_TOKEN": ADMIN_TOKEN, "TRIALSEARCH_SOURCES": str(corpus_dir),
+           "TRIALSEARCH_VECTORS": "0"}
     with gunicorn_server(index, env=env) as base_url:
         yield base_url
 
