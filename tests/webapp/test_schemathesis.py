@@ -78,7 +78,7 @@ def test_api_conforms_to_its_openapi_document(server, tmp_path):
         str(st), "--config-file", str(config), "--no-color", "run", f"{server}/api/openapi.json",
         "--checks", "all", "--exclude-checks", "positive_data_acceptance", "--mode", "all",
         "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--generation-database", "none",
-        "--header", f"Authorization: Bearer {ADMIN_TOKEN}", "--workers", "2",
+        "--header", f"Authorization: Bearer {ADMIN_TOKEN}", "--workers", "1",
     ]
     # This file is the hooks module; its imports (`live`) need tests/ on the path.
     tests = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]),
