@@ -179,7 +179,11 @@ class SearchIndex:
 
     def match(self, request: MatchRequest | str, **options: Any) -> MatchResult:
         """Studies a patient could join, each with the reasons (`match.match_patient`)."""
-        return match_patient(self, request, **options)
+        # Held throughout, as `search` holds it: patient mode reads the snapshot in steps (its
+        # condition names, its key terms' frequencies, then the search), and Whoosh's files
+        # are not safe for two threads at once (the re-warming thread reads the same names).
+        with self._lock:
+            return match_patient(self, request, **options)
 
     def _run(self, snap: Snapshot, request: SearchRequest, deadline: float):
         """Plan, rank and fuse `request` over `snap`: the plan, ranking and how each matched."""

@@ -60,25 +60,27 @@ def valid_data_accepted(ctx, response, case):
 
 @pytest.fixture(scope="module")
 def server(corpus_dir, tmp_path_factory):
-    """`trialsearch serve` over its own index of the test corpus, with admin on: schemathesis
-    drives the reindex too (with the token, and without it to see it refused)."""
+    """`trialsearch serve` over its own index of the test corpus, with admin on (schemathesis
+    drives the reindex too, with the token and without it to see it refused) and its vector
+    filler running: its base URL, and its output (a 500's traceback is there)."""
     index = tmp_path_factory.mktemp("schemathesis") / "index_data"
     build_index([corpus_dir], index)
-    env = {"TRIALSEARCH_ADMIN_TOKEN": ADMIN_TOKEN, "TRIALSEARCH_SOURCES": str(corpus_dir),
-           "TRIALSEARCH_VECTORS": "0"}
-    with gunicorn_server(index, env=env) as base_url:
-        yield base_url
+    env = {"TRIALSEARCH_ADMIN_TOKEN": ADMIN_TOKEN, "TRIALSEARCH_SOURCES": str(corpus_dir)}
+    log = (index.parent / "server.log").open("w+", encoding="utf-8")
+    with log, gunicorn_server(index, env=env, log=log) as base_url:
+        yield base_url, log
 
 
 def test_api_conforms_to_its_openapi_document(server, tmp_path):
+    base_url, server_log = server
     config = tmp_path / "schemathesis.toml"
     config.write_text(CONFIG, encoding="utf-8")
     st = Path(sys.executable).with_name("st")
     command = [
-        str(st), "--config-file", str(config), "--no-color", "run", f"{server}/api/openapi.json",
+        str(st), "--config-file", str(config), "--no-color", "run", f"{base_url}/api/openapi.json",
         "--checks", "all", "--exclude-checks", "positive_data_acceptance", "--mode", "all",
         "--max-examples", str(MAX_EXAMPLES), "--seed", str(SEED), "--generation-database", "none",
-        "--header", f"Authorization: Bearer {ADMIN_TOKEN}", "--workers", "1",
+        "--header", f"Authorization: Bearer {ADMIN_TOKEN}", "--workers", "2",
     ]
     # This file is the hooks module; its imports (`live`) need tests/ on the path.
     tests = os.pathsep.join(filter(None, [str(Path(__file__).resolve().parents[1]),
@@ -89,5 +91,6 @@ def test_api_conforms_to_its_openapi_document(server, tmp_path):
     output = run.stdout + run.stderr
     cases = re.search(r"(\d+) generated.*", output)
     print(f"\nschemathesis: {cases.group(0) if cases else 'no test cases'}")
-    assert run.returncode == 0, output[-20_000:]
+    server_log.seek(0)
+    assert run.returncode == 0, output[-20_000:] + "\n\nserver output:\n" + server_log.read()[-10_000:]
     assert cases and int(cases.group(1)) > 100, output[-5_000:]
