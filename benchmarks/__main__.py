@@ -2,8 +2,10 @@
 
 Generates (or reuses) the scaled corpora, builds every available engine's index, measures
 them (the query mix on every engine; trialsearch's location and eligibility filters beside it)
-and writes results.md and results.json into --out. `--quick` measures 10k studies only,
-with fewer query rounds and no HTTP or update measure, and exits 1 when trialsearch's query
+and writes results.md and results.json into --out. Hybrid search (the default
+mode of an index with vectors) is measured on trialsearch's index with real vectors up to
+100k studies and synthetic ones above (`hybrid`). `--quick` measures 10k studies only,
+with fewer query rounds and no HTTP, hybrid or update measure, and exits 1 when trialsearch's query
 p95 or build throughput, as ratios to SQLite FTS5 in the same run (in CPU time, so a busy
 machine does not skew them), is more than 2× worse than in benchmarks/baseline.json.
 """
@@ -18,7 +20,7 @@ import sys
 import time
 from pathlib import Path
 
-from . import peers, report, serving
+from . import hybrid, peers, report, serving
 from .generate import DEFAULT_SEED, corpus_files, update_file
 from .measure import Settings, build, latency, load_average, update
 
@@ -49,6 +51,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--http-seconds", type=float, default=30.0,
                         help="duration of the HTTP load test per scale")
     parser.add_argument("--no-http", action="store_true", help="skip the HTTP measure")
+    parser.add_argument("--no-hybrid", action="store_true",
+                        help="skip hybrid search (vectors for trialsearch's index, then the mix "
+                             "in process and over HTTP)")
+    parser.add_argument("--real-vectors-up-to", type=int, default=100_000,
+                        help="scales up to this get really encoded vectors for the hybrid "
+                             "measure; larger ones synthetic vectors resampled from the "
+                             "largest real fill (default 100000)")
     parser.add_argument("--engines", default=",".join(report.ENGINE_ORDER),
                         help="comma-separated engines to run (default all: whoosh,fts5,tantivy)")
     parser.add_argument("--rebuild", action="store_true", help="rebuild cached indexes")
@@ -109,6 +118,18 @@ def run_scale(scale: int, args: argparse.Namespace, settings: Settings) -> dict:
         result["engines"]["whoosh"]["http"] = http
         result["skipped"]["HTTP peers"] = ("FTS5 and tantivy have no HTTP server here; the HTTP "
                                            "figures are trialsearch's alone")
+    skip_hybrid = "not measured in --quick mode" if args.quick else (
+        "skipped (--no-hybrid)" if args.no_hybrid else
+        "not chosen (--engines)" if "whoosh" not in names else hybrid.unavailable())
+    if skip_hybrid:
+        result["skipped"]["hybrid"] = skip_hybrid
+    else:
+        measured = hybrid.measure(
+            index_dirs["whoosh"], scale, settings.cache, real_up_to=args.real_vectors_up_to,
+            rounds=settings.rounds, http_seconds=None if skip_http else args.http_seconds)
+        if "skipped" in measured:
+            result["skipped"]["hybrid"] = measured["skipped"]
+        result["engines"]["whoosh"].update(measured)
     if args.quick:
         result["skipped"]["update"] = "not measured in --quick mode"
     else:

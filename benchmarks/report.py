@@ -37,6 +37,15 @@ ROWS = (
     ("HTTP p95 (ms)", ("http", "p95_ms"), False),
     ("server worker RSS after the load (MB)", ("http", "worker_rss_mb"), False),
     ("server worker private memory (MB)", ("http", "worker_private_mb"), False),
+    # Hybrid search (`benchmarks.hybrid`): trialsearch alone, on its index with vectors.
+    ("hybrid query p50 (ms)", ("hybrid", "p50_ms"), False),
+    ("hybrid query p95 (ms)", ("hybrid", "p95_ms"), False),
+    ("hybrid query p95 CPU time (ms)", ("hybrid", "cpu_p95_ms"), False),
+    ("hybrid query p95, each query new (ms)", ("hybrid_new_query", "p95_ms"), False),
+    ("hybrid HTTP req/s (8 clients)", ("hybrid_http", "requests_per_s"), True),
+    ("hybrid HTTP p95 (ms)", ("hybrid_http", "p95_ms"), False),
+    ("hybrid server worker RSS after the load (MB)", ("hybrid_http", "worker_rss_mb"), False),
+    ("hybrid server worker private memory (MB)", ("hybrid_http", "worker_private_mb"), False),
 )
 # The "Location and eligibility filters" table: trialsearch's figures over the plain mix beside
 # the same figures over the filter cases (queries.FILTER_CASES, which the peers do not run).
@@ -243,6 +252,9 @@ def markdown(results: list[dict]) -> str:
         if reused:
             notes.append("build figures reused from the cached build of " + ", ".join(reused)
                          + " (measured when it was built)")
+        vectors = result["engines"].get("whoosh", {}).get("vectors")
+        if vectors:
+            notes.append("hybrid: " + _vectors_note(vectors))
         summary = filter_summary(result)
         if summary is None:
             notes.append("location and eligibility filters: not measured in this run")
@@ -262,6 +274,17 @@ def markdown(results: list[dict]) -> str:
             parts += ["<details><summary>Per query: median latency and hits</summary>", "", table, "",
                       "</details>", ""]
     return "\n".join(parts)
+
+
+def _vectors_note(vectors: dict) -> str:
+    """What the hybrid rows searched: real vectors (and what filling them took) or synthetic."""
+    if vectors.get("kind") == "real":
+        rate = vectors.get("studies_per_s")
+        return (f"real vectors of every study ({vectors.get('studies'):,})"
+                + (f", filled at {rate} studies/s on every core" if rate else "")
+                + (" (in an earlier run)" if vectors.get("reused") else ""))
+    return (f"synthetic vectors ({vectors.get('count'):,}), resampled from {vectors.get('pool')} "
+            "with seeded noise: they cost what real ones cost to search, not what they find")
 
 
 def write(results: list[dict], out: Path) -> Path:

@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 from conftest import PROJECT_ROOT
 
+from benchmarks.report import machine_info
 from benchmarks.semantic.vectors import NOISE, synthetic
 
 pytestmark = [pytest.mark.benchmark, pytest.mark.slow]
@@ -108,3 +109,28 @@ def test_patient_benchmark_measures_an_index_as_it_is(vector_index, shared_data,
     assert result["mode"] == "hybrid" and result["descriptions"] == 3 and result["rounds"] == 1
     for kind in ("seen", "new"):
         assert result[kind]["wall"]["n"] == 3 and result[kind]["wall"]["p95_ms"] > 0, kind
+
+
+def test_main_suite_measures_hybrid_on_real_then_synthetic_vectors(shared_data, semantic_ready, tmp_path):
+    """`python -m benchmarks`'s hybrid step: real vectors up to the limit, synthetic ones
+    resampled from that fill above it, and the hybrid rows of the table, said which they are."""
+    from benchmarks import hybrid
+    from benchmarks.generate import corpus_files
+    from benchmarks.measure import Settings, build
+    from benchmarks.report import markdown
+
+    settings, results = Settings(cache=tmp_path), []
+    for scale in (40, 80):
+        index_dir, _ = build("whoosh", corpus_files([shared_data], scale, tmp_path), scale, settings)
+        measured = hybrid.measure(index_dir, scale, tmp_path, real_up_to=40, rounds=1, http_seconds=None)
+        assert measured["hybrid"]["queries"] == 18 and measured["hybrid"]["p95_ms"] > 0
+        assert measured["hybrid_new_query"]["queries"] == 10
+        results.append({"scale": scale, "machine": machine_info(), "skipped": {},
+                        "engines": {"whoosh": measured}})
+    assert results[0]["engines"]["whoosh"]["vectors"]["encoded"] == 40
+    assert results[1]["engines"]["whoosh"]["vectors"]["pool"] == "the 40-study real fill"
+    assert not list((tmp_path / "index" / "40" / "whoosh").glob("vectors*"))  # the plain index
+    table = markdown(results)
+    assert table.count("| hybrid query p95 (ms) |") == 2
+    assert "hybrid: real vectors of every study (40), filled at" in table
+    assert "hybrid: synthetic vectors (80), resampled from the 40-study real fill" in table
