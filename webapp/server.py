@@ -7,6 +7,7 @@ import os
 from gunicorn.app.base import BaseApplication
 
 from indexer.place_names import load_places
+from indexer.search.meaning import preload_query_encoder
 
 from . import create_app
 from .live_index import warm_in_background
@@ -56,9 +57,11 @@ def single_blas_thread():
 def run_server(index_path: str, *, host: str, port: int, workers: int = DEFAULT_WORKERS,
                threads: int = 1, timeout: int = 60, access_log: bool = True) -> None:
     """Serve the index at `index_path` on `host:port` until stopped; each worker warms its
-    index as it starts. The places typed by name are read first, once, so the workers share
-    them (each would otherwise take seconds over its first `near=Boston`, under load)."""
+    index as it starts. The places typed by name and the query encoder are loaded first, once,
+    so the workers share them: each would otherwise take seconds over its first `near=Boston`
+    under load, and hold its own 140 MB copy of the encoder."""
     load_places()
+    preload_query_encoder(index_path)  # without the 'semantic' extra, the workers say why not
     GunicornServer(str(index_path), {
         "bind": f"{host}:{port}",
         "workers": workers,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Callable
+from pathlib import Path
 
 import numpy as np
 from whoosh.searching import Results
@@ -68,11 +69,11 @@ class MeaningSearch:
             return None, self._none_yet("no study in this index has a vector yet")
         if self._encoder is None:
             try:
-                from ..semantic.encoder import SentenceEncoder
+                from ..semantic.encoder import query_encoder
 
                 # One thread: each server worker encodes its own queries on its own core. The
                 # stored vectors' model says which encoder (fp32 or int8, the window) matches.
-                self._encoder = SentenceEncoder(threads=1, **encoder_options(self._vectors.model))
+                self._encoder = query_encoder(**encoder_options(self._vectors.model))
             except SemanticUnavailable as exc:
                 self._encoder_error = str(exc)
                 log.warning("meaning search is off: %s", exc)
@@ -175,6 +176,22 @@ class MeaningSearch:
         """Release the vectors file and this generation's view."""
         self._view = None
         self._vectors.close()
+
+
+def preload_query_encoder(root: str | os.PathLike) -> str | None:
+    """Load the query encoder the vectors of the index at `root` need (the default model's
+    before any are stored), as a server's first process does before forking its workers so
+    that they share it; None when loaded, else why not (the workers will say it again)."""
+    from ..semantic.encoder import query_encoder
+    from ..semantic.matrix import stored_model
+
+    model = stored_model(Path(root))
+    try:
+        require(RUNTIME_MODULES, "meaning search")
+        query_encoder(**(encoder_options(model) if model else {}))
+    except SemanticUnavailable as exc:
+        return str(exc)
+    return None
 
 
 def _missing_extra() -> str | None:

@@ -74,6 +74,15 @@ def current_set(root: Path) -> Path | None:
     return root / VECTORS_DIR / name if name else None
 
 
+def stored_model(root: Path) -> str | None:
+    """The model id the live set's vectors come from, or None when there is no readable set."""
+    folder = current_set(root)
+    try:
+        return json.loads((folder / META_FILE).read_text(encoding="utf-8"))["model"] if folder else None
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 class MatrixSet:
     """One set folder, mapped for reading: `codes` (rows × dimensions float16, a view of the
     mapped file), `ids` (each row's NCT number, DEAD bit included) and `seqs`; `grow()` maps
