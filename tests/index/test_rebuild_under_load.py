@@ -15,6 +15,7 @@ responses per generation; kill points by phase); `pytest -rP` shows them.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -26,6 +27,7 @@ import sys
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -72,6 +74,22 @@ class LoadReport:
     def fail(self, message: str) -> None:
         with self.lock:
             self.failures.append(message)
+
+
+@contextlib.contextmanager
+def clients(loop, url: str, report: LoadReport) -> Iterator[None]:
+    """CLIENTS threads running `loop(url, done, report, seed)` until the block ends."""
+    done = threading.Event()
+    threads = [threading.Thread(target=loop, args=(url, done, report, n), daemon=True)
+               for n in range(CLIENTS)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        done.set()
+        for thread in threads:
+            thread.join(timeout=30)
 
 
 def classify(body: dict) -> str:
@@ -128,31 +146,21 @@ def test_rebuild_and_update_under_load_never_fail_or_mix_generations(corpora, tm
     assert first.returncode == 0, first.stderr
     report = LoadReport()
     writes: list[tuple[str, float, int]] = []  # (command corpus, seconds, exit code)
-    with gunicorn_server(root) as url:
-        done = threading.Event()
-        clients = [threading.Thread(target=client_loop, args=(url, done, report, n), daemon=True)
-                   for n in range(CLIENTS)]
+    with gunicorn_server(root) as url, clients(client_loop, url, report):
         started = time.monotonic()
-        for thread in clients:
-            thread.start()
-        try:
-            live = "A"
-            # Write for ~20 s and at least 3 builds and 3 updates, alternating corpora.
-            while time.monotonic() - started < LOAD_SECONDS or len(writes) < 6:
-                assert time.monotonic() - started < 150, f"writes took far too long: {writes}"
-                target = "B" if live == "A" else "A"
-                for command, corpus in (("build", target), ("update", f"{target}-update")):
-                    t0 = time.monotonic()
-                    result = run_cli(command, str(corpora[corpus]), "--index", str(root),
-                                     "--quiet", "--wait", "30")
-                    writes.append((f"{command} {corpus}", time.monotonic() - t0, result.returncode))
-                    assert result.returncode == 0, result.stderr[-2000:]
-                live = target
-            time.sleep(1.0)  # let the clients see the last generation
-        finally:
-            done.set()
-            for thread in clients:
-                thread.join(timeout=30)
+        live = "A"
+        # Write for ~20 s and at least 3 builds and 3 updates, alternating corpora.
+        while time.monotonic() - started < LOAD_SECONDS or len(writes) < 6:
+            assert time.monotonic() - started < 150, f"writes took far too long: {writes}"
+            target = "B" if live == "A" else "A"
+            for command, corpus in (("build", target), ("update", f"{target}-update")):
+                t0 = time.monotonic()
+                result = run_cli(command, str(corpora[corpus]), "--index", str(root),
+                                 "--quiet", "--wait", "30")
+                writes.append((f"{command} {corpus}", time.monotonic() - t0, result.returncode))
+                assert result.returncode == 0, result.stderr[-2000:]
+            live = target
+        time.sleep(1.0)  # let the clients see the last generation
         duration = time.monotonic() - started
     latencies = sorted(report.latencies)
     summary = {
@@ -341,13 +349,8 @@ def test_filler_rebuilds_and_syncs_under_hybrid_load_lose_nothing(corpora, tmp_p
     try:
         # The server's own filler (`vectors --watch`) computes the vectors of every new build.
         with gunicorn_server(root, env={"TRIALSEARCH_VECTORS": "1"}) as url:
-            done = threading.Event()
-            clients = [threading.Thread(target=hybrid_loop, args=(url, done, report, n), daemon=True)
-                       for n in range(CLIENTS)]
-            started = time.monotonic()
-            for thread in clients:
-                thread.start()
-            try:
+            with clients(hybrid_loop, url, report):
+                started = time.monotonic()
                 live = "A"
                 while time.monotonic() - started < LOAD_SECONDS or len(writes) < 6:
                     assert time.monotonic() - started < 240, f"writes took far too long: {writes}"
@@ -360,27 +363,21 @@ def test_filler_rebuilds_and_syncs_under_hybrid_load_lose_nothing(corpora, tmp_p
                         writes.append((command[0], time.monotonic() - t0, result.returncode))
                         assert result.returncode == 0, result.stderr[-2000:]
                     live = target
-                done.set()  # the clients stop: what is left is the filler's catching up
-                for thread in clients:
-                    thread.join(timeout=30)
-                # Lose nothing: the filler catches up with the last build and sync.
-                caught_up = time.monotonic()
-                deadline = caught_up + 240
-                while True:
-                    health = requests.get(f"{url}/api/health", timeout=15).json()
-                    vectors = health["vectors"]
-                    if vectors["filling"] is None and vectors["studies"] == health["documents"]:
-                        break
-                    assert time.monotonic() < deadline, health
-                    time.sleep(1)
-                caught_up = time.monotonic() - caught_up
-                found = requests.get(f"{url}/api/search", params={"q": "dialysis for failing kidneys",
-                                                                  "mode": "semantic", "per_page": 100},
-                                     timeout=30).json()
-            finally:
-                done.set()
-                for thread in clients:
-                    thread.join(timeout=30)
+            # The clients have stopped. Lose nothing: the filler catches up with the last
+            # build and sync.
+            caught_up = time.monotonic()
+            deadline = caught_up + 240
+            while True:
+                health = requests.get(f"{url}/api/health", timeout=15).json()
+                vectors = health["vectors"]
+                if vectors["filling"] is None and vectors["studies"] == health["documents"]:
+                    break
+                assert time.monotonic() < deadline, health
+                time.sleep(1)
+            caught_up = time.monotonic() - caught_up
+            found = requests.get(f"{url}/api/search", params={"q": "dialysis for failing kidneys",
+                                                              "mode": "semantic", "per_page": 100},
+                                 timeout=30).json()
     finally:
         registry.shutdown()
     index = open_index(root)

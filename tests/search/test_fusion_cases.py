@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from indexer import build_index, open_index
+from indexer import SearchIndex, build_index, open_index
 from indexer.semantic import missing_packages
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(bool(missing_packages()),
@@ -46,17 +46,21 @@ STUDIES = [
 ]
 
 
-@pytest.fixture(scope="module")
-def index(tmp_path_factory):
+def index_with_vectors(studies: list[dict], folder) -> SearchIndex:
+    """An index of `studies` in `folder`, every study's vector computed."""
     from indexer.semantic.encoder import SentenceEncoder
     from indexer.semantic.fill import fill_vectors
 
-    folder = tmp_path_factory.mktemp("prp")
-    (folder / "studies.json").write_text(json.dumps({"studies": STUDIES}), encoding="utf-8")
+    (folder / "studies.json").write_text(json.dumps({"studies": studies}), encoding="utf-8")
     path = folder / "index_data"
     build_index([folder / "studies.json"], path)
     fill_vectors(path, SentenceEncoder())
     return open_index(path)
+
+
+@pytest.fixture(scope="module")
+def index(tmp_path_factory):
+    return index_with_vectors(STUDIES, tmp_path_factory.mktemp("prp"))
 
 
 @pytest.mark.parametrize("mode", ["keyword", "hybrid", "semantic"])
@@ -110,15 +114,7 @@ HEART_STUDIES = [
 
 @pytest.fixture(scope="module")
 def heart_index(tmp_path_factory):
-    from indexer.semantic.encoder import SentenceEncoder
-    from indexer.semantic.fill import fill_vectors
-
-    folder = tmp_path_factory.mktemp("heart")
-    (folder / "studies.json").write_text(json.dumps({"studies": HEART_STUDIES}), encoding="utf-8")
-    path = folder / "index_data"
-    build_index([folder / "studies.json"], path)
-    fill_vectors(path, SentenceEncoder())
-    return open_index(path)
+    return index_with_vectors(HEART_STUDIES, tmp_path_factory.mktemp("heart"))
 
 
 @pytest.mark.parametrize("mode", ["hybrid", "semantic"])

@@ -156,33 +156,38 @@ def test_the_search_page_lists_the_same_studies(client, expected):
     assert shown == expected
 
 
+def widget_listing(server_url: str, folder, attributes: str) -> tuple[int, list[tuple[str, float]], str]:
+    """The widget embedded in a host page with `attributes` on its tag, `Q` typed into it:
+    the total its message gives, each listed study's NCT ID and distance in km, and its link
+    to all results."""
+    snippet = f'<script src="{server_url}/widget.js" data-trialsearch {attributes}></script>'
+    (folder / "host.html").write_text(
+        f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Host</title></head>'
+        f"<body>{snippet}</body></html>")
+    with static_server(folder) as host_url, chrome() as driver:
+        driver.get(f"{host_url}/host.html")
+        root = WebDriverWait(driver, WAIT).until(lambda d: d.execute_script(
+            "return document.querySelector('.trialsearch-widget')?.shadowRoot"))
+        root.find_element(By.CSS_SELECTOR, "input").send_keys(Q)
+        WebDriverWait(driver, WAIT).until(lambda _: root.find_elements(By.CSS_SELECTOR, "[role=option]"))
+        message = root.find_element(By.CSS_SELECTOR, ".msg").text
+        listed = [(re.search(r"NCT\d{8}", option.text).group(0),
+                   float(re.search(r"([\d.]+) km", option.text).group(1)))
+                  for option in root.find_elements(By.CSS_SELECTOR, "[role=option]")]
+        everything = root.find_element(By.CSS_SELECTOR, "a.all").get_attribute("href")
+    return int(re.search(r"[\d,]+", message).group(0).replace(",", "")), listed, everything
+
+
 @pytest.mark.browser
 @pytest.mark.live_server
 def test_the_widget_with_host_presets_shows_the_same_studies(shared_index, expected, tmp_path):
     with gunicorn_server(shared_index) as server_url:
-        snippet = (f'<script src="{server_url}/widget.js" data-trialsearch data-status="RECRUITING" '
-                   f'data-near="{PARIS}" data-radius="50" data-age="70" data-sex="FEMALE" '
-                   f'data-results="20"></script>')
-        (tmp_path / "near.html").write_text(
-            f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Near</title></head>'
-            f"<body>{snippet}</body></html>")
-        with static_server(tmp_path) as host_url, chrome() as driver:
-            driver.get(f"{host_url}/near.html")
-            root = WebDriverWait(driver, WAIT).until(lambda d: d.execute_script(
-                "return document.querySelector('.trialsearch-widget')?.shadowRoot"))
-            box = root.find_element(By.CSS_SELECTOR, "input")
-            box.send_keys(Q)
-            WebDriverWait(driver, WAIT).until(lambda _: root.find_elements(By.CSS_SELECTOR, "[role=option]"))
-            message = root.find_element(By.CSS_SELECTOR, ".msg").text
-            assert int(re.search(r"[\d,]+", message).group(0).replace(",", "")) == len(expected)
-            listed = root.find_elements(By.CSS_SELECTOR, "[role=option]")
-            assert len(listed) == 20
-            for option in listed:
-                nct_id = re.search(r"NCT\d{8}", option.text).group(0)
-                assert nct_id in expected
-                assert float(re.search(r"([\d.]+) km", option.text).group(1)) <= 50
-            everything = root.find_element(By.CSS_SELECTOR, "a.all").get_attribute("href")
-            assert "near=48.8566%2C2.3522" in everything and "age=70" in everything
+        total, listed, everything = widget_listing(
+            server_url, tmp_path, f'data-status="RECRUITING" data-near="{PARIS}" data-radius="50" '
+                                  'data-age="70" data-sex="FEMALE" data-results="20"')
+    assert total == len(expected) and len(listed) == 20
+    assert all(nct_id in expected and km <= 50 for nct_id, km in listed), listed
+    assert "near=48.8566%2C2.3522" in everything and "age=70" in everything
 
 
 @pytest.mark.browser
@@ -192,23 +197,9 @@ def test_the_widget_takes_a_place_by_name(shared_index, expected_near_boston, tm
     pattern for `near` is the catalog's) and lists the studies a scan from GeoNames' Boston
     finds, with their distances; its link to all results carries the name."""
     with gunicorn_server(shared_index) as server_url:
-        snippet = (f'<script src="{server_url}/widget.js" data-trialsearch data-status="RECRUITING" '
-                   'data-near="Boston" data-radius="50" data-results="20"></script>')
-        (tmp_path / "boston.html").write_text(
-            f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Boston</title></head>'
-            f"<body>{snippet}</body></html>")
-        with static_server(tmp_path) as host_url, chrome() as driver:
-            driver.get(f"{host_url}/boston.html")
-            root = WebDriverWait(driver, WAIT).until(lambda d: d.execute_script(
-                "return document.querySelector('.trialsearch-widget')?.shadowRoot"))
-            root.find_element(By.CSS_SELECTOR, "input").send_keys(Q)
-            WebDriverWait(driver, WAIT).until(lambda _: root.find_elements(By.CSS_SELECTOR, "[role=option]"))
-            message = root.find_element(By.CSS_SELECTOR, ".msg").text
-            assert int(re.search(r"[\d,]+", message).group(0).replace(",", "")) == len(expected_near_boston)
-            listed = root.find_elements(By.CSS_SELECTOR, "[role=option]")
-            assert len(listed) == 20
-            for option in listed:
-                assert re.search(r"NCT\d{8}", option.text).group(0) in expected_near_boston
-                assert float(re.search(r"([\d.]+) km", option.text).group(1)) <= 50
-            everything = root.find_element(By.CSS_SELECTOR, "a.all").get_attribute("href")
-            assert "near=Boston&" in everything and "radius=50" in everything
+        total, listed, everything = widget_listing(
+            server_url, tmp_path, 'data-status="RECRUITING" data-near="Boston" data-radius="50" '
+                                  'data-results="20"')
+    assert total == len(expected_near_boston) and len(listed) == 20
+    assert all(nct_id in expected_near_boston and km <= 50 for nct_id, km in listed), listed
+    assert "near=Boston&" in everything and "radius=50" in everything
