@@ -179,16 +179,19 @@ class MeaningSearch:
 
 
 def preload_query_encoder(root: str | os.PathLike) -> str | None:
-    """Load the query encoder the vectors of the index at `root` need (the default model's
-    before any are stored), as a server's first process does before forking its workers so
-    that they share it; None when loaded, else why not (the workers will say it again)."""
+    """Load the query encoder the vectors of the index at `root` need, as a server's first
+    process does before forking its workers so that they share it; None when loaded, else why
+    not (the workers say it again when they search). Not before any vector is stored: a server
+    then starts at once, and its workers load the encoder when the first vectors arrive."""
     from ..semantic.encoder import query_encoder
     from ..semantic.matrix import stored_model
 
     model = stored_model(Path(root))
+    if model is None:
+        return "no study vectors yet"
     try:
         require(RUNTIME_MODULES, "meaning search")
-        query_encoder(**(encoder_options(model) if model else {}))
+        query_encoder(**encoder_options(model))
     except SemanticUnavailable as exc:
         return str(exc)
     return None
