@@ -128,7 +128,9 @@ def run_scale(scale: int, args: argparse.Namespace, settings: Settings) -> dict:
             index_dirs["whoosh"], scale, settings.cache, real_up_to=args.real_vectors_up_to,
             rounds=settings.rounds, http_seconds=None if skip_http else args.http_seconds)
         if "skipped" in measured:
-            result["skipped"]["hybrid"] = measured["skipped"]
+            result["skipped"]["hybrid"] = measured.pop("skipped")
+        else:
+            result["load_avg"]["hybrid"] = measured.pop("load_avg")
         result["engines"]["whoosh"].update(measured)
     if args.quick:
         result["skipped"]["update"] = "not measured in --quick mode"

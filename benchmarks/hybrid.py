@@ -29,7 +29,7 @@ def measure(index_dir: Path, scale: int, cache: Path, *, real_up_to: int, rounds
     """Fill (or reuse) `scale`'s vectors, then time hybrid search in process and, unless
     `http_seconds` is None, over HTTP: trialsearch's result sections `vectors`, `hybrid` (the
     mix), `hybrid_new_query` (plain words, each encoded anew), `hybrid_filters` and
-    `hybrid_http`; or `skipped` saying why not."""
+    `hybrid_http`, and `load_avg` over the in-process rounds; or `skipped` saying why not."""
     from indexer.semantic.contract import model_id
     from indexer.semantic.encoder import SentenceEncoder
 
@@ -50,8 +50,9 @@ def measure(index_dir: Path, scale: int, cache: Path, *, real_up_to: int, rounds
         vectors = fill_synthetic(root, index_ids(root), pool_of(real), pool_name,
                                  model_id(SentenceEncoder(threads=1)))
     print(f"[{scale:,}] hybrid: query mix, {rounds} rounds", flush=True)
-    modes = mode_latency(root, rounds)["modes"]
-    out = {"vectors": vectors, "hybrid": modes["hybrid"]["mix"],
+    latency = mode_latency(root, rounds)
+    modes = latency["modes"]
+    out = {"vectors": vectors, "load_avg": latency["load_avg"], "hybrid": modes["hybrid"]["mix"],
            "hybrid_new_query": modes["hybrid (new query)"]["plain_words"],
            "hybrid_filters": modes["hybrid"]["filters"]}
     if http_seconds is not None:

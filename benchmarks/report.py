@@ -239,7 +239,7 @@ def markdown(results: list[dict]) -> str:
                   scale_table(result), ""]
         notes = [f"{what}: {why}" for what, why in result.get("skipped", {}).items()]
         loads = {phase: result.get("load_avg", {}).get(phase)
-                 for phase in ("build", "queries", "http", "update")}
+                 for phase in ("build", "queries", "http", "hybrid", "update")}
         run = result["machine"]
         notes.append(f"measured {run.get('at', '?')} on {run['cpu_count']} CPUs ({run['cpu_model']}) "
                      f"at commit {run.get('git_commit') or '?'}")

@@ -126,11 +126,12 @@ def test_main_suite_measures_hybrid_on_real_then_synthetic_vectors(shared_data, 
         assert measured["hybrid"]["queries"] == 18 and measured["hybrid"]["p95_ms"] > 0
         assert measured["hybrid_new_query"]["queries"] == 10
         results.append({"scale": scale, "machine": machine_info(), "skipped": {},
+                        "load_avg": {"hybrid": measured.pop("load_avg")},
                         "engines": {"whoosh": measured}})
     assert results[0]["engines"]["whoosh"]["vectors"]["encoded"] == 40
     assert results[1]["engines"]["whoosh"]["vectors"]["pool"] == "the 40-study real fill"
     assert not list((tmp_path / "index" / "40" / "whoosh").glob("vectors*"))  # the plain index
     table = markdown(results)
-    assert table.count("| hybrid query p95 (ms) |") == 2
+    assert table.count("| hybrid query p95 (ms) |") == 2 and table.count("before → after) hybrid ") == 2
     assert "hybrid: real vectors of every study (40), filled at" in table
     assert "hybrid: synthetic vectors (80), resampled from the 40-study real fill" in table
