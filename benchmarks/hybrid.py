@@ -15,10 +15,11 @@ from . import serving
 
 def unavailable() -> str | None:
     """None when meaning search can run here, else why the hybrid measure is skipped."""
-    from indexer.semantic import SemanticUnavailable, SentenceEncoder
+    from indexer.semantic import SemanticUnavailable
+    from indexer.semantic.encoder import query_encoder
 
     try:
-        SentenceEncoder(threads=1)  # the packages and the model file, as a fill needs them
+        query_encoder()  # the packages and the model file, as a fill needs them
     except SemanticUnavailable as error:
         return str(error)
     return None
@@ -31,7 +32,7 @@ def measure(index_dir: Path, scale: int, cache: Path, *, real_up_to: int, rounds
     mix), `hybrid_new_query` (plain words, each encoded anew), `hybrid_filters` and
     `hybrid_http`, and `load_avg` over the in-process rounds; or `skipped` saying why not."""
     from indexer.semantic.contract import model_id
-    from indexer.semantic.encoder import SentenceEncoder
+    from indexer.semantic.encoder import query_encoder
 
     from .semantic.latency import mode_latency
     from .semantic.vectors import fill_real, fill_synthetic, index_ids, pool_of, view_folder
@@ -48,7 +49,7 @@ def measure(index_dir: Path, scale: int, cache: Path, *, real_up_to: int, rounds
         pool_name = f"the {real.name}-study real fill"
         print(f"[{scale:,}] vectors: synthetic, resampled from {pool_name}", flush=True)
         vectors = fill_synthetic(root, index_ids(root), pool_of(real), pool_name,
-                                 model_id(SentenceEncoder(threads=1)))
+                                 model_id(query_encoder()))
     print(f"[{scale:,}] hybrid: query mix, {rounds} rounds", flush=True)
     latency = mode_latency(root, rounds)
     modes = latency["modes"]

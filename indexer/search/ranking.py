@@ -101,7 +101,7 @@ def _scored_by_arrays(snapshot: Snapshot, q: query.Query, allowed_mask, limit: i
     """Every match scored with numpy (see `indexer.search.scoring`)."""
     searcher = snapshot.searcher
     try:
-        ids, scores = snapshot.scorer.evaluate(q, deadline)
+        ids, scores = snapshot.scorer.matches(q, deadline)
     except OverBudget:
         return Ranked(Results(searcher, q, []), np.zeros(0, dtype=np.int64), True)
     if allowed_mask is not None:

@@ -28,6 +28,10 @@ from .caches import LRUCache, remembered
 from .postings import SegmentCache, live_mask
 
 CACHE_BYTES = 16 * 2**20  # scored leaves kept per reader (per server process)
+# Whole queries' matches kept per reader, by count: a search with a facet filter scores its
+# query again to count that facet without the filter (and the next page scores it again), and
+# at 500k a query such as `covid` has more scored leaves than CACHE_BYTES holds.
+QUERIES_KEPT = 2
 _DEADLINE_EVERY = 4096  # matches read between time-budget checks in the matcher loop
 # Whoosh keeps each document's field length as one byte; this decodes all 256 at once.
 _LENGTH_OF_BYTE = np.array([byte_to_length(b) for b in range(256)], dtype=np.float64)
@@ -58,6 +62,7 @@ class ArrayScorer:
         self._leaf_readers = reader.leaf_readers()
         self.live = live_mask(reader)
         self._leaves: LRUCache = LRUCache(cache_bytes, getsizeof=_scored_bytes)
+        self._queries: LRUCache = LRUCache(QUERIES_KEPT)
 
     def supports(self, q: query.Query) -> bool:
         """Whether `evaluate` can score `q` (else use Whoosh's collector)."""
@@ -75,6 +80,10 @@ class ArrayScorer:
         if isinstance(q, query.AndNot):
             return self.supports(q.a) and self.supports(q.b)
         return q.is_leaf() and not isinstance(q, query.Not)
+
+    def matches(self, q: query.Query, deadline: float | None = None) -> Scored:
+        """`evaluate(q)`, remembered for the QUERIES_KEPT latest queries (filters apply after)."""
+        return remembered(self._queries, q, lambda: self.evaluate(q, deadline))
 
     def evaluate(self, q: query.Query, deadline: float | None = None) -> Scored:
         """Every live document `q` matches, ascending, with its score as Whoosh computes it.
@@ -181,8 +190,7 @@ class ArrayScorer:
                     leaf, fieldname, words,
                     lambda leaf=leaf, inside=inside: _in_a_row(leaf, fieldname, words, inside, deadline, q))
                 found.append(in_a_row.astype(np.int64) + offset)
-        keep = np.isin(ids, np.concatenate(found), assume_unique=True) if found \
-            else np.zeros(len(ids), dtype=bool)
+        keep = _sorted_isin(ids, np.concatenate(found)) if found else np.zeros(len(ids), dtype=bool)
         ids, scores = ids[keep], scores[keep]
         return ids, scores * q.boost if q.boost != 1.0 else scores
 
@@ -237,11 +245,18 @@ def _sorted_isin(values: np.ndarray, within: np.ndarray) -> np.ndarray:
 
 
 def _intersection(scored: list[Scored]) -> Scored:
-    """AND: the documents every child matches, each scored with the sum of its scores."""
+    """AND: the documents every child matches, each scored with the sum of its scores. Every
+    side's documents ascend, so the smaller side is looked up in the larger by binary search:
+    `np.intersect1d` sorts both together, 90 ms a search for `covid` at 500k studies."""
     ids, scores = scored[0]
     for other_ids, other_scores in scored[1:]:
-        ids, left, right = np.intersect1d(ids, other_ids, assume_unique=True, return_indices=True)
-        scores = scores[left] + other_scores[right]
+        if len(other_ids) < len(ids):
+            ids, scores, other_ids, other_scores = other_ids, other_scores, ids, scores
+        if not len(other_ids):
+            return _EMPTY
+        at = np.minimum(np.searchsorted(other_ids, ids), len(other_ids) - 1)
+        found = other_ids[at] == ids
+        ids, scores = ids[found], scores[found] + other_scores[at[found]]
     return ids, scores
 
 
