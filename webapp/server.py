@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import sys
 
 from gunicorn.app.base import BaseApplication
 
@@ -42,6 +44,21 @@ def warm_worker(worker) -> None:
     warm_in_background(worker.wsgi)
 
 
+def end_worker(arbiter, worker) -> None:
+    """gunicorn's worker_exit hook, the last thing a worker runs: it ends as multiprocessing's
+    children do, with `os._exit` and the exit code it was leaving with. The interpreter's
+    finalization would destroy what the first process made before forking, and the shared
+    query encoder's ONNX Runtime session then waits forever for a thread of its pool that
+    only the first process has: every stop took the 10 s graceful timeout and a SIGKILL, and
+    a worker whose server was killed stayed behind, serving."""
+    leaving = sys.exc_info()[1]  # gunicorn calls this in a `finally` as the worker leaves
+    code = leaving.code if isinstance(leaving, SystemExit) else 1
+    logging.shutdown()  # flush the access and error logs
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code if isinstance(code, int) else 1)
+
+
 def single_blas_thread():
     """One BLAS thread in this process; returns the limiter (its `restore_original_limits()`
     undoes it). Workers already share the cores, one request each: a second OpenBLAS thread per
@@ -73,4 +90,5 @@ def run_server(index_path: str, *, host: str, port: int, workers: int = DEFAULT_
         "errorlog": "-",
         "limit_request_line": 8190,  # gunicorn's maximum; longer URLs get 414
         "post_worker_init": warm_worker,
+        "worker_exit": end_worker,
     }).run()

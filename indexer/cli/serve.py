@@ -3,8 +3,10 @@ none, so a fresh install serves the bundled sample in one command."""
 
 from __future__ import annotations
 
+import ctypes
 import errno
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -18,6 +20,8 @@ from ..index.layout import generation_path
 from ..index.store import build_index
 from .main import FatalError, index_option, print_report, require_existing
 from .vectors import vectors_option
+
+PR_SET_PDEATHSIG = 1  # from <linux/prctl.h>
 
 
 def require_free_port(host: str, port: int) -> None:
@@ -84,7 +88,27 @@ def start_vector_filler(index_path: str) -> subprocess.Popen:
     """`trialsearch vectors --watch` as a child at a lower CPU priority (nice 10), so searches come
     first; it stops by itself when this process is gone. Without the 'semantic' extra it says
     so once and exits, and the server ranks by words."""
+    server = os.getpid()
+    end_with_server = _parent_death_signal()
+
+    def in_the_child() -> None:
+        os.nice(10)
+        end_with_server()
+        if os.getppid() != server:  # the server died before the line above
+            os._exit(0)
+
     return subprocess.Popen(
         [sys.executable, "-m", "indexer.cli", "vectors", "--watch", "--index",
          str(index_path)],
-        preexec_fn=lambda: os.nice(10), stdin=subprocess.DEVNULL)
+        preexec_fn=in_the_child, stdin=subprocess.DEVNULL)
+
+
+def _parent_death_signal():
+    """A call that has Linux send the calling process SIGTERM when its parent dies (prctl's
+    PR_SET_PDEATHSIG), or one that does nothing elsewhere. `vectors --watch` also notices a new
+    parent by itself, but only once it has loaded its encoder: seconds in which a server killed
+    with -9 would leave it behind for good."""
+    if not sys.platform.startswith("linux"):
+        return lambda: None
+    prctl = ctypes.CDLL(None, use_errno=True).prctl  # looked up here, not after the fork
+    return lambda: prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
