@@ -30,7 +30,7 @@ class Engine:
 
     def update(self, files, index_dir) -> int:
         """Upsert `files` by NCT ID into the live index; returns the number of studies."""
-        return update_index([str(f) for f in files], index_dir).indexed
+        return update_index([str(f) for f in files], index_dir, procs=PROCS).indexed
 
     def open(self, index_dir) -> Session:
         """A searcher over `index_dir`."""

@@ -24,14 +24,17 @@ from .main import (
 )
 from .vectors import fill_after_write, vectors_option
 
+procs_option = click.option(
+    "--procs", default=min(os.cpu_count() or 1, 8), show_default="one per CPU, at most 8",
+    type=click.IntRange(1, 16),
+    help="Analysis processes working beside the one reading the records (1: everything in "
+         "one process).")
+
 
 @click.command()
 @click.argument("sources", nargs=-1, type=click.Path())
 @index_option
-@click.option("--procs", default=min(os.cpu_count() or 1, 8), show_default="one per CPU, at most 8",
-              type=click.IntRange(1, 16),
-              help="Analysis processes working beside the one reading the records (1: "
-                   "everything in one process).")
+@procs_option
 @click.option("--synonyms", type=click.Path(exists=True, dir_okay=False),
               help="Synonym file adding or vetoing abbreviation pairs (see `synonyms --help`).")
 @click.option("--cluster", "address", metavar="ADDRESS",
@@ -78,12 +81,13 @@ def build(sources, index_path, procs, synonyms, address, strict, wait, vectors, 
 @click.command()
 @click.argument("sources", nargs=-1, required=True, type=click.Path())
 @index_option
+@procs_option
 @strict_option
 @wait_option
 @vectors_option
 @quiet_option
 @json_option
-def update(sources, index_path, strict, wait, vectors, quiet, as_json):
+def update(sources, index_path, procs, strict, wait, vectors, quiet, as_json):
     """Add or replace (by NCT ID) the studies in SOURCES in the live index.
 
     \b
@@ -92,7 +96,8 @@ def update(sources, index_path, strict, wait, vectors, quiet, as_json):
     """
     require_existing(sources)
     with progress_bar(quiet or as_json, "Updating") as bar:
-        report = update_index(sources, index_path, progress=bar.update, wait=wait)
+        report = update_index(sources, index_path, procs=procs, progress=bar.update,
+                              wait=wait)
     try:
         print_report(report, "Updated", as_json, strict)
     finally:

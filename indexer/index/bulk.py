@@ -249,10 +249,11 @@ class BulkWriter:
     `indexer.cluster`), `procs` batches per worker thread at a time."""
 
     def __init__(self, ix, procs: int = 1, segment_postings: int = SEGMENT_POSTINGS,
-                 executor: Executor | None = None):
+                 executor: Executor | None = None, batch_documents: int = BATCH_DOCUMENTS):
         self.ix = ix
         self.schema = ix.schema
         self.procs = procs
+        self.batch_documents = batch_documents
         self.executor = executor
         self.segment_postings = segment_postings
         self.segments = []
@@ -276,7 +277,7 @@ class BulkWriter:
                 _analyze_elsewhere, self.schema, prepare, batch).result, items, collect)
         if self.procs <= 1:
             _start_worker(self.schema)
-            for batch in _batches(items, BATCH_DOCUMENTS):
+            for batch in _batches(items, self.batch_documents):
                 documents, extra = prepare(batch)
                 count += self._add(documents, analyze_batch(documents))
                 collect(extra)
@@ -291,7 +292,7 @@ class BulkWriter:
         """Each batch of `items` sent off (`submit(batch)` gives a call that waits for its
         result), two per process ahead, and added in order."""
         count, in_flight = 0, deque()
-        for batch in _batches(items, BATCH_DOCUMENTS):
+        for batch in _batches(items, self.batch_documents):
             in_flight.append(submit(batch))
             if len(in_flight) > 2 * self.procs:
                 count += self._add_prepared(in_flight.popleft()(), collect)

@@ -26,7 +26,7 @@ from ..readers import read_sources
 from ..whoosh.generation import create_generation, open_generation
 from ..whoosh.segments import open_writer
 from .abbreviations import Abbreviations
-from .bulk import BulkWriter
+from .bulk import BATCH_DOCUMENTS, BulkWriter
 from .layout import (
     ABBREVIATIONS_FILE,
     CURRENT_FILE,
@@ -45,6 +45,10 @@ from .merge import merge_small
 from .schema import SCHEMA_VERSION, build_schema, study_to_document
 
 Progress = Callable[[int], None]
+
+# An update's batches when analysis processes share them out: a thousand studies make four
+# tasks, not one (the processes' start costs less than the analysis they take over).
+SHARED_OUT_BATCH_DOCUMENTS = 250
 
 
 @dataclass
@@ -194,8 +198,13 @@ def _touch_meta(generation: Path, **changes) -> None:
 
 
 def update_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, *,
-                 progress: Progress | None = None, wait: float = 0.0) -> IndexReport:
-    """Upsert the studies in `sources` into the live index by NCT ID."""
+                 procs: int = 1, progress: Progress | None = None,
+                 wait: float = 0.0) -> IndexReport:
+    """Upsert the studies in `sources` into the live index by NCT ID.
+
+    `procs` analysis processes work beside this one as in `build_index` (1, the default, for
+    a web server's worker: forking it would copy its memory), on smaller batches, so that
+    even a thousand studies are shared out."""
     root = Path(path)
     started = time.perf_counter()
     with write_lock(root, wait):
@@ -206,7 +215,9 @@ def update_index(sources: Iterable[str | os.PathLike], path: str | os.PathLike, 
             ix = open_generation(generation)
             writer = open_writer(ix)  # holds Whoosh's lock and records the deletions
             try:
-                added = BulkWriter(ix)  # the new versions, as one segment in the bulk format
+                # the new versions, as one segment in the bulk format
+                added = BulkWriter(ix, procs=procs, batch_documents=BATCH_DOCUMENTS
+                                   if procs == 1 else SHARED_OUT_BATCH_DOCUMENTS)
                 added.write(_replacing(writer, _studies(read_sources([str(s) for s in sources]),
                                                         report, progress)),
                             functools.partial(_documents, known=frozenset(writer.schema.names())),

@@ -4,9 +4,10 @@ import json
 import os
 
 import pytest
-from conftest import XSS_RECORD
+from conftest import INVENTED_DATA, XSS_RECORD
 
 from indexer import (
+    SAMPLE_DATA,
     IndexLockedError,
     IndexNotFoundError,
     IndexWriteError,
@@ -177,3 +178,18 @@ def test_bad_synonym_file_names_the_line(records, tmp_path):
     synonyms.write_text("MSC = stem cells\nthis is not a pair\n", encoding="utf-8")
     with pytest.raises(Exception, match="synonyms.txt: line 2"):
         build_index([records], tmp_path / "index", synonyms=synonyms)
+
+
+def test_an_update_shared_out_to_two_processes_writes_what_one_process_writes(tmp_path):
+    # The bundled sample's 304 studies make two batches for two analysis processes.
+    roots = {procs: tmp_path / f"procs-{procs}" for procs in (1, 2)}
+    for procs, root in roots.items():
+        build_index([INVENTED_DATA], root)
+        assert update_index([SAMPLE_DATA], root, procs=procs).indexed == 304
+    one, two = (open_index(root) for root in roots.values())
+    assert one.stats()["documents"] == two.stats()["documents"] == 36 + 304
+    assert one.synonyms() == two.synonyms()
+    for query in ("covid", "title:vaccine", "breast cancer status:recruiting", "NCT99000013"):
+        ranked = [[(hit.nct_id, round(hit.score, 6)) for hit in index.search(query).hits]
+                  for index in (one, two)]
+        assert ranked[0] == ranked[1] and ranked[0], query
