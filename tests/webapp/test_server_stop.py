@@ -41,12 +41,18 @@ def gone_within(processes: list[psutil.Process], seconds: float) -> list[psutil.
     return alive
 
 
+def searched_server(index: Path, log) -> tuple[subprocess.Popen, list[psutil.Process]]:
+    """A server without the filler that has answered a hybrid search, and its two workers."""
+    process, base_url = serve(index, log, filler=False)
+    wait_until_up(f"{base_url}/api/search?q=breast+cancer", process, log)
+    workers = psutil.Process(process.pid).children()
+    assert len(workers) == 2
+    return process, workers
+
+
 def test_a_server_with_meaning_search_stops_at_once(vector_index):
     with tempfile.TemporaryFile("w+") as log:
-        process, base_url = serve(vector_index, log, filler=False)
-        wait_until_up(f"{base_url}/api/search?q=breast+cancer", process, log)
-        workers = psutil.Process(process.pid).children()
-        assert len(workers) == 2
+        process, workers = searched_server(vector_index, log)
         started = time.monotonic()
         process.send_signal(signal.SIGTERM)
         process.wait(timeout=30)
@@ -61,10 +67,7 @@ def test_a_server_with_meaning_search_stops_at_once(vector_index):
 
 def test_the_workers_of_a_server_killed_with_minus_9_leave(vector_index):
     with tempfile.TemporaryFile("w+") as log:
-        process, base_url = serve(vector_index, log, filler=False)
-        wait_until_up(f"{base_url}/api/search?q=breast+cancer", process, log)
-        workers = psutil.Process(process.pid).children()
-        assert len(workers) == 2
+        process, workers = searched_server(vector_index, log)
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
         left = stop_all(gone_within(workers, 3 * WORKER_TIMEOUT))
