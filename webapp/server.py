@@ -53,6 +53,7 @@ def end_worker(arbiter, worker) -> None:
     a worker whose server was killed stayed behind, serving."""
     leaving = sys.exc_info()[1]  # gunicorn calls this in a `finally` as the worker leaves
     code = leaving.code if isinstance(leaving, SystemExit) else 1
+    code = 0 if code is None else code  # sys.exit()'s meaning, as the interpreter would exit
     logging.shutdown()  # flush the access and error logs
     sys.stdout.flush()
     sys.stderr.flush()
